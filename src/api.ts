@@ -1,0 +1,534 @@
+/**
+ * The library: `openOrchestrator()` returns the original orchestrator's
+ * functions (async), backed by the coordination branch of a git repository.
+ * The CLI, the server and the runner are thin adapters over this object.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listRemotes } from 'isomorphic-git';
+import { Engine, type MutationOutcome, type Prepare } from './engine.js';
+import { known, OrchestratorError } from './errors.js';
+import { findTaskAnywhere, getAgent, getTask, getWorkstream } from './domain/draft.js';
+import { DEFAULT_TTL_MS, isActive } from './domain/locks.js';
+import type { OpBase } from './domain/op.js';
+import type { AcquireLockOp } from './domain/ops/acquire-lock.js';
+import type { AddTaskOp } from './domain/ops/add-task.js';
+import type { ClaimTaskOp } from './domain/ops/claim-task.js';
+import type { CompleteTaskOp } from './domain/ops/complete-task.js';
+import type { CreateWorkstreamOp, WorkstreamResult } from './domain/ops/create-workstream.js';
+import type { DeleteKnowledgeOp } from './domain/ops/delete-knowledge.js';
+import type { HeartbeatOp } from './domain/ops/heartbeat.js';
+import type { InitOp } from './domain/ops/init.js';
+import type { LogEventOp } from './domain/ops/log-event.js';
+import type { AgentResult, RegisterAgentOp } from './domain/ops/register-agent.js';
+import type { ReleaseLockOp, ReleaseResult } from './domain/ops/release-lock.js';
+import type { WriteKnowledgeOp } from './domain/ops/write-knowledge.js';
+import {
+  activeLocks,
+  DEFAULT_STALE_MS,
+  filterEvents,
+  listAgents,
+  listWorkstreams,
+  pickNext,
+  readyTasks,
+  soleInProgress,
+  statusText,
+  type AgentView,
+  type EventFilter,
+  type StatusView,
+  type WorkstreamSummary,
+} from './domain/queries.js';
+import { check, LIMITS } from './domain/rules.js';
+import type { Lock, OrcEvent, State, Task } from './domain/types.js';
+import { fastFs } from './store/fs-client.js';
+import { GitStore } from './store/git-store.js';
+import type { Snapshot } from './store/layout.js';
+import { findRepo, requireRepo, type RepoPaths } from './store/repo.js';
+
+export const DEFAULT_BRANCH = 'orchestrator';
+
+export interface OpenOptions {
+  /** A directory inside the repository (work tree or bare); default: the current directory. */
+  repo?: string;
+  /** The coordination branch; default "orchestrator". */
+  branch?: string;
+  /**
+   * Remote to coordinate through. Default: "origin" when the repository has
+   * it, else none. `null` or "none": local only.
+   */
+  remote?: string | null;
+  /** The acting agent for operations that do not name one (commit author). */
+  agent?: string;
+  /** Never fetch or push: commit locally only. */
+  offline?: boolean;
+  /** Attempts under contention before CONTENTION (default 25). */
+  maxAttempts?: number;
+  /** An agent is stale when last_seen is older than this (default 5 minutes). */
+  staleMs?: number;
+  /** Milliseconds since the epoch; tests pass a fixed clock. */
+  clock?: () => number;
+}
+
+export interface TaskInput {
+  title: string;
+  description?: string;
+  priority?: number;
+  estimate?: string | null;
+  /** Ids of tasks (any workstream) that must be done first. */
+  after?: string[];
+  /** Resources the task needs; tasks sharing one are never planned in parallel. */
+  needs?: string[];
+}
+
+export interface SeedState extends State {
+  /** Active locks in the original's shape, read from locks/. */
+  locks: Record<string, Omit<Lock, 'resource'>>;
+}
+
+/** Stable options after defaults. */
+interface Resolved {
+  repo: RepoPaths;
+  branch: string;
+  remote: string | null;
+}
+
+async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined): Promise<string | null> {
+  if (wanted === null || wanted === 'none' || wanted === '') return null;
+  const remotes = (await listRemotes({ fs: fastFs, gitdir: repo.commondir })).map((r) => r.remote);
+  if (wanted === undefined) return remotes.includes('origin') ? 'origin' : null;
+  if (!remotes.includes(wanted)) {
+    throw new OrchestratorError('INVALID_INPUT', `remote "${wanted}" is not configured in ${repo.workdir ?? repo.gitdir} (known: ${known(remotes)}); use --remote none for local only`, {
+      remote: wanted,
+    });
+  }
+  return wanted;
+}
+
+export class Orchestrator {
+  readonly options: Readonly<OpenOptions>;
+  private resolved: Promise<{ engine: Engine; r: Resolved }> | null = null;
+  /** The commit of the last read or write (for adapters that show it). */
+  lastCommit: string | null = null;
+
+  constructor(options: OpenOptions = {}) {
+    this.options = { ...options };
+    if (options.agent !== undefined) check('agent', options.agent);
+  }
+
+  private get staleMs(): number {
+    return this.options.staleMs ?? DEFAULT_STALE_MS;
+  }
+
+  private now(): number {
+    return (this.options.clock ?? Date.now)();
+  }
+
+  private actor(agent?: string): string {
+    return agent ?? this.options.agent ?? 'system';
+  }
+
+  /** The engine, created on first use (finding the repo and its remote). */
+  engine(): Promise<Engine> {
+    if (!this.resolved) {
+      this.resolved = (async () => {
+        const repo = requireRepo(this.options.repo ?? process.cwd());
+        const branch = this.options.branch ?? DEFAULT_BRANCH;
+        const remote = await resolveRemote(repo, this.options.remote);
+        const store = new GitStore(repo, branch, remote);
+        const engine = new Engine({ store, offline: this.options.offline, maxAttempts: this.options.maxAttempts, clock: this.options.clock });
+        return { engine, r: { repo, branch, remote } };
+      })();
+      this.resolved.catch(() => (this.resolved = null));
+    }
+    return this.resolved.then((x) => x.engine);
+  }
+
+  /** Where this orchestrator keeps its data. */
+  async where(): Promise<{ repo: string; branch: string; remote: string | null; offline: boolean }> {
+    const engine = await this.engine();
+    const { r } = await this.resolved!;
+    return { repo: r.repo.workdir ?? r.repo.gitdir, branch: r.branch, remote: r.remote, offline: engine.offline };
+  }
+
+  private async mutate<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
+    const out = await (await this.engine()).mutate(prepare);
+    this.lastCommit = out.commit;
+    return out;
+  }
+
+  private async run<R>(prepare: Prepare<R>): Promise<R> {
+    return (await this.mutate(prepare)).result;
+  }
+
+  /** The snapshot reads answer from (fetched first when online). */
+  async snapshot(): Promise<Snapshot> {
+    const snap = await (await this.engine()).read();
+    this.lastCommit = snap.commit;
+    return snap;
+  }
+
+  close(): void {
+    void this.resolved?.then(({ engine }) => engine.store.close()).catch(() => undefined);
+  }
+
+  // --- Branch ---------------------------------------------------------------
+
+  /**
+   * Creates the coordination branch (adopting the remote's when it has one).
+   * @returns `created: false` when the branch already existed.
+   */
+  async init(): Promise<{ created: boolean; commit: string | null }> {
+    const out = await this.mutate<{ created: boolean }>((_w, ctx) => ({ op: 'init', at: ctx.at, by: this.actor() }) satisfies InitOp);
+    return { created: out.result.created, commit: out.commit };
+  }
+
+  // --- Workstreams ----------------------------------------------------------
+
+  /**
+   * Creates a workstream. Throws INVALID_INPUT (bad name or priority),
+   * CONFLICT (exists).
+   * @example await orc.createWorkstream('revenue', { description: 'Revenue', priority: 1 })
+   */
+  createWorkstream(name: string, opts: { description?: string; priority?: number } = {}, agent?: string): Promise<WorkstreamResult> {
+    return this.run((_w, ctx) => ({
+      op: 'workstream.create',
+      at: ctx.at,
+      by: this.actor(agent),
+      name,
+      description: opts.description ?? '',
+      priority: opts.priority ?? 5,
+    }) satisfies CreateWorkstreamOp);
+  }
+
+  /** Workstreams with task counts, most urgent first. */
+  async listWorkstreams(): Promise<WorkstreamSummary[]> {
+    return listWorkstreams((await this.snapshot()).world.state);
+  }
+
+  // --- Tasks ----------------------------------------------------------------
+
+  /**
+   * Adds a pending task. Throws NOT_FOUND (workstream, dependency),
+   * INVALID_INPUT (title, priority...).
+   * @example await orc.addTask('revenue', { title: 'Add payments', priority: 1 })
+   */
+  addTask(workstream: string, input: TaskInput, agent?: string): Promise<Task> {
+    if (!input || typeof input !== 'object') throw new OrchestratorError('INVALID_INPUT', 'task input must be an object with a title');
+    return this.run((world, ctx) => {
+      let id = ctx.newId();
+      while (findTaskAnywhere(world.state, id)) id = ctx.newId();
+      const op: AddTaskOp = {
+        op: 'task.add',
+        at: ctx.at,
+        by: this.actor(agent),
+        workstream,
+        id,
+        title: input.title,
+        description: input.description ?? '',
+        priority: input.priority ?? 5,
+        estimate: input.estimate ?? null,
+      };
+      if (input.after?.length) op.depends_on = input.after;
+      if (input.needs?.length) op.needs = input.needs;
+      return op;
+    });
+  }
+
+  /** The tasks of one workstream. Throws NOT_FOUND. */
+  async listTasks(workstream: string): Promise<Task[]> {
+    return getWorkstream((await this.snapshot()).world.state, workstream).tasks;
+  }
+
+  /** One task by id, searched in every workstream when none is given. */
+  async getTask(id: string, workstream?: string): Promise<Task & { workstream: string }> {
+    const state = (await this.snapshot()).world.state;
+    if (workstream) return { ...getTask(state, workstream, id).task, workstream };
+    const found = findTaskAnywhere(state, id);
+    if (!found) throw new OrchestratorError('NOT_FOUND', `task "${id}" not found`, { task_id: id });
+    return { ...found.task, workstream: found.workstream };
+  }
+
+  /** Pending tasks whose dependencies are done, in the order `next` takes them. */
+  async readyTasks(workstream?: string): Promise<Array<Task & { workstream: string }>> {
+    return readyTasks((await this.snapshot()).world.state, workstream);
+  }
+
+  /**
+   * Claims a pending task for an agent: exactly one agent ever wins a claim.
+   * Throws NOT_FOUND, CONFLICT (not pending: the message names its status).
+   */
+  claimTask(workstream: string, taskId: string, agent: string): Promise<Task> {
+    return this.run((_w, ctx) => ({ op: 'task.claim', at: ctx.at, by: agent, workstream, id: taskId, agent }) satisfies ClaimTaskOp);
+  }
+
+  /**
+   * Completes a task with its result. With no task id, completes the one task
+   * in progress in the workstream (the agent's own when `agent` is given);
+   * AMBIGUOUS names them when there are several.
+   */
+  completeTask(workstream: string, taskId: string | null | undefined, result: string | null = null, agent?: string): Promise<Task> {
+    return this.run((world, ctx) => {
+      const id = taskId ?? soleInProgress(world.state, workstream, agent ?? this.options.agent).id;
+      const task = getTask(world.state, workstream, id).task;
+      return {
+        op: 'task.complete',
+        at: ctx.at,
+        by: this.actor(agent ?? task.assigned_to ?? undefined),
+        workstream,
+        id,
+        result,
+      } satisfies CompleteTaskOp;
+    });
+  }
+
+  /**
+   * The CLI's `task complete <ws> [taskId] [result]`. With one argument that
+   * is not a task id of the workstream (ids are 8 hex digits), the argument
+   * is the result and the task is the one in progress, as in the original
+   * quick start: `t complete revenue "Done: integrated payments"`.
+   */
+  completeFromArgs(workstream: string, first?: string, second?: string, agent?: string): Promise<Task> {
+    if (first === undefined) return this.completeTask(workstream, null, null, agent);
+    if (second !== undefined || /^[0-9a-f]{8}$/.test(first)) return this.completeTask(workstream, first, second ?? null, agent);
+    return this.run((world, ctx) => {
+      const ws = getWorkstream(world.state, workstream);
+      const named = ws.tasks.find((t) => t.id === first);
+      const task = named ?? soleInProgress(world.state, workstream, agent ?? this.options.agent);
+      return {
+        op: 'task.complete',
+        at: ctx.at,
+        by: this.actor(agent ?? task.assigned_to ?? undefined),
+        workstream,
+        id: task.id,
+        result: named ? null : first,
+      } satisfies CompleteTaskOp;
+    });
+  }
+
+  /**
+   * Claims the next ready task (lowest priority number, then oldest) or
+   * returns null when none is pending. Throws NOT_FOUND (workstream).
+   */
+  getNextTask(workstream: string, agent: string): Promise<Task | null> {
+    check('agent', agent);
+    return this.run<Task | null>((world, ctx) => {
+      const task = pickNext(world.state, workstream);
+      if (!task) return { noop: true, result: null };
+      return { op: 'task.claim', at: ctx.at, by: agent, workstream, id: task.id, agent, next: true } satisfies ClaimTaskOp;
+    });
+  }
+
+  // --- Agents ---------------------------------------------------------------
+
+  /** Registers (or updates) an agent. */
+  registerAgent(id: string, opts: { type?: string; capabilities?: string[] } = {}): Promise<AgentResult> {
+    return this.run((_w, ctx) => ({
+      op: 'agent.register',
+      at: ctx.at,
+      by: id,
+      id,
+      type: opts.type ?? 'general',
+      capabilities: opts.capabilities ?? [],
+    }) satisfies RegisterAgentOp);
+  }
+
+  /**
+   * Records that an agent is alive. Commits only when last_seen is older than
+   * half the stale window, so heartbeat loops do not flood history.
+   * Throws NOT_FOUND for an unregistered agent.
+   */
+  heartbeat(id: string): Promise<AgentResult & { recorded: boolean }> {
+    return this.run((_w, ctx) => ({ op: 'agent.heartbeat', at: ctx.at, by: id, id, min_interval_ms: Math.floor(this.staleMs / 2) }) satisfies HeartbeatOp);
+  }
+
+  /** Agents with a `stale` mark (last_seen older than the stale window). */
+  async listAgents(): Promise<AgentView[]> {
+    return listAgents((await this.snapshot()).world.state, this.now(), this.staleMs);
+  }
+
+  // --- Locks ----------------------------------------------------------------
+
+  /**
+   * Takes (or renews) a lock and returns it; throws LOCK_HELD naming the
+   * holder and expiry when another agent holds it.
+   */
+  lock(resource: string, agent: string, opts: { ttlMs?: number } = {}): Promise<Lock & { renewed: boolean }> {
+    return this.run((_w, ctx) => ({
+      op: 'lock.acquire',
+      at: ctx.at,
+      by: agent,
+      resource,
+      agent,
+      ttl_ms: opts.ttlMs ?? DEFAULT_TTL_MS,
+    }) satisfies AcquireLockOp);
+  }
+
+  /** The original's acquireLock: true when acquired, false when another agent holds it. */
+  async acquireLock(resource: string, agent: string, ttlMs: number = DEFAULT_TTL_MS): Promise<boolean> {
+    try {
+      await this.lock(resource, agent, { ttlMs });
+      return true;
+    } catch (err) {
+      if (err instanceof OrchestratorError && err.code === 'LOCK_HELD') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Releases a lock. Throws NOT_FOUND (nobody holds it) or LOCK_HELD
+   * (another agent holds it; pass `force` to release it anyway).
+   */
+  unlock(resource: string, agent: string, opts: { force?: boolean } = {}): Promise<ReleaseResult> {
+    return this.run((_w, ctx) => {
+      const op: ReleaseLockOp = { op: 'lock.release', at: ctx.at, by: agent, resource, agent };
+      if (opts.force) op.force = true;
+      return op;
+    });
+  }
+
+  /** The original's releaseLock: true when released, false when not held by `agent`. */
+  async releaseLock(resource: string, agent: string): Promise<boolean> {
+    try {
+      return (await this.unlock(resource, agent)).released;
+    } catch (err) {
+      if (err instanceof OrchestratorError && (err.code === 'LOCK_HELD' || err.code === 'NOT_FOUND')) return false;
+      throw err;
+    }
+  }
+
+  /** Active (unexpired) locks. */
+  async listLocks(): Promise<Lock[]> {
+    return activeLocks((await this.snapshot()).world.locks, this.now());
+  }
+
+  // --- Knowledge ------------------------------------------------------------
+
+  /** Writes `knowledge/<topic>.md` with exactly `content`. */
+  writeKnowledge(topic: string, content: string, agent?: string): Promise<{ topic: string; bytes: number; created: boolean }> {
+    return this.run((_w, ctx) => ({ op: 'knowledge.write', at: ctx.at, by: this.actor(agent), topic, content }) satisfies WriteKnowledgeOp);
+  }
+
+  /** The topic's content, or null when it does not exist. */
+  async readKnowledge(topic: string): Promise<string | null> {
+    check('topic', topic);
+    const engine = await this.engine();
+    const snap = await this.snapshot();
+    return engine.store.knowledgeText(snap, topic);
+  }
+
+  /** Deletes a topic; false when it does not exist (the original's shape). */
+  async deleteKnowledge(topic: string, agent?: string): Promise<boolean> {
+    try {
+      await this.run((_w, ctx) => ({ op: 'knowledge.delete', at: ctx.at, by: this.actor(agent), topic }) satisfies DeleteKnowledgeOp);
+      return true;
+    } catch (err) {
+      if (err instanceof OrchestratorError && err.code === 'NOT_FOUND') return false;
+      throw err;
+    }
+  }
+
+  async listKnowledge(): Promise<string[]> {
+    return [...(await this.snapshot()).world.topics];
+  }
+
+  // --- Events ---------------------------------------------------------------
+
+  /** Appends a custom event `{ts, agent, action, ...data}`. */
+  logEvent(agent: string, action: string, data: Record<string, unknown> = {}): Promise<OrcEvent> {
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+      throw new OrchestratorError('INVALID_INPUT', 'event data must be a JSON object', { field: 'data' });
+    }
+    return this.run((_w, ctx) => ({ op: 'event.log', at: ctx.at, by: agent, agent, action, data: JSON.parse(JSON.stringify(data)) }) satisfies LogEventOp);
+  }
+
+  /** Events, oldest first, filtered by agent, action, since (ISO) and the last N. */
+  async getEvents(filter: EventFilter = {}): Promise<OrcEvent[]> {
+    if (filter.last !== undefined && (!Number.isInteger(filter.last) || filter.last < 0)) {
+      throw new OrchestratorError('INVALID_INPUT', `last ${JSON.stringify(filter.last)} is invalid: must be a whole number`, { field: 'last' });
+    }
+    const engine = await this.engine();
+    const snap = await this.snapshot();
+    return filterEvents(await engine.store.eventsText(snap), filter);
+  }
+
+  // --- State and status -----------------------------------------------------
+
+  /** The state in the original's shape (locks included, read from locks/). */
+  async loadState(): Promise<SeedState> {
+    const snap = await this.snapshot();
+    const locks: SeedState['locks'] = {};
+    for (const l of activeLocks(snap.world.locks, this.now())) {
+      const { resource, ...rest } = l;
+      locks[resource] = rest;
+    }
+    return { ...snap.world.state, locks };
+  }
+
+  /** Everything the status text shows, plus the commit it was read from. */
+  async status(): Promise<StatusView> {
+    const engine = await this.engine();
+    const snap = await this.snapshot();
+    const state = snap.world.state;
+    const now = this.now();
+    return {
+      version: state.version,
+      updated_at: state.updated_at,
+      commit: snap.commit,
+      branch: engine.store.branch,
+      workstreams: listWorkstreams(state),
+      agents: listAgents(state, now, this.staleMs),
+      active_locks: activeLocks(snap.world.locks, now),
+      recent_events: filterEvents(await engine.store.eventsText(snap), { last: 10 }),
+      knowledge_topics: [...snap.world.topics],
+    };
+  }
+
+  async statusText(): Promise<string> {
+    return statusText(await this.status());
+  }
+
+  /** Checks an agent exists (NOT_FOUND otherwise). */
+  async getAgent(id: string): Promise<AgentView> {
+    const state = (await this.snapshot()).world.state;
+    const agent = getAgent(state, id);
+    return { id, ...agent, stale: this.now() - Date.parse(agent.last_seen) > this.staleMs };
+  }
+
+  /** Is a lock active now? (convenience for scripts) */
+  async isLocked(resource: string): Promise<boolean> {
+    const lock = (await this.snapshot()).world.locks[resource];
+    return !!lock && isActive(lock, this.now());
+  }
+
+  /** Applies a raw operation (for tools that replay recorded operations). */
+  apply(op: OpBase): Promise<MutationOutcome<unknown>> {
+    return this.mutate(() => op);
+  }
+}
+
+/**
+ * Opens the coordination branch of the repository holding `opts.repo` (or
+ * the current directory). Nothing is read until the first call.
+ * @example
+ *   const orc = openOrchestrator({ agent: 'agent-1' });
+ *   const task = await orc.getNextTask('revenue', 'agent-1');
+ */
+export function openOrchestrator(opts: OpenOptions = {}): Orchestrator {
+  return new Orchestrator(opts);
+}
+
+/**
+ * Makes `dir` a git repository when it is not one (git init), for
+ * `orchestrator init <dir>`. Returns the repository root.
+ */
+export async function ensureRepository(dir: string, bare = false): Promise<string> {
+  const abs = path.resolve(dir);
+  const found = findRepo(abs);
+  if (found && (found.workdir === abs || found.gitdir === abs)) return abs;
+  fs.mkdirSync(abs, { recursive: true });
+  const { simpleGit } = require('simple-git') as typeof import('simple-git');
+  await simpleGit({ baseDir: abs }).init(bare);
+  return abs;
+}
+
+export { LIMITS };

@@ -1,0 +1,33 @@
+/**
+ * Applies one recorded operation to a world: the operation's own change, then
+ * what every mutation does (state version +1, updated_at, and the acting
+ * agent's last_seen, all in the same commit). Pure and deterministic.
+ */
+import { OrchestratorError } from '../errors.js';
+import { isNoChange, validateOp, type NoChange, type OpBase } from './op.js';
+import { specOf } from './ops/index.js';
+import type { Effect, World } from './types.js';
+
+export function applyOp<R = unknown>(world: World, op: OpBase): Effect<R> | NoChange<R> {
+  const spec = specOf(op);
+  if (!spec) throw new OrchestratorError('INVALID_INPUT', `unknown operation "${op.op}"`, { op: op.op });
+  const valid = validateOp(spec, op);
+  const out = spec.apply(world, valid) as Effect<R> | NoChange<R>;
+  if (isNoChange(out)) return out;
+  const state = out.state === world.state ? { ...world.state } : out.state;
+  state.version = world.state.version + 1;
+  state.updated_at = op.at;
+  if (op.by !== 'system' && Object.prototype.hasOwnProperty.call(state.agents, op.by)) {
+    const agent = state.agents[op.by];
+    if (agent.last_seen !== op.at || agent.status !== 'active') {
+      if (state.agents === world.state.agents) state.agents = { ...state.agents };
+      state.agents[op.by] = { ...agent, status: 'active', last_seen: op.at };
+    }
+  }
+  return { ...out, state };
+}
+
+export function subjectOf(op: OpBase): string {
+  const spec = specOf(op);
+  return spec ? spec.subject(op) : op.op;
+}

@@ -1,0 +1,76 @@
+/**
+ * Copy-on-write helpers for operations. A parsed state is shared (cached by
+ * commit id), so operations copy only the objects they change: the state's
+ * top level, one workstream, its task array and the tasks they touch.
+ */
+import { known, notFound } from '../errors.js';
+import type { Agent, State, Task, Workstream } from './types.js';
+
+export function getWorkstream(state: State, name: string): Workstream {
+  const ws = Object.prototype.hasOwnProperty.call(state.workstreams, name) ? state.workstreams[name] : undefined;
+  if (!ws) {
+    throw notFound(`workstream "${name}" not found (known: ${known(Object.keys(state.workstreams))})`, { workstream: name });
+  }
+  return ws;
+}
+
+export function getTask(state: State, workstream: string, id: string): { ws: Workstream; task: Task; index: number } {
+  const ws = getWorkstream(state, workstream);
+  const index = ws.tasks.findIndex((t) => t.id === id);
+  if (index < 0) {
+    const elsewhere = findTaskAnywhere(state, id);
+    const hint = elsewhere ? `; it is in workstream "${elsewhere.workstream}"` : '';
+    throw notFound(`task "${id}" not found in workstream "${workstream}"${hint}`, { workstream, task_id: id });
+  }
+  return { ws, task: ws.tasks[index], index };
+}
+
+export function findTaskAnywhere(state: State, id: string): { workstream: string; task: Task } | null {
+  for (const [name, ws] of Object.entries(state.workstreams)) {
+    const task = ws.tasks.find((t) => t.id === id);
+    if (task) return { workstream: name, task };
+  }
+  return null;
+}
+
+export function getAgent(state: State, id: string): Agent {
+  const agent = Object.prototype.hasOwnProperty.call(state.agents, id) ? state.agents[id] : undefined;
+  if (!agent) {
+    throw notFound(`agent "${id}" not found (known: ${known(Object.keys(state.agents))}); register it with: agent register ${id}`, { agent: id });
+  }
+  return agent;
+}
+
+/** A new state object sharing everything with `state`. */
+export function shallowState(state: State): State {
+  return { ...state, workstreams: { ...state.workstreams }, agents: { ...state.agents } };
+}
+
+/** Copies `state`, the named workstream and its task array so tasks can be replaced. */
+export function editWorkstream(state: State, name: string): { state: State; ws: Workstream } {
+  const next = shallowState(state);
+  const ws = { ...getWorkstream(state, name) };
+  ws.tasks = ws.tasks.slice();
+  next.workstreams[name] = ws;
+  return { state: next, ws };
+}
+
+/** Replaces `ws.tasks[index]` (ws must come from editWorkstream) with `patch` applied. */
+export function patchTask(ws: Workstream, index: number, patch: Partial<Task>): Task {
+  const task = { ...ws.tasks[index], ...patch };
+  ws.tasks[index] = task;
+  return task;
+}
+
+/** Is every dependency of `task` done? Unknown ids count as not done. */
+export function isReady(state: State, task: Task, index?: Map<string, Task>): boolean {
+  if (!task.depends_on || task.depends_on.length === 0) return true;
+  const byId = index ?? taskIndex(state);
+  return task.depends_on.every((id) => byId.get(id)?.status === 'done');
+}
+
+export function taskIndex(state: State): Map<string, Task> {
+  const map = new Map<string, Task>();
+  for (const ws of Object.values(state.workstreams)) for (const t of ws.tasks) map.set(t.id, t);
+  return map;
+}

@@ -1,0 +1,46 @@
+import type { OpBase, OpSpec } from '../op.js';
+import { acquireLock, type AcquireLockOp } from './acquire-lock.js';
+import { addTask, type AddTaskOp } from './add-task.js';
+import { claimTask, type ClaimTaskOp } from './claim-task.js';
+import { completeTask, type CompleteTaskOp } from './complete-task.js';
+import { createWorkstream, type CreateWorkstreamOp } from './create-workstream.js';
+import { deleteKnowledge, type DeleteKnowledgeOp } from './delete-knowledge.js';
+import { heartbeat, type HeartbeatOp } from './heartbeat.js';
+import { init, type InitOp } from './init.js';
+import { logEvent, type LogEventOp } from './log-event.js';
+import { registerAgent, type RegisterAgentOp } from './register-agent.js';
+import { releaseLock, type ReleaseLockOp } from './release-lock.js';
+import { writeKnowledge, type WriteKnowledgeOp } from './write-knowledge.js';
+
+export type Op =
+  | InitOp
+  | CreateWorkstreamOp
+  | AddTaskOp
+  | ClaimTaskOp
+  | CompleteTaskOp
+  | RegisterAgentOp
+  | HeartbeatOp
+  | AcquireLockOp
+  | ReleaseLockOp
+  | WriteKnowledgeOp
+  | DeleteKnowledgeOp
+  | LogEventOp;
+
+export const OPS: Record<Op['op'], OpSpec<any, any>> = {
+  init,
+  'workstream.create': createWorkstream,
+  'task.add': addTask,
+  'task.claim': claimTask,
+  'task.complete': completeTask,
+  'agent.register': registerAgent,
+  'agent.heartbeat': heartbeat,
+  'lock.acquire': acquireLock,
+  'lock.release': releaseLock,
+  'knowledge.write': writeKnowledge,
+  'knowledge.delete': deleteKnowledge,
+  'event.log': logEvent,
+};
+
+export function specOf(op: OpBase): OpSpec<any, any> | undefined {
+  return Object.prototype.hasOwnProperty.call(OPS, op.op) ? OPS[op.op as Op['op']] : undefined;
+}

@@ -1,0 +1,188 @@
+/**
+ * Read-only views of a world, in the original's result shapes. Pure: the
+ * caller passes the current time.
+ */
+import { OrchestratorError } from '../errors.js';
+import { getWorkstream, isReady, taskIndex } from './draft.js';
+import { isActive } from './locks.js';
+import type { Agent, Lock, OrcEvent, State, Task, Workstream } from './types.js';
+
+export const DEFAULT_STALE_MS = 5 * 60 * 1000;
+
+export interface WorkstreamSummary extends Workstream {
+  name: string;
+  task_count: number;
+  pending: number;
+  in_progress: number;
+  done: number;
+  failed: number;
+}
+
+export function listWorkstreams(state: State): WorkstreamSummary[] {
+  return Object.entries(state.workstreams)
+    .map(([name, ws]) => {
+      const count = (s: string) => ws.tasks.filter((t) => t.status === s).length;
+      return {
+        name,
+        ...ws,
+        task_count: ws.tasks.length,
+        pending: count('pending'),
+        in_progress: count('in_progress'),
+        done: count('done'),
+        failed: count('failed'),
+      };
+    })
+    .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
+}
+
+export interface AgentView extends Agent {
+  id: string;
+  stale: boolean;
+}
+
+export function listAgents(state: State, nowMs: number, staleMs = DEFAULT_STALE_MS): AgentView[] {
+  return Object.entries(state.agents).map(([id, a]) => ({ id, ...a, stale: nowMs - Date.parse(a.last_seen) > staleMs }));
+}
+
+export function activeLocks(locks: Readonly<Record<string, Lock>>, nowMs: number): Lock[] {
+  return Object.values(locks)
+    .filter((l) => isActive(l, nowMs))
+    .sort((a, b) => a.resource.localeCompare(b.resource));
+}
+
+/** Pending tasks whose dependencies are done, in the order "next" takes them. */
+export function readyTasks(state: State, workstream?: string): Array<Task & { workstream: string }> {
+  const index = taskIndex(state);
+  const names = workstream ? [workstream] : Object.keys(state.workstreams);
+  const out: Array<Task & { workstream: string; order: number }> = [];
+  for (const name of names) {
+    const ws = getWorkstream(state, name);
+    ws.tasks.forEach((t, order) => {
+      if (t.status === 'pending' && isReady(state, t, index)) out.push({ ...t, workstream: name, order });
+    });
+  }
+  out.sort((a, b) => a.priority - b.priority || a.created_at.localeCompare(b.created_at) || a.order - b.order);
+  return out.map(({ order: _order, ...t }) => t);
+}
+
+/** The task "next" claims: lowest priority number, then oldest; null when none is ready. */
+export function pickNext(state: State, workstream: string): Task | null {
+  const ready = readyTasks(state, workstream);
+  if (!ready.length) return null;
+  const { workstream: _ws, ...task } = ready[0];
+  return task;
+}
+
+export function tasksInProgress(state: State, workstream: string, agent?: string): Task[] {
+  return getWorkstream(state, workstream).tasks.filter((t) => t.status === 'in_progress' && (!agent || t.assigned_to === agent));
+}
+
+/**
+ * The task `complete` means when no id is given: the one in progress in the
+ * workstream (the agent's own, when the agent is known). AMBIGUOUS names
+ * them when there are several; NOT_FOUND when there is none.
+ */
+export function soleInProgress(state: State, workstream: string, agent?: string): Task {
+  let tasks = tasksInProgress(state, workstream);
+  if (agent && tasks.length > 1) {
+    const own = tasks.filter((t) => t.assigned_to === agent);
+    if (own.length) tasks = own;
+  }
+  if (tasks.length === 1) return tasks[0];
+  if (tasks.length === 0) {
+    throw new OrchestratorError('NOT_FOUND', `no task is in progress in workstream "${workstream}"; name the task: task complete ${workstream} <taskId> [result]`, { workstream });
+  }
+  const list = tasks.map((t) => `${t.id} (${t.title}${t.assigned_to ? ', ' + t.assigned_to : ''})`).join(', ');
+  throw new OrchestratorError('AMBIGUOUS', `${tasks.length} tasks are in progress in workstream "${workstream}": ${list}; name one: task complete ${workstream} <taskId> [result]`, {
+    workstream,
+    tasks: tasks.map((t) => t.id),
+  });
+}
+
+export interface EventFilter {
+  agent?: string;
+  action?: string;
+  /** ISO time or anything Date.parse understands; events at or after it. */
+  since?: string;
+  last?: number;
+}
+
+export function parseSince(since: string): number {
+  const ms = Date.parse(since);
+  if (Number.isNaN(ms)) throw new OrchestratorError('INVALID_INPUT', `since ${JSON.stringify(since)} is not a time (use ISO, like 2026-01-31T12:00:00Z)`, { field: 'since' });
+  return ms;
+}
+
+/** Filters the lines of an event log, scanning from the newest when only the last N are wanted. */
+export function filterEvents(text: string, filter: EventFilter): OrcEvent[] {
+  const sinceMs = filter.since !== undefined ? parseSince(filter.since) : null;
+  const match = (e: OrcEvent) =>
+    (!filter.agent || e.agent === filter.agent) && (!filter.action || e.action === filter.action) && (sinceMs === null || Date.parse(e.ts) >= sinceMs);
+  const lines = text.split('\n');
+  if (filter.last !== undefined && filter.last >= 0) {
+    const out: OrcEvent[] = [];
+    for (let i = lines.length - 1; i >= 0 && out.length < filter.last; i--) {
+      if (!lines[i]) continue;
+      const e = JSON.parse(lines[i]) as OrcEvent;
+      if (match(e)) out.push(e);
+    }
+    return out.reverse();
+  }
+  const out: OrcEvent[] = [];
+  for (const line of lines) {
+    if (!line) continue;
+    const e = JSON.parse(line) as OrcEvent;
+    if (match(e)) out.push(e);
+  }
+  return out;
+}
+
+export interface StatusView {
+  version: number;
+  updated_at: string;
+  commit: string | null;
+  branch: string;
+  workstreams: WorkstreamSummary[];
+  agents: AgentView[];
+  active_locks: Lock[];
+  recent_events: OrcEvent[];
+  knowledge_topics: string[];
+}
+
+function clock(ts: string): string {
+  return ts.split('T')[1]?.split('.')[0] ?? ts;
+}
+
+/** The original's status text, plus the commit the view was read from. */
+export function statusText(s: StatusView): string {
+  const lines: string[] = [];
+  lines.push('=== Orchestrator Status ===');
+  lines.push(
+    s.commit
+      ? `State version: ${s.version} | Updated: ${s.updated_at} | Branch: ${s.branch} @ ${s.commit.slice(0, 8)}`
+      : `State version: 0 | Branch: ${s.branch} does not exist yet (the first change creates it)`,
+  );
+  lines.push('');
+  lines.push('--- Workstreams ---');
+  for (const ws of s.workstreams) {
+    const failed = ws.failed ? `, ${ws.failed} failed` : '';
+    lines.push(`[P${ws.priority}] ${ws.name}: ${ws.pending} pending, ${ws.in_progress} active, ${ws.done} done${failed}`);
+  }
+  if (s.workstreams.length === 0) lines.push('(none)');
+  lines.push('');
+  lines.push('--- Agents ---');
+  for (const a of s.agents) lines.push(`${a.id} (${a.type}): ${a.status}${a.stale ? ' [STALE]' : ''}`);
+  if (s.agents.length === 0) lines.push('(none registered)');
+  lines.push('');
+  lines.push('--- Active Locks ---');
+  for (const l of s.active_locks) lines.push(`${l.resource}: held by ${l.agent} until ${clock(l.expires_at)}`);
+  if (s.active_locks.length === 0) lines.push('(none)');
+  lines.push('');
+  lines.push('--- Recent Events ---');
+  for (const e of s.recent_events) lines.push(`[${clock(e.ts)}] ${e.agent}: ${e.action}`);
+  if (s.recent_events.length === 0) lines.push('(none)');
+  lines.push('');
+  lines.push('--- Knowledge Base ---');
+  lines.push(s.knowledge_topics.join(', ') || '(empty)');
+  return lines.join('\n');
+}

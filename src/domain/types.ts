@@ -1,0 +1,98 @@
+/**
+ * The data model stored on the coordination branch. Field names and order
+ * follow the original orchestrator's state.json so that its readers keep
+ * working; fields added by this project are optional and only present when
+ * set.
+ */
+
+export const FORMAT_VERSION = 1;
+
+export type TaskStatus = 'pending' | 'in_progress' | 'done' | 'failed';
+export const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'in_progress', 'done', 'failed'];
+
+export interface Task {
+  id: string;
+  title: string;
+  description: string;
+  status: TaskStatus;
+  priority: number;
+  estimate: string | null;
+  assigned_to: string | null;
+  created_at: string;
+  updated_at: string;
+  result: string | null;
+  /** Ids (in any workstream) that must be done before this task is ready. */
+  depends_on?: string[];
+  /** Resources this task needs; tasks sharing one never run in parallel. */
+  needs?: string[];
+}
+
+export interface Workstream {
+  description: string;
+  priority: number;
+  status: string;
+  tasks: Task[];
+  created_at: string;
+}
+
+export interface Agent {
+  type: string;
+  status: string;
+  capabilities: string[];
+  registered_at: string;
+  last_seen: string;
+}
+
+export interface State {
+  format: number;
+  version: number;
+  updated_at: string;
+  workstreams: Record<string, Workstream>;
+  agents: Record<string, Agent>;
+}
+
+/** Content of `locks/<resource>.json`. */
+export interface Lock {
+  resource: string;
+  agent: string;
+  acquired_at: string;
+  ttl_ms: number;
+  expires_at: string;
+}
+
+/** One line of `events.jsonl`: the original's shape, `{ts, agent, action, ...fields}`. */
+export interface OrcEvent {
+  ts: string;
+  agent: string;
+  action: string;
+  [field: string]: unknown;
+}
+
+/**
+ * What an operation may read: the parsed state, the lock files and the names
+ * of the knowledge topics. Events are append-only and never read by an
+ * operation, so they stay out of the world (a mutation never parses them).
+ */
+export interface World {
+  state: State;
+  locks: Readonly<Record<string, Lock>>;
+  topics: readonly string[];
+}
+
+/** Everything an operation changes, applied by the store as one commit. */
+export interface Effect<R = unknown> {
+  /** The new state; the store bumps version and updated_at. */
+  state: State;
+  /** Lines appended to the event log. */
+  events: OrcEvent[];
+  /** Lock files to write (a Lock) or delete (null), by resource. */
+  locks?: Record<string, Lock | null>;
+  /** Knowledge files to write (content) or delete (null), by topic. */
+  knowledge?: Record<string, string | null>;
+  /** What the api function returns to its caller. */
+  result: R;
+}
+
+export function emptyState(now: string): State {
+  return { format: FORMAT_VERSION, version: 0, updated_at: now, workstreams: {}, agents: {} };
+}

@@ -1,0 +1,215 @@
+/**
+ * The mutation loop: read the newest tip, apply the operation, write one
+ * commit, advance the branch by compare-and-swap (and, with a remote, by a
+ * fast-forward push), and on a lost race re-apply the operation on the new
+ * tip, with randomized backoff, up to a bounded number of attempts.
+ *
+ * A refusal (task no longer pending, lock held) is an answer, not a retry;
+ * but it is only given on a tip that was just fetched, so a stale local view
+ * never refuses what the remote would allow.
+ */
+import { OrchestratorError } from './errors.js';
+import { applyOp, subjectOf } from './domain/apply.js';
+import { isNoChange, type NoChange, type OpBase } from './domain/op.js';
+import type { Effect, World } from './domain/types.js';
+import type { GitStore } from './store/git-store.js';
+import type { Snapshot } from './store/layout.js';
+import { rejectedError } from './store/remote.js';
+
+export interface Ctx {
+  /** The operation's time (ISO). */
+  at: string;
+  /** A fresh random 8-hex-digit id. */
+  newId(): string;
+}
+
+/** Builds the operation from the newest world, or decides there is nothing to do. */
+export type Prepare<R> = (world: World, ctx: Ctx) => OpBase | NoChange<R>;
+
+export interface MutationOutcome<R> {
+  result: R;
+  /** The commit that holds the result (the new one, or the tip when nothing changed). */
+  commit: string | null;
+  /** The recorded operation, or null when nothing changed. */
+  op: OpBase | null;
+  attempts: number;
+}
+
+export interface EngineOptions {
+  store: GitStore;
+  /** Commit locally only; never fetch or push. */
+  offline?: boolean;
+  /** Attempts before giving up with CONTENTION (default 25). */
+  maxAttempts?: number;
+  /** Milliseconds since the epoch (tests pass a fixed clock). */
+  clock?: () => number;
+  random?: () => number;
+  /** How long a writer waits for the clone's writer mutex before racing without it. */
+  mutexWaitMs?: number;
+}
+
+const REFUSALS = new Set(['NOT_FOUND', 'CONFLICT', 'LOCK_HELD', 'AMBIGUOUS']);
+
+export class Engine {
+  readonly store: GitStore;
+  readonly offline: boolean;
+  readonly maxAttempts: number;
+  readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly mutexWaitMs: number;
+  /** Set when the remote was asked and does not have the branch. */
+  private remoteAbsent = false;
+
+  constructor(opts: EngineOptions) {
+    this.store = opts.store;
+    this.offline = opts.offline ?? false;
+    this.maxAttempts = opts.maxAttempts ?? 25;
+    this.clock = opts.clock ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.mutexWaitMs = opts.mutexWaitMs ?? 30_000;
+  }
+
+  get online(): boolean {
+    return !!this.store.remote && !this.offline;
+  }
+
+  /**
+   * Fetches the branch (when online) and fast-forwards the local branch to
+   * it. Returns the tip to read or build on.
+   */
+  async refresh(): Promise<string | null> {
+    if (this.online) {
+      const r = await this.store.remote!.fetch();
+      this.remoteAbsent = r === 'absent';
+    }
+    return this.baseTip();
+  }
+
+  /** The local tip, first fast-forwarded to the remote-tracking tip when that is ahead. */
+  async baseTip(): Promise<string | null> {
+    const store = this.store;
+    for (let i = 0; ; i++) {
+      const local = store.localTip();
+      const tracking = this.online && !this.remoteAbsent ? store.trackingTip() : null;
+      if (!tracking || tracking === local) return local;
+      if (local === null || (await store.isAncestor(local, tracking))) {
+        if (store.swapLocal(local, tracking, 'orchestrator', 'orchestrator: fast-forward to remote')) return tracking;
+        if (i < 5) continue;
+      }
+      if (local !== null && (await store.isAncestor(tracking, local))) return local;
+      throw new OrchestratorError(
+        'NEEDS_SYNC',
+        `the local ${store.branch} branch has operations that are not on ${store.remote!.name} (committed offline or before the remote existed); run "orchestrator sync" to apply them on the remote's tip`,
+        { local, remote: tracking },
+      );
+    }
+  }
+
+  /** The snapshot to answer a read from: fetched first when online. */
+  async read(): Promise<Snapshot> {
+    return this.store.snapshot(await this.refresh());
+  }
+
+  /** Applies one operation as one commit (see the module comment). */
+  async mutate<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
+    const mutex = this.store.mutex();
+    const locked = await mutex.acquire(this.mutexWaitMs);
+    try {
+      return await this.attempt(prepare);
+    } finally {
+      if (locked) mutex.release();
+    }
+  }
+
+  private async attempt<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
+    const store = this.store;
+    // Online, the first attempt builds on what we know (push first, fetch on rejection).
+    let fresh = !this.online;
+    let base = await this.baseTip();
+    for (let attempt = 1; ; attempt++) {
+      const snap = await store.snapshot(base);
+      const at = new Date(this.clock()).toISOString();
+      let planned: { op: OpBase; effect: Effect<R> } | NoChange<R>;
+      try {
+        planned = this.plan(snap.world, prepare, at);
+      } catch (err) {
+        // A refusal on a view that may be stale is checked against the remote first.
+        if (!fresh && err instanceof OrchestratorError && REFUSALS.has(err.code)) {
+          fresh = true;
+          const newer = await this.refresh();
+          if (newer !== base) {
+            base = newer;
+            continue;
+          }
+        }
+        throw err;
+      }
+      if (isNoChange(planned)) {
+        if (!fresh) {
+          fresh = true;
+          const newer = await this.refresh();
+          if (newer !== base) {
+            base = newer;
+            continue;
+          }
+        }
+        return { result: planned.result, commit: base, op: null, attempts: attempt };
+      }
+      const { op, effect } = planned;
+      const next = await store.commit(snap, effect, op, subjectOf(op));
+      const commit = next.commit!;
+      if (this.online) {
+        const pushed = await store.remote!.push(commit);
+        if (pushed.ok) {
+          store.setTracking(commit);
+          this.remoteAbsent = false;
+          await this.advanceLocal(base, commit, op);
+          return { result: effect.result, commit, op, attempts: attempt };
+        }
+        const before = base;
+        base = await this.refresh();
+        fresh = true;
+        // The remote did not move: this was a refusal (a hook, permissions), not a race.
+        if (base === before) throw rejectedError(store.remote!.name, pushed);
+      } else {
+        if (store.swapLocal(base, commit, op.by, subjectOf(op))) {
+          return { result: effect.result, commit, op, attempts: attempt };
+        }
+        base = store.localTip();
+      }
+      if (attempt >= this.maxAttempts) {
+        throw new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${store.branch} branch; try again`, {
+          attempts: attempt,
+        });
+      }
+      await this.backoff(attempt);
+    }
+  }
+
+  private plan<R>(world: World, prepare: Prepare<R>, at: string): { op: OpBase; effect: Effect<R> } | NoChange<R> {
+    const ctx: Ctx = { at, newId: () => (require('node:crypto') as typeof import('node:crypto')).randomBytes(4).toString('hex') };
+    const op = prepare(world, ctx);
+    if (isNoChange(op)) return op;
+    const out = applyOp<R>(world, op);
+    if (isNoChange(out)) return out;
+    return { op, effect: out };
+  }
+
+  /** After a successful push, the local branch follows unless it already moved past us. */
+  private async advanceLocal(base: string | null, commit: string, op: OpBase): Promise<void> {
+    const store = this.store;
+    for (let i = 0; i < 5; i++) {
+      if (store.swapLocal(base, commit, op.by, subjectOf(op))) return;
+      const local = store.localTip();
+      if (local === commit) return;
+      if (local !== null && !(await store.isAncestor(local, commit, 1000))) return;
+      base = local;
+    }
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    // Full jitter: spreads the writers that just lost over a window that grows with their losses.
+    const cap = Math.min(100, 4 * 2 ** Math.min(attempt - 1, 5));
+    return new Promise((r) => setTimeout(r, this.random() * cap));
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The file system client handed to isomorphic-git. Node's promise API costs a
+ * thread-pool round trip per call (~0.15 ms here) while the synchronous calls
+ * take ~0.02 ms, and a mutation makes dozens of them; this client answers the
+ * promise API with synchronous calls. `writeFile` writes a temporary file and
+ * renames it into place, so a crash never leaves a torn git object behind.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+let counter = 0;
+
+export function atomicWriteFileSync(file: string, data: string | Uint8Array, mode = 0o444): void {
+  const tmp = path.join(path.dirname(file), `.tmp-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`);
+  try {
+    fs.writeFileSync(tmp, data, { mode });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tmp, data, { mode });
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw err;
+  }
+}
+
+const wrap =
+  <A extends unknown[], R>(f: (...args: A) => R) =>
+  async (...args: A): Promise<R> =>
+    f(...args);
+
+export const fastFs = {
+  promises: {
+    readFile: wrap((p: string, opts?: unknown) => fs.readFileSync(p, opts as never) as Buffer | string),
+    writeFile: wrap((p: string, data: string | Uint8Array) => atomicWriteFileSync(p, data)),
+    mkdir: wrap((p: string, opts?: unknown) => fs.mkdirSync(p, opts as never)),
+    rmdir: wrap((p: string) => fs.rmdirSync(p)),
+    unlink: wrap((p: string) => fs.unlinkSync(p)),
+    stat: wrap((p: string) => fs.statSync(p)),
+    lstat: wrap((p: string) => fs.lstatSync(p)),
+    readdir: wrap((p: string) => fs.readdirSync(p)),
+    readlink: wrap((p: string) => fs.readlinkSync(p)),
+    symlink: wrap((target: string, p: string) => fs.symlinkSync(target, p)),
+    chmod: wrap((p: string, mode: number) => fs.chmodSync(p, mode)),
+  },
+};

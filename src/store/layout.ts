@@ -1,0 +1,196 @@
+/**
+ * The tree of the coordination branch:
+ *
+ *   state.json            workstreams, tasks, agents (the original's schema)
+ *   events.jsonl          one event a line
+ *   knowledge/<topic>.md  exactly the content written
+ *   locks/<resource>.json one file per held lock
+ *
+ * and how a snapshot of it is read and an effect written as one commit.
+ */
+import { OrchestratorError } from '../errors.js';
+import { fileToResource, resourceToFile } from '../domain/rules.js';
+import { emptyState, type Effect, type Lock, type State, type World } from '../domain/types.js';
+import type { OpBase } from '../domain/op.js';
+import { BLOB_MODE, TREE_MODE, type ObjectStore, type TreeEntry } from './objects.js';
+
+export const STATE_FILE = 'state.json';
+export const EVENTS_FILE = 'events.jsonl';
+export const KNOWLEDGE_DIR = 'knowledge';
+export const LOCKS_DIR = 'locks';
+export const TRAILER = 'Orchestrator-Op';
+
+const EPOCH = '1970-01-01T00:00:00.000Z';
+
+export interface Snapshot {
+  /** Commit id, or null before the branch exists. */
+  commit: string | null;
+  root: TreeEntry[];
+  world: World;
+  knowledgeTree: TreeEntry[];
+  locksTree: TreeEntry[];
+  eventsOid: string | null;
+}
+
+export function emptySnapshot(): Snapshot {
+  return { commit: null, root: [], world: { state: emptyState(EPOCH), locks: {}, topics: [] }, knowledgeTree: [], locksTree: [], eventsOid: null };
+}
+
+function entry(entries: TreeEntry[], name: string): TreeEntry | undefined {
+  return entries.find((e) => e.name === name);
+}
+
+export function parseState(text: string, where: string): State {
+  let state: State;
+  try {
+    state = JSON.parse(text) as State;
+  } catch (err) {
+    throw new OrchestratorError('CORRUPT', `${where}: state.json is not valid JSON (${(err as Error).message})`);
+  }
+  if (!state || typeof state !== 'object' || typeof state.workstreams !== 'object' || typeof state.agents !== 'object' || !Number.isInteger(state.version)) {
+    throw new OrchestratorError('CORRUPT', `${where}: state.json lacks version, workstreams or agents`);
+  }
+  for (const [name, ws] of Object.entries(state.workstreams)) {
+    if (!ws || !Array.isArray(ws.tasks)) throw new OrchestratorError('CORRUPT', `${where}: state.json workstream "${name}" has no task list`);
+  }
+  return state;
+}
+
+export function serializeState(state: State): string {
+  return JSON.stringify(state, null, 2) + '\n';
+}
+
+export function serializeLock(lock: Lock): string {
+  return JSON.stringify(lock, null, 2) + '\n';
+}
+
+export async function readSnapshot(objects: ObjectStore, commit: string): Promise<Snapshot> {
+  const info = await objects.readCommit(commit);
+  const root = await objects.readTree(info.tree);
+  const where = `commit ${commit.slice(0, 8)}`;
+  const stateEntry = entry(root, STATE_FILE);
+  if (!stateEntry) throw new OrchestratorError('CORRUPT', `${where} has no state.json`);
+  const state = parseState((await objects.readBlob(stateEntry.oid)).toString('utf8'), where);
+  const kEntry = entry(root, KNOWLEDGE_DIR);
+  const knowledgeTree = kEntry ? await objects.readTree(kEntry.oid) : [];
+  const lEntry = entry(root, LOCKS_DIR);
+  const locksTree = lEntry ? await objects.readTree(lEntry.oid) : [];
+  const locks: Record<string, Lock> = {};
+  for (const e of locksTree) {
+    const lock = JSON.parse((await objects.readBlob(e.oid)).toString('utf8')) as Lock;
+    locks[fileToResource(e.name)] = lock;
+  }
+  const topics = knowledgeTree.filter((e) => e.name.endsWith('.md')).map((e) => e.name.slice(0, -3)).sort();
+  return {
+    commit,
+    root,
+    world: { state, locks, topics },
+    knowledgeTree,
+    locksTree,
+    eventsOid: entry(root, EVENTS_FILE)?.oid ?? null,
+  };
+}
+
+export async function readEventsText(objects: ObjectStore, snap: Snapshot): Promise<string> {
+  return snap.eventsOid ? (await objects.readBlob(snap.eventsOid)).toString('utf8') : '';
+}
+
+export async function readKnowledgeText(objects: ObjectStore, snap: Snapshot, topic: string): Promise<string | null> {
+  const e = entry(snap.knowledgeTree, topic + '.md');
+  return e ? (await objects.readBlob(e.oid)).toString('utf8') : null;
+}
+
+function upsert(entries: TreeEntry[], name: string, value: TreeEntry | null): TreeEntry[] {
+  const out = entries.filter((e) => e.name !== name);
+  if (value) out.push(value);
+  return out;
+}
+
+/** The operation as recorded in the commit message; large content is referenced by blob id. */
+export function recordOp(op: OpBase, blobs: Record<string, string>): Record<string, unknown> {
+  const rec: Record<string, unknown> = { ...op };
+  if (op.op === 'knowledge.write') {
+    const content = (op as OpBase & { content: string }).content;
+    delete rec.content;
+    rec.content_blob = blobs[content] ?? '';
+  }
+  return rec;
+}
+
+export function commitMessage(subject: string, recorded: Record<string, unknown>): string {
+  const oneLine = subject.replace(/[\r\n]+/g, ' ');
+  return `${oneLine}\n\n${TRAILER}: ${JSON.stringify(recorded)}\n`;
+}
+
+/**
+ * Writes everything an effect changes and the commit on top of `base`.
+ * Returns the new commit id; no ref is touched.
+ */
+export async function writeEffect(objects: ObjectStore, base: Snapshot, effect: Effect, op: OpBase, subject: string): Promise<Snapshot> {
+  let root = base.root;
+  let locksTree = base.locksTree;
+  let knowledgeTree = base.knowledgeTree;
+  let locks = base.world.locks;
+  let topics = base.world.topics;
+  const stateOid = await objects.writeBlob(Buffer.from(serializeState(effect.state)));
+  root = upsert(root, STATE_FILE, { mode: BLOB_MODE, name: STATE_FILE, oid: stateOid });
+
+  if (effect.events.length) {
+    const old = base.eventsOid ? await objects.readBlob(base.eventsOid) : Buffer.alloc(0);
+    const lines = effect.events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    const eventsOid = await objects.writeBlob(Buffer.concat([old, Buffer.from(lines)]));
+    root = upsert(root, EVENTS_FILE, { mode: BLOB_MODE, name: EVENTS_FILE, oid: eventsOid });
+  } else if (!base.eventsOid) {
+    root = upsert(root, EVENTS_FILE, { mode: BLOB_MODE, name: EVENTS_FILE, oid: await objects.writeBlob(Buffer.alloc(0)) });
+  }
+
+  if (effect.locks && Object.keys(effect.locks).length) {
+    let tree = base.locksTree;
+    const next: Record<string, Lock> = { ...locks };
+    for (const [resource, lock] of Object.entries(effect.locks)) {
+      const name = resourceToFile(resource);
+      tree = upsert(tree, name, lock ? { mode: BLOB_MODE, name, oid: await objects.writeBlob(Buffer.from(serializeLock(lock))) } : null);
+      if (lock) next[resource] = lock;
+      else delete next[resource];
+    }
+    root = upsert(root, LOCKS_DIR, tree.length ? { mode: TREE_MODE, name: LOCKS_DIR, oid: await objects.writeTree(tree) } : null);
+    locksTree = tree;
+    locks = next;
+  }
+
+  const blobs: Record<string, string> = {};
+  if (effect.knowledge && Object.keys(effect.knowledge).length) {
+    let tree = base.knowledgeTree;
+    for (const [topic, content] of Object.entries(effect.knowledge)) {
+      const name = topic + '.md';
+      let value: TreeEntry | null = null;
+      if (content !== null) {
+        const oid = await objects.writeBlob(Buffer.from(content, 'utf8'));
+        blobs[content] = oid;
+        value = { mode: BLOB_MODE, name, oid };
+      }
+      tree = upsert(tree, name, value);
+    }
+    root = upsert(root, KNOWLEDGE_DIR, tree.length ? { mode: TREE_MODE, name: KNOWLEDGE_DIR, oid: await objects.writeTree(tree) } : null);
+    knowledgeTree = tree;
+    topics = tree.filter((e) => e.name.endsWith('.md')).map((e) => e.name.slice(0, -3)).sort();
+  }
+
+  const tree = await objects.writeTree(root);
+  const person = { name: op.by, email: `${op.by}@orchestrator`, timestamp: Math.floor(Date.parse(op.at) / 1000), tzOffset: 0 };
+  const commit = await objects.writeCommit({
+    tree,
+    parents: base.commit ? [base.commit] : [],
+    author: person,
+    committer: person,
+    message: commitMessage(subject, recordOp(op, blobs)),
+  });
+  return {
+    commit,
+    root,
+    world: { state: effect.state, locks, topics },
+    knowledgeTree,
+    locksTree,
+    eventsOid: entry(root, EVENTS_FILE)?.oid ?? null,
+  };
+}

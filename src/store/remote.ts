@@ -1,0 +1,115 @@
+/**
+ * Fetch and push of the coordination branch through the git binary (via
+ * simple-git), so every transport git knows works: paths, file://, ssh,
+ * https with the user's credential helpers.
+ *
+ * simple-git is loaded on first use: a repository without a remote never
+ * pays for it.
+ */
+import { OrchestratorError } from '../errors.js';
+import { allowedGitVariables, gitEnv } from './git-env.js';
+import type { RepoPaths } from './repo.js';
+
+type SimpleGit = import('simple-git').SimpleGit;
+
+export type PushOutcome = { ok: true } | { ok: false; reason: string; stderr: string };
+
+interface RawResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** How simple-git hands us a failed command: exit status and both streams. */
+class ExitError extends Error {
+  constructor(readonly result: RawResult) {
+    super(`git exited with ${result.exitCode}`);
+  }
+}
+
+export class Remote {
+  private git: SimpleGit | null = null;
+
+  constructor(
+    readonly repo: RepoPaths,
+    readonly name: string,
+    readonly branch: string,
+  ) {}
+
+  get trackingRef(): string {
+    return `refs/remotes/${this.name}/${this.branch}`;
+  }
+
+  private client(): SimpleGit {
+    if (this.git) return this.git;
+    // Loaded here, not at the top: commands on a repository without a remote never pay for it.
+    const { simpleGit } = require('simple-git') as typeof import('simple-git');
+    this.git = simpleGit({
+      baseDir: this.repo.workdir ?? this.repo.gitdir,
+      maxConcurrentProcesses: 4,
+      // Resolve on 'close' only: the default also waits 50 ms after 'exit'.
+      completion: { onClose: true, onExit: false },
+      allowEnvironment: allowedGitVariables(),
+      // Exit status and output are judged here, not by simple-git.
+      errors: (_error, result) =>
+        result.exitCode === 0
+          ? undefined
+          : new ExitError({
+              exitCode: result.exitCode,
+              stdout: Buffer.concat(result.stdOut).toString('utf8'),
+              stderr: Buffer.concat(result.stdErr).toString('utf8'),
+            }),
+    }).env(gitEnv());
+    return this.git;
+  }
+
+  private async raw(args: string[]): Promise<RawResult> {
+    try {
+      const stdout = await this.client().raw(['--git-dir', this.repo.gitdir, ...args]);
+      return { exitCode: 0, stdout, stderr: '' };
+    } catch (err) {
+      if (err instanceof ExitError) return err.result;
+      throw new OrchestratorError('REMOTE', `cannot run git: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Fetches the branch into the remote-tracking ref. Returns the remote's tip,
+   * or null when the remote does not have the branch yet.
+   */
+  async fetch(): Promise<'fetched' | 'absent'> {
+    // -v: simple-git waits 50 ms longer for commands that print nothing.
+    const r = await this.raw(['fetch', '-v', '--no-tags', '--no-write-fetch-head', this.name, `+refs/heads/${this.branch}:${this.trackingRef}`]);
+    if (r.exitCode === 0) return 'fetched';
+    if (/couldn't find remote ref/i.test(r.stderr)) return 'absent';
+    throw remoteError(`fetch from "${this.name}" failed`, r.stderr);
+  }
+
+  /**
+   * Pushes `commit` as the remote branch, fast-forward only. A rejection is
+   * returned, not thrown: the caller fetches and tells a race (the remote
+   * moved) from a refusal (a hook, permissions) by whether the tip changed.
+   */
+  async push(commit: string): Promise<PushOutcome> {
+    const r = await this.raw(['push', '--porcelain', this.name, `${commit}:refs/heads/${this.branch}`]);
+    // Porcelain: "<flag>\t<from>:<to>\t<summary>"; judge by the flag column.
+    const line = r.stdout.split('\n').find((l) => l.includes(`:refs/heads/${this.branch}\t`));
+    if (line && r.exitCode === 0 && line[0] !== '!') return { ok: true };
+    if (line && line[0] === '!') return { ok: false, reason: line.split('\t')[2] ?? line, stderr: r.stderr };
+    throw remoteError(`push to "${this.name}" failed`, r.stderr);
+  }
+}
+
+export function rejectedError(remote: string, outcome: Extract<PushOutcome, { ok: false }>): OrchestratorError {
+  return remoteError(`push to "${remote}" was rejected: ${outcome.reason}`, outcome.stderr, { rejected: true });
+}
+
+function remoteError(what: string, stderr: string, data: Record<string, unknown> = {}): OrchestratorError {
+  const detail = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(To |From |Done$|hint:)/.test(l))
+    .slice(0, 6)
+    .join('; ');
+  return new OrchestratorError('REMOTE', `${what}${detail ? ': ' + detail : ''} (use --offline to work without the remote)`, { ...data, stderr: stderr.slice(0, 2000) });
+}
