@@ -94,6 +94,9 @@ interface Resolved {
 
 async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined): Promise<string | null> {
   if (wanted === null || wanted === 'none' || wanted === '') return null;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(wanted)) {
+    throw new OrchestratorError('INVALID_INPUT', `remote name ${JSON.stringify(wanted)} is invalid`, { remote: wanted });
+  }
   const remotes = (await listRemotes({ fs: fastFs, gitdir: repo.commondir })).map((r) => r.remote);
   if (wanted === undefined) return remotes.includes('origin') ? 'origin' : null;
   if (!remotes.includes(wanted)) {

@@ -16,7 +16,18 @@ export function gitEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+// Editors and pagers never run for fetch or push; leaving them out keeps
+// simple-git's guard from refusing a harmless EDITOR in the environment.
+const NOT_FOR_TRANSFER = new Set(['EDITOR', 'VISUAL', 'GIT_EDITOR', 'PAGER', 'GIT_PAGER', 'GIT_SEQUENCE_EDITOR', 'PREFIX']);
+
+/** The environment for fetch and push through simple-git. */
+export function transferEnv(): NodeJS.ProcessEnv {
+  const env = gitEnv();
+  for (const k of Object.keys(env)) if (NOT_FOR_TRANSFER.has(k.toUpperCase())) delete env[k];
+  return env;
+}
+
 /** Names of the GIT_* variables simple-git must let through (it strips them by default). */
 export function allowedGitVariables(): string[] {
-  return Object.keys(gitEnv()).filter((k) => k.toUpperCase().startsWith('GIT_'));
+  return Object.keys(transferEnv()).filter((k) => k.toUpperCase().startsWith('GIT_'));
 }

@@ -135,6 +135,8 @@ export interface RefUpdate {
   /** Reflog identity and message. */
   who?: { name: string; email: string };
   message?: string;
+  /** How long to wait for a live holder of the ref lock (default 5 s; git holds it for microseconds). */
+  lockWaitMs?: number;
 }
 
 /**
@@ -144,8 +146,7 @@ export interface RefUpdate {
 export function casRef(repo: RepoPaths, u: RefUpdate): boolean {
   const file = path.join(repo.commondir, u.ref);
   const lock = file + '.lock';
-  // Git holds ref locks for microseconds; wait up to 5 s for a live holder.
-  const fd = takeLockFile(lock, 5000, 10_000);
+  const fd = takeLockFile(lock, u.lockWaitMs ?? 5000, 10_000);
   let renamed = false;
   try {
     const current = readRef(repo, u.ref);

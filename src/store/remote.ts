@@ -7,10 +7,9 @@
  * pays for it.
  */
 import { OrchestratorError } from '../errors.js';
-import { allowedGitVariables, gitEnv } from './git-env.js';
+import { allowedGitVariables, transferEnv } from './git-env.js';
 import type { RepoPaths } from './repo.js';
 
-type SimpleGit = import('simple-git').SimpleGit;
 
 export type PushOutcome = { ok: true } | { ok: false; reason: string; stderr: string };
 
@@ -20,15 +19,8 @@ interface RawResult {
   stderr: string;
 }
 
-/** How simple-git hands us a failed command: exit status and both streams. */
-class ExitError extends Error {
-  constructor(readonly result: RawResult) {
-    super(`git exited with ${result.exitCode}`);
-  }
-}
-
 export class Remote {
-  private git: SimpleGit | null = null;
+  private lib: typeof import('simple-git') | null = null;
 
   constructor(
     readonly repo: RepoPaths,
@@ -40,36 +32,49 @@ export class Remote {
     return `refs/remotes/${this.name}/${this.branch}`;
   }
 
-  private client(): SimpleGit {
-    if (this.git) return this.git;
+  /**
+   * Runs one git command. simple-git turns failures into errors that keep
+   * only a message, so every call gets its own instance whose error hook
+   * records the exit status and both streams, and reports success.
+   */
+  private async raw(args: string[]): Promise<RawResult> {
     // Loaded here, not at the top: commands on a repository without a remote never pay for it.
-    const { simpleGit } = require('simple-git') as typeof import('simple-git');
-    this.git = simpleGit({
+    this.lib ??= require('simple-git') as typeof import('simple-git');
+    let outcome: RawResult | null = null;
+    const git = this.lib.simpleGit({
       baseDir: this.repo.workdir ?? this.repo.gitdir,
-      maxConcurrentProcesses: 4,
       // Resolve on 'close' only: the default also waits 50 ms after 'exit'.
       completion: { onClose: true, onExit: false },
       allowEnvironment: allowedGitVariables(),
-      // Exit status and output are judged here, not by simple-git.
-      errors: (_error, result) =>
-        result.exitCode === 0
-          ? undefined
-          : new ExitError({
-              exitCode: result.exitCode,
-              stdout: Buffer.concat(result.stdOut).toString('utf8'),
-              stderr: Buffer.concat(result.stdErr).toString('utf8'),
-            }),
-    }).env(gitEnv());
-    return this.git;
-  }
-
-  private async raw(args: string[]): Promise<RawResult> {
+      // simple-git guards against untrusted arguments and environments. Our
+      // arguments are fixed (remote and branch names are validated) and the
+      // environment is the user's own: ssh commands, askpass and credential
+      // helpers, config from the environment (CI systems) must keep working.
+      unsafe: {
+        allowUnsafeSshCommand: true,
+        allowUnsafeAskPass: true,
+        allowUnsafeCredentialHelper: true,
+        allowUnsafeConfigPaths: true,
+        allowUnsafeConfigEnvCount: true,
+        allowUnsafeGitProxy: true,
+        allowUnsafeExec: true,
+        allowUnsafeTemplateDir: true,
+        allowUnsafeProtocolOverride: true,
+      },
+      errors: (_error, result) => {
+        outcome = {
+          exitCode: result.exitCode,
+          stdout: Buffer.concat(result.stdOut).toString('utf8'),
+          stderr: Buffer.concat(result.stdErr).toString('utf8'),
+        };
+        return undefined;
+      },
+    }).env(transferEnv());
     try {
-      const stdout = await this.client().raw(['--git-dir', this.repo.gitdir, ...args]);
-      return { exitCode: 0, stdout, stderr: '' };
+      const stdout = await git.raw(args);
+      return outcome ?? { exitCode: 0, stdout, stderr: '' };
     } catch (err) {
-      if (err instanceof ExitError) return err.result;
-      throw new OrchestratorError('REMOTE', `cannot run git: ${(err as Error).message}`);
+      throw new OrchestratorError('REMOTE', `cannot run git ${args[0]}: ${(err as Error).message}`);
     }
   }
 
