@@ -61,7 +61,7 @@ export interface OpenOptions {
   agent?: string;
   /** Never fetch or push: commit locally only. */
   offline?: boolean;
-  /** Attempts under contention before CONTENTION (default 25). */
+  /** Attempts under contention before CONTENTION (default 30). */
   maxAttempts?: number;
   /** An agent is stale when last_seen is older than this (default 5 minutes). */
   staleMs?: number;
@@ -92,19 +92,21 @@ interface Resolved {
   remote: string | null;
 }
 
-async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined): Promise<string | null> {
+async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined): Promise<{ name: string; url: string } | null> {
   if (wanted === null || wanted === 'none' || wanted === '') return null;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(wanted)) {
+  if (wanted !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(wanted)) {
     throw new OrchestratorError('INVALID_INPUT', `remote name ${JSON.stringify(wanted)} is invalid`, { remote: wanted });
   }
-  const remotes = (await listRemotes({ fs: fastFs, gitdir: repo.commondir })).map((r) => r.remote);
-  if (wanted === undefined) return remotes.includes('origin') ? 'origin' : null;
+  const list = await listRemotes({ fs: fastFs, gitdir: repo.commondir });
+  const remotes = list.map((r) => r.remote);
+  const pick = (name: string) => ({ name, url: list.find((r) => r.remote === name)!.url });
+  if (wanted === undefined) return remotes.includes('origin') ? pick('origin') : null;
   if (!remotes.includes(wanted)) {
     throw new OrchestratorError('INVALID_INPUT', `remote "${wanted}" is not configured in ${repo.workdir ?? repo.gitdir} (known: ${known(remotes)}); use --remote none for local only`, {
       remote: wanted,
     });
   }
-  return wanted;
+  return pick(wanted);
 }
 
 export class Orchestrator {
@@ -112,6 +114,8 @@ export class Orchestrator {
   private resolved: Promise<{ engine: Engine; r: Resolved }> | null = null;
   /** The commit of the last read or write (for adapters that show it). */
   lastCommit: string | null = null;
+  /** Attempts the last write needed (1 when nobody raced it). */
+  lastAttempts = 0;
 
   constructor(options: OpenOptions = {}) {
     this.options = { ...options };
@@ -137,9 +141,9 @@ export class Orchestrator {
         const repo = requireRepo(this.options.repo ?? process.cwd());
         const branch = this.options.branch ?? DEFAULT_BRANCH;
         const remote = await resolveRemote(repo, this.options.remote);
-        const store = new GitStore(repo, branch, remote);
+        const store = await GitStore.open(repo, branch, remote);
         const engine = new Engine({ store, offline: this.options.offline, maxAttempts: this.options.maxAttempts, clock: this.options.clock });
-        return { engine, r: { repo, branch, remote } };
+        return { engine, r: { repo, branch, remote: remote?.name ?? null } };
       })();
       this.resolved.catch(() => (this.resolved = null));
     }
@@ -156,6 +160,7 @@ export class Orchestrator {
   private async mutate<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
     const out = await (await this.engine()).mutate(prepare);
     this.lastCommit = out.commit;
+    this.lastAttempts = out.attempts;
     return out;
   }
 

@@ -2,7 +2,7 @@
  * The mutation loop: read the newest tip, apply the operation, write one
  * commit, advance the branch by compare-and-swap (and, with a remote, by a
  * fast-forward push), and on a lost race re-apply the operation on the new
- * tip, with randomized backoff, up to a bounded number of attempts.
+ * tip, with randomized spacing, up to a bounded number of attempts.
  *
  * A refusal (task no longer pending, lock held) is an answer, not a retry;
  * but it is only given on a tip that was just fetched, so a stale local view
@@ -39,7 +39,7 @@ export interface EngineOptions {
   store: GitStore;
   /** Commit locally only; never fetch or push. */
   offline?: boolean;
-  /** Attempts before giving up with CONTENTION (default 25). */
+  /** Attempts before giving up with CONTENTION (default 30). */
   maxAttempts?: number;
   /** Milliseconds since the epoch (tests pass a fixed clock). */
   clock?: () => number;
@@ -50,6 +50,17 @@ export interface EngineOptions {
 
 const REFUSALS = new Set(['NOT_FOUND', 'CONFLICT', 'LOCK_HELD', 'AMBIGUOUS']);
 
+// ORCHESTRATOR_TRACE=1 prints each step of each attempt to stderr (timings in ms).
+const TRACE = !!process.env.ORCHESTRATOR_TRACE;
+let traceT0 = 0;
+function trace(msg: string): void {
+  if (!TRACE) return;
+  const now = performance.now();
+  const wall = (performance.timeOrigin + now) % 100_000;
+  process.stderr.write(`[orchestrator ${process.pid} ${wall.toFixed(1)} +${(now - traceT0).toFixed(1)}ms] ${msg}\n`);
+  traceT0 = now;
+}
+
 export class Engine {
   readonly store: GitStore;
   readonly offline: boolean;
@@ -59,11 +70,15 @@ export class Engine {
   private readonly mutexWaitMs: number;
   /** Set when the remote was asked and does not have the branch. */
   private remoteAbsent = false;
+  /** Recent push duration (ms), for fair spacing of writers. */
+  private pushMs = 50;
+  /** When this engine's last push succeeded. */
+  private lastWin: number | null = null;
 
   constructor(opts: EngineOptions) {
     this.store = opts.store;
     this.offline = opts.offline ?? false;
-    this.maxAttempts = opts.maxAttempts ?? 25;
+    this.maxAttempts = opts.maxAttempts ?? 30;
     this.clock = opts.clock ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.mutexWaitMs = opts.mutexWaitMs ?? 30_000;
@@ -81,6 +96,7 @@ export class Engine {
     if (this.online) {
       const r = await this.store.remote!.fetch();
       this.remoteAbsent = r === 'absent';
+      trace(`fetch: ${r}`);
     }
     return this.baseTip();
   }
@@ -113,7 +129,9 @@ export class Engine {
   /** Applies one operation as one commit (see the module comment). */
   async mutate<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
     const mutex = this.store.mutex();
+    trace('mutate: waiting for the writer lock');
     const locked = await mutex.acquire(this.mutexWaitMs);
+    trace(`mutate: writer lock ${locked ? 'taken' : 'not taken'}`);
     try {
       return await this.attempt(prepare);
     } finally {
@@ -123,9 +141,11 @@ export class Engine {
 
   private async attempt<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
     const store = this.store;
-    // Online, the first attempt builds on what we know (push first, fetch on rejection).
-    let fresh = !this.online;
-    let base = await this.baseTip();
+    // Online, the first attempt builds on what we know (push first, fetch on
+    // rejection), unless fetching is as cheap as reading.
+    let fresh = !this.online || !!store.remote!.cheapFetch;
+    if (this.online && !store.remote!.cheapFetch) await this.yieldAfterWin();
+    let base = this.online && store.remote!.cheapFetch ? await this.refresh() : await this.baseTip();
     for (let attempt = 1; ; attempt++) {
       const snap = await store.snapshot(base);
       const at = new Date(this.clock()).toISOString();
@@ -156,16 +176,26 @@ export class Engine {
         return { result: planned.result, commit: base, op: null, attempts: attempt };
       }
       const { op, effect } = planned;
+      trace(`attempt ${attempt}: planned ${op.op} on ${base?.slice(0, 8) ?? '(none)'}`);
       const next = await store.commit(snap, effect, op, subjectOf(op));
       const commit = next.commit!;
+      trace(`attempt ${attempt}: wrote ${commit.slice(0, 8)}`);
       if (this.online) {
-        const pushed = await store.remote!.push(commit);
+        const started = performance.now();
+        const pushed = await store.remote!.push(commit, base);
+        this.pushMs = 0.8 * this.pushMs + 0.2 * (performance.now() - started);
+        trace(`attempt ${attempt}: push ${pushed.ok ? 'ok' : 'rejected ' + pushed.reason}`);
         if (pushed.ok) {
           store.setTracking(commit);
           this.remoteAbsent = false;
           await this.advanceLocal(base, commit, op);
+          this.lastWin = performance.now();
           return { result: effect.result, commit, op, attempts: attempt };
         }
+        this.giveUpAfter(attempt);
+        // Space the losers out before they fetch: the more often a writer lost,
+        // the sooner it goes (the oldest first), with jitter to break ties.
+        await this.sleep(this.pushMs * (Math.max(0, 8 - attempt) / 8 + this.random() / 8));
         const before = base;
         base = await this.refresh();
         fresh = true;
@@ -175,15 +205,32 @@ export class Engine {
         if (store.swapLocal(base, commit, op.by, subjectOf(op))) {
           return { result: effect.result, commit, op, attempts: attempt };
         }
+        this.giveUpAfter(attempt);
+        await this.sleep(this.random() * Math.min(50, 2 * attempt));
         base = store.localTip();
       }
-      if (attempt >= this.maxAttempts) {
-        throw new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${store.branch} branch; try again`, {
-          attempts: attempt,
-        });
-      }
-      await this.backoff(attempt);
     }
+  }
+
+  private giveUpAfter(attempt: number): void {
+    if (attempt >= this.maxAttempts) {
+      throw new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${this.store.branch} branch; try again`, {
+        attempts: attempt,
+      });
+    }
+  }
+
+  /**
+   * Fairness over a remote reached by git push. A writer that just won is the
+   * only one that knows the new tip without fetching; writing again at once
+   * it would win every time while the others fetch (capture). So a writer
+   * that comes back right after its own successful push first waits about
+   * one push: the writers that lost go first.
+   */
+  private async yieldAfterWin(): Promise<void> {
+    if (this.lastWin === null) return;
+    const since = performance.now() - this.lastWin;
+    if (since < 2 * this.pushMs) await this.sleep(this.pushMs * (1 + this.random()) - since);
   }
 
   private plan<R>(world: World, prepare: Prepare<R>, at: string): { op: OpBase; effect: Effect<R> } | NoChange<R> {
@@ -207,9 +254,7 @@ export class Engine {
     }
   }
 
-  private backoff(attempt: number): Promise<void> {
-    // Full jitter: spreads the writers that just lost over a window that grows with their losses.
-    const cap = Math.min(100, 4 * 2 ** Math.min(attempt - 1, 5));
-    return new Promise((r) => setTimeout(r, this.random() * cap));
+  private sleep(ms: number): Promise<void> {
+    return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
   }
 }

@@ -76,7 +76,7 @@ export function toOrchestratorError(err: unknown): OrchestratorError {
 
 /** `"revenue", "product"` for error messages that list what exists. */
 export function known(names: Iterable<string>, max = 10): string {
-  const list = [...names];
+  const list = [...names].sort();
   if (list.length === 0) return 'none';
   const shown = list.slice(0, max).join(', ');
   return list.length > max ? `${shown}, ... ${list.length - max} more` : shown;

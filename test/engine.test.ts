@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../src/api.js';
 import type { OpBase } from '../src/domain/op.js';
 import { cleanup, git, makeCluster, makeRepo, tempDir, worktreeFingerprint } from './helpers/repos.js';
@@ -81,25 +81,43 @@ describe('the mutation engine', () => {
   });
 });
 
-describe('coordination through a remote', () => {
+describe.each([
+  ['in process (local transport)', undefined],
+  ['through git push and fetch', 'git'],
+])('coordination through a remote, %s', (_label, transport) => {
+  const saved = process.env.ORCHESTRATOR_TRANSPORT;
+  beforeAll(() => {
+    if (transport) process.env.ORCHESTRATOR_TRANSPORT = transport;
+    else delete process.env.ORCHESTRATOR_TRANSPORT;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.ORCHESTRATOR_TRANSPORT;
+    else process.env.ORCHESTRATOR_TRANSPORT = saved;
+  });
+
   it('pushes every change, and re-applies on the new tip when another clone got there first', async () => {
     const { clones, remote } = makeCluster(2);
     const a = openOrchestrator({ repo: clones[0], agent: 'a' });
     const b = openOrchestrator({ repo: clones[1], agent: 'b' });
     await a.createWorkstream('w');
     const t1 = await a.addTask('w', { title: 'first' });
-    // b has never fetched: its first push is rejected, it fetches and re-applies.
+    // b has never fetched. Through git it pushes first, is rejected, fetches and
+    // re-applies; in process it fetches first (that costs nothing).
     const engine = await b.engine();
+    expect(engine.store.remote!.kind).toBe(transport ?? 'local');
     const out = await engine.mutate((_w, ctx) => ({ op: 'task.add', at: ctx.at, by: 'b', workstream: 'w', id: 'bbbbbbbb', title: 'second', description: '', priority: 5, estimate: null }) as OpBase);
-    expect(out.attempts).toBe(2);
+    expect(out.attempts).toBe(transport ? 2 : 1);
     expect(git(remote, 'rev-list', '--count', 'orchestrator')).toBe('3');
     expect((await a.listTasks('w')).map((t) => t.id)).toEqual([t1.id, 'bbbbbbbb']);
-    // A race: a advances the remote; b still builds on what it knows.
+    // A race: a advances the remote; b still builds on what it knows (through git).
     await a.addTask('w', { title: 'third' });
     const claim = await engine.mutate((_w, ctx) => ({ op: 'task.claim', at: ctx.at, by: 'b', workstream: 'w', id: t1.id, agent: 'b' }) as OpBase);
-    expect(claim.attempts).toBe(2);
+    expect(claim.attempts).toBe(transport ? 2 : 1);
     expect(git(remote, 'log', '-1', '--format=%s', 'orchestrator')).toBe(`task claim w/${t1.id} by b`);
     expect(git(clones[1], 'rev-parse', 'orchestrator')).toBe(git(remote, 'rev-parse', 'orchestrator'));
+    // Every repository holds complete, valid history.
+    for (const dir of [...clones, remote]) expect(git(dir, 'fsck', '--strict', '--no-dangling')).toBe('');
+    expect(git(clones[0], 'log', '--format=%s', 'orchestrator')).toContain('task add w/bbbbbbbb');
   });
 
   it('checks a refusal against the remote before answering, and then refuses', async () => {

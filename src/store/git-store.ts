@@ -11,7 +11,8 @@ import type { Effect } from '../domain/types.js';
 import { emptySnapshot, readEventsText, readKnowledgeText, readSnapshot, writeEffect, type Snapshot } from './layout.js';
 import { ObjectStore } from './objects.js';
 import { casRef, Mutex, readRef } from './refs.js';
-import { Remote } from './remote.js';
+import { openLocalTransport } from './local-remote.js';
+import { GitTransport, type Transport } from './remote.js';
 import type { RepoPaths } from './repo.js';
 
 export function checkBranchName(branch: string): string {
@@ -31,18 +32,27 @@ export function checkBranchName(branch: string): string {
 export class GitStore {
   readonly objects: ObjectStore;
   readonly ref: string;
-  readonly remote: Remote | null;
+  readonly remote: Transport | null;
   private snapshots = new Map<string, Snapshot>();
 
-  constructor(
+  private constructor(
     readonly repo: RepoPaths,
     readonly branch: string,
-    remoteName: string | null,
+    objects: ObjectStore,
+    remote: Transport | null,
   ) {
-    checkBranchName(branch);
-    this.objects = new ObjectStore(repo);
+    this.objects = objects;
     this.ref = `refs/heads/${branch}`;
-    this.remote = remoteName ? new Remote(repo, remoteName, branch) : null;
+    this.remote = remote;
+  }
+
+  /** Opens the store; with a remote, picks the local transport when it is equivalent to git push. */
+  static async open(repo: RepoPaths, branch: string, remote: { name: string; url: string } | null): Promise<GitStore> {
+    checkBranchName(branch);
+    const objects = new ObjectStore(repo);
+    let transport: Transport | null = null;
+    if (remote) transport = (await openLocalTransport(repo, objects, remote.name, branch, remote.url)) ?? new GitTransport(repo, remote.name, branch);
+    return new GitStore(repo, branch, objects, transport);
   }
 
   localTip(): string | null {
@@ -110,12 +120,15 @@ export class GitStore {
     return false;
   }
 
+  /** The writer lock: shared by all clones of a local remote, else per clone. */
   mutex(): Mutex {
+    if (this.remote?.writerMutex) return this.remote.writerMutex();
     const file = path.join(this.repo.commondir, 'orchestrator', encodeURIComponent(this.branch) + '.writer.lock');
     return new Mutex(file);
   }
 
   close(): void {
     this.objects.close();
+    this.remote?.close?.();
   }
 }

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { readObject, writeObject } from 'isomorphic-git';
 import { OrchestratorError } from '../errors.js';
-import { fastFs } from './fs-client.js';
+import { atomicWriteFileSync, fastFs } from './fs-client.js';
 import { gitEnv } from './git-env.js';
 import type { RepoPaths } from './repo.js';
 
@@ -152,26 +152,38 @@ class Lru<V> {
   }
 }
 
-/** A `git cat-file --batch` kept open for the life of the process. */
+/** A `git cat-file --batch` (or `--batch-check`) kept open for the life of the process. */
 class CatFile {
   private proc: ChildProcessWithoutNullStreams | null = null;
   private buf: Buffer = Buffer.alloc(0);
   private queue: Array<{ oid: string; resolve: (r: { type: ObjectType; content: Buffer } | null) => void; reject: (e: Error) => void }> = [];
 
-  constructor(private gitdir: string) {}
+  constructor(
+    private gitdir: string,
+    private mode: 'batch' | 'batch-check' = 'batch',
+  ) {}
 
   read(oid: string): Promise<{ type: ObjectType; content: Buffer } | null> {
     const proc = this.start();
+    // Keep the process alive while an answer is pending, and only then.
+    if (this.queue.length === 0) this.setRef(proc, true);
     return new Promise((resolve, reject) => {
       this.queue.push({ oid, resolve, reject });
       proc.stdin.write(oid + '\n');
     });
   }
 
+  private setRef(proc: ChildProcessWithoutNullStreams, on: boolean): void {
+    for (const h of [proc, proc.stdout, proc.stderr, proc.stdin] as unknown as Array<{ ref?: () => void; unref?: () => void }>) {
+      if (on) h.ref?.();
+      else h.unref?.();
+    }
+  }
+
   private start(): ChildProcessWithoutNullStreams {
     if (this.proc) return this.proc;
     const { spawn } = require('node:child_process') as typeof import('node:child_process');
-    const proc = spawn('git', ['--git-dir', this.gitdir, 'cat-file', '--batch'], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn('git', ['--git-dir', this.gitdir, 'cat-file', `--${this.mode}`], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     proc.stdout.on('data', (chunk: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
       this.drain();
@@ -187,11 +199,8 @@ class CatFile {
       if (this.queue.length) fail(new OrchestratorError('INTERNAL', `git cat-file exited with ${code}: ${stderr.trim()}`));
       this.proc = null;
     });
-    // Never keep the process alive just for this helper.
-    proc.unref();
-    (proc.stdout as unknown as { unref?: () => void }).unref?.();
-    (proc.stderr as unknown as { unref?: () => void }).unref?.();
-    (proc.stdin as unknown as { unref?: () => void }).unref?.();
+    // Never keep the process alive just for this helper when idle.
+    this.setRef(proc, false);
     this.proc = proc;
     return proc;
   }
@@ -199,7 +208,10 @@ class CatFile {
   private drain(): void {
     for (;;) {
       const q = this.queue[0];
-      if (!q) return;
+      if (!q) {
+        if (this.proc) this.setRef(this.proc, false);
+        return;
+      }
       const nl = this.buf.indexOf(0x0a);
       if (nl < 0) return;
       const header = this.buf.toString('utf8', 0, nl);
@@ -210,6 +222,12 @@ class CatFile {
         continue;
       }
       const [, type, sizeText] = header.split(' ');
+      if (this.mode === 'batch-check') {
+        this.buf = this.buf.subarray(nl + 1);
+        this.queue.shift();
+        q.resolve({ type: type as ObjectType, content: Buffer.alloc(0) });
+        continue;
+      }
       const size = Number(sizeText);
       if (this.buf.length < nl + 1 + size + 1) return;
       const content = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
@@ -228,6 +246,7 @@ class CatFile {
 export class ObjectStore {
   private readonly objectsDir: string;
   private catFile: CatFile;
+  private checker: CatFile;
   private trees = new Lru<TreeEntry[]>(256);
   private commits = new Lru<CommitInfo>(512);
   private blobs = new Lru<Buffer>(64);
@@ -235,6 +254,11 @@ export class ObjectStore {
   constructor(readonly repo: RepoPaths) {
     this.objectsDir = path.join(repo.commondir, 'objects');
     this.catFile = new CatFile(repo.commondir);
+    this.checker = new CatFile(repo.commondir, 'batch-check');
+  }
+
+  loosePath(oid: string): string {
+    return path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
   }
 
   /** Reads any object; NOT_FOUND when the repository does not have it. */
@@ -286,9 +310,33 @@ export class ObjectStore {
     return b;
   }
 
+  existsLoose(oid: string): boolean {
+    return fs.existsSync(this.loosePath(oid));
+  }
+
   async exists(oid: string): Promise<boolean> {
-    if (fs.existsSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2)))) return true;
-    return (await this.catFile.read(oid)) !== null;
+    if (fs.existsSync(this.loosePath(oid))) return true;
+    return (await this.checker.read(oid)) !== null;
+  }
+
+  /** Copies one object from another repository: a hard link when both are loose on one disk, like git's local clone. */
+  async copyFrom(from: ObjectStore, oid: string): Promise<void> {
+    const dst = this.loosePath(oid);
+    if (fs.existsSync(dst)) return;
+    const src = from.loosePath(oid);
+    if (fs.existsSync(src)) {
+      fs.mkdirSync(path.dirname(dst), { recursive: true });
+      try {
+        fs.linkSync(src, dst);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+      }
+      atomicWriteFileSync(dst, fs.readFileSync(src));
+      return;
+    }
+    const { type, content } = await from.read(oid);
+    await this.write(type, content);
   }
 
   /** Writes an object (a no-op when it exists) and returns its id. */
@@ -322,5 +370,6 @@ export class ObjectStore {
 
   close(): void {
     this.catFile.close();
+    this.checker.close();
   }
 }

@@ -191,35 +191,119 @@ function appendReflog(repo: RepoPaths, u: RefUpdate, old: string | null): void {
  * wasted attempts (processes queue instead of racing); correctness never
  * depends on it, because every ref update is still a compare-and-swap.
  */
+const FAIR_AFTER_MS = 100;
+
 export class Mutex {
   private fd: number | null = null;
   constructor(private file: string) {}
 
-  /** Waits up to `waitMs`; returns false when it could not be taken (proceed without it). */
-  async acquire(waitMs: number): Promise<boolean> {
-    const deadline = Date.now() + waitMs;
-    let delay = 1;
-    for (;;) {
+  private tryTake(): 'taken' | 'busy' | 'failed' {
+    for (let i = 0; i < 2; i++) {
       try {
         const fd = fs.openSync(this.file, 'wx');
         fs.writeSync(fd, `pid ${process.pid} host ${HOST}\n`);
         this.fd = fd;
-        return true;
+        return 'taken';
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') {
           fs.mkdirSync(path.dirname(this.file), { recursive: true });
           continue;
         }
-        if (code !== 'EEXIST') return false;
+        if (code !== 'EEXIST') return 'failed';
       }
-      if (isStale(this.file, 60_000)) {
-        breakStale(this.file, 60_000);
-        continue;
+      if (!isStale(this.file, 60_000)) return 'busy';
+      breakStale(this.file, 60_000);
+    }
+    return 'busy';
+  }
+
+  /**
+   * Anyone may take a free lock while the oldest waiter has waited less than
+   * FAIR_AFTER_MS (handing over to a sleeping process costs a wake-up, and a
+   * writer that just released is the fastest to go again); after that only
+   * the oldest waiter may. Throughput first, and no writer starves.
+   */
+  private mayBarge(queue: string[], ticket: string | null): boolean {
+    if (queue.length === 0 || queue[0] === ticket) return true;
+    const m = /\.wait-(\d+)-/.exec(queue[0]);
+    const since = m ? (performance.timeOrigin + performance.now()) * 1000 - Number(m[1]) : Infinity;
+    return since < FAIR_AFTER_MS * 1000;
+  }
+
+  /** Waiting writers, oldest first (dead ones are removed on the way). */
+  private waiters(): string[] {
+    const dir = path.dirname(this.file);
+    const prefix = path.basename(this.file) + '.wait-';
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir).filter((n) => n.startsWith(prefix));
+    } catch {
+      return [];
+    }
+    const live: string[] = [];
+    for (const n of names.sort()) {
+      const m = /-(\d+)-([^-]+)$/.exec(n);
+      const mine = m && m[2] === HOST;
+      if (mine && !pidAlive(Number(m![1]))) fs.rmSync(path.join(dir, n), { force: true });
+      else live.push(n);
+    }
+    return live;
+  }
+
+  /**
+   * Waits up to `waitMs`; returns false when it could not be taken (the
+   * caller proceeds without it). Waiters queue in arrival order (a file
+   * each, named by arrival time) and sleep on a file-system watch of the
+   * lock's directory, so a release wakes the next one at once; a slow poll
+   * covers file systems without watching. The writer that just released
+   * queues behind those already waiting.
+   */
+  async acquire(waitMs: number): Promise<boolean> {
+    if (this.mayBarge(this.waiters(), null)) {
+      const first = this.tryTake();
+      if (first !== 'busy') return first === 'taken';
+    }
+    const dir = path.dirname(this.file);
+    const stamp = String(Math.floor((performance.timeOrigin + performance.now()) * 1000)).padStart(17, '0');
+    const ticket = `${path.basename(this.file)}.wait-${stamp}-${process.pid}-${HOST}`;
+    try {
+      fs.writeFileSync(path.join(dir, ticket), '');
+    } catch {
+      return this.tryTake() === 'taken';
+    }
+    const deadline = Date.now() + waitMs;
+    let wake: (() => void) | null = null;
+    let watcher: fs.FSWatcher | null = null;
+    try {
+      watcher = fs.watch(dir, { persistent: false }, () => wake?.());
+      watcher.on('error', () => undefined);
+    } catch {
+      watcher = null;
+    }
+    try {
+      let delay = 2;
+      for (;;) {
+        // Only the oldest waiter tries; the others would only take its turn.
+        if (this.mayBarge(this.waiters(), ticket)) {
+          const r = this.tryTake();
+          if (r !== 'busy') return r === 'taken';
+        }
+        if (Date.now() >= deadline) return false;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, watcher ? 50 : delay + Math.random() * delay);
+          function done() {
+            clearTimeout(timer);
+            wake = null;
+            resolve();
+          }
+          wake = done;
+        });
+        delay = Math.min(delay * 2, 20);
       }
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-      delay = Math.min(delay * 2, 8);
+    } finally {
+      watcher?.close();
+      fs.rmSync(path.join(dir, ticket), { force: true });
     }
   }
 

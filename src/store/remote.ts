@@ -13,13 +13,32 @@ import type { RepoPaths } from './repo.js';
 
 export type PushOutcome = { ok: true } | { ok: false; reason: string; stderr: string };
 
+/** How the branch travels to and from a remote. */
+export interface Transport {
+  /** The remote's name ("origin"). */
+  readonly name: string;
+  /** "git": the git binary; "local": in process, for a remote on this file system. */
+  readonly kind: 'git' | 'local';
+  readonly trackingRef: string;
+  /** Fetching costs next to nothing (no process to start): fetch before every write. */
+  readonly cheapFetch?: boolean;
+  /** Brings the remote's branch into the tracking ref; "absent" when the remote has no such branch. */
+  fetch(): Promise<'fetched' | 'absent'>;
+  /** Makes `commit` the remote branch if it is still at `base` (fast-forward only). */
+  push(commit: string, base: string | null): Promise<PushOutcome>;
+  /** A writer lock shared by every clone of this remote, when the transport can offer one. */
+  writerMutex?(): import('./refs.js').Mutex;
+  close?(): void;
+}
+
 interface RawResult {
   exitCode: number;
   stdout: string;
   stderr: string;
 }
 
-export class Remote {
+export class GitTransport implements Transport {
+  readonly kind = 'git' as const;
   private lib: typeof import('simple-git') | null = null;
 
   constructor(
@@ -95,7 +114,7 @@ export class Remote {
    * returned, not thrown: the caller fetches and tells a race (the remote
    * moved) from a refusal (a hook, permissions) by whether the tip changed.
    */
-  async push(commit: string): Promise<PushOutcome> {
+  async push(commit: string, _base?: string | null): Promise<PushOutcome> {
     const r = await this.raw(['push', '--porcelain', this.name, `${commit}:refs/heads/${this.branch}`]);
     // Porcelain: "<flag>\t<from>:<to>\t<summary>"; judge by the flag column.
     const line = r.stdout.split('\n').find((l) => l.includes(`:refs/heads/${this.branch}\t`));

@@ -133,7 +133,7 @@ describe('workstreams and tasks', () => {
     const { world: w } = run(world(), ws, { ...ws, name: 'product' });
     const err = refused(() => applyOp(w, { ...task('aaaaaaaa'), workstream: 'nope', at: at(), by: 'system' } as OpBase));
     expect(err.code).toBe('NOT_FOUND');
-    expect(err.message).toBe('workstream "nope" not found (known: revenue, product)');
+    expect(err.message).toBe('workstream "nope" not found (known: product, revenue)');
   });
 
   it('writes the original event names', () => {
