@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { openOrchestrator } from '../src/api.js';
-import { cluster, git, initRepo, stats, tempDir, type Stats } from './util.js';
+import { cluster, git, stats, type Stats } from './util.js';
 
 const WORKER = path.resolve(__dirname, '..', 'test', 'helpers', 'claimer.cjs');
 
@@ -108,10 +108,3 @@ export async function contention(mode: 'clones' | 'shared', processes: number, t
     stateAgrees,
   };
 }
-
-if (require.main === module) {
-  const [mode = 'clones', p = '8', t = '400'] = process.argv.slice(2);
-  contention(mode as 'clones' | 'shared', Number(p), Number(t)).then((r) => console.log(JSON.stringify(r, null, 2)));
-}
-void initRepo;
-void tempDir;

@@ -55,8 +55,14 @@ const DEFAULT_LABELS: Record<string, string> = {
  * Validates an operation against its spec, throwing INVALID_INPUT that names
  * the field and value: `priority "x" is invalid: must be an integer`.
  */
+const schemas = new WeakMap<object, z.ZodMiniType>();
+
 export function validateOp<O extends OpBase>(spec: OpSpec<O, unknown>, op: unknown): O {
-  const schema = z.strictObject({ ...base(), ...spec.params().def.shape });
+  let schema = schemas.get(spec);
+  if (!schema) {
+    schema = z.strictObject({ ...base(), ...spec.params().def.shape });
+    schemas.set(spec, schema);
+  }
   const r = schema.safeParse(op);
   if (r.success) return r.data as unknown as O;
   const issue = r.error.issues[0];

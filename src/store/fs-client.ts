@@ -36,9 +36,24 @@ const wrap =
   async (...args: A): Promise<R> =>
     f(...args);
 
+// isomorphic-git calls readFile() with no path to detect a promise API, for
+// every command; a ready-made rejection spares building an error each time.
+const NO_PATH = Object.assign(new Error('no path given'), { code: 'ENOENT' });
+
 export const fastFs = {
   promises: {
-    readFile: wrap((p: string, opts?: unknown) => fs.readFileSync(p, opts as never) as Buffer | string),
+    readFile: (p: string, opts?: unknown): Promise<Buffer | string> => {
+      if (p === undefined) {
+        const r = Promise.reject(NO_PATH);
+        r.catch(() => undefined);
+        return r;
+      }
+      try {
+        return Promise.resolve(fs.readFileSync(p, opts as never) as Buffer | string);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
     writeFile: wrap((p: string, data: string | Uint8Array) => atomicWriteFileSync(p, data)),
     mkdir: wrap((p: string, opts?: unknown) => fs.mkdirSync(p, opts as never)),
     rmdir: wrap((p: string) => fs.rmdirSync(p)),

@@ -57,6 +57,8 @@ export function parseState(text: string, where: string): State {
 }
 
 export function serializeState(state: State): string {
+  // Native JSON.stringify beats any cache of per-task texts (measured: joining
+  // 1,000 cached strings alone costs as much as stringifying the state).
   return JSON.stringify(state, null, 2) + '\n';
 }
 

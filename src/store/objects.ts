@@ -51,10 +51,10 @@ export const BLOB_MODE = '100644';
 // command needs neither, so they are required where first used.
 let crypto: typeof import('node:crypto') | null = null;
 
-export function hashObject(type: ObjectType, content: Uint8Array): { oid: string; wrapped: Buffer } {
-  const wrapped = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
+export function hashObject(type: ObjectType, content: Uint8Array): { oid: string; header: Buffer } {
+  const header = Buffer.from(`${type} ${content.length}\0`);
   crypto ??= require('node:crypto') as typeof import('node:crypto');
-  return { oid: crypto.createHash('sha1').update(wrapped).digest('hex'), wrapped };
+  return { oid: crypto.createHash('sha1').update(header).update(content).digest('hex'), header };
 }
 
 /** Git's tree order: byte order of names, with trees compared as if they ended in "/". */
@@ -341,10 +341,10 @@ export class ObjectStore {
 
   /** Writes an object (a no-op when it exists) and returns its id. */
   async write(type: ObjectType, content: Uint8Array): Promise<string> {
-    const { oid, wrapped } = hashObject(type, content);
+    const { oid, header } = hashObject(type, content);
     if (!fs.existsSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2)))) {
       // Level 1 is git's own default for loose objects (core.looseCompression).
-      const deflated = deflateSync(wrapped, { level: 1 });
+      const deflated = deflateSync(Buffer.concat([header, content]), { level: 1 });
       await writeObject({ fs: fastFs, gitdir: this.repo.commondir, type, object: deflated, format: 'deflated', oid });
     }
     return oid;
