@@ -29,6 +29,7 @@ import {
   filterEvents,
   listAgents,
   listWorkstreams,
+  parseSince,
   pickNext,
   readyTasks,
   soleInProgress,
@@ -44,6 +45,7 @@ import { fastFs } from './store/fs-client.js';
 import { GitStore } from './store/git-store.js';
 import type { Snapshot } from './store/layout.js';
 import { findRepo, requireRepo, type RepoPaths } from './store/repo.js';
+import { toEntry, walkHistory, type LogEntry } from './store/history.js';
 
 export const DEFAULT_BRANCH = 'orchestrator';
 
@@ -67,6 +69,11 @@ export interface OpenOptions {
   staleMs?: number;
   /** Milliseconds since the epoch; tests pass a fixed clock. */
   clock?: () => number;
+  /**
+   * Fetch before every read when there is a remote (default true). A
+   * long-running reader (the server) fetches on its own schedule instead.
+   */
+  fetchOnRead?: boolean;
 }
 
 export interface TaskInput {
@@ -78,6 +85,19 @@ export interface TaskInput {
   after?: string[];
   /** Resources the task needs; tasks sharing one are never planned in parallel. */
   needs?: string[];
+}
+
+export interface LogFilter {
+  /** Only commits by this agent. */
+  agent?: string;
+  /** Only this operation type (`task.claim`) or an operation type prefix (`task`). */
+  action?: string;
+  /** Only commits at or after this time (ISO). */
+  since?: string;
+  /** Only the newest N matches. */
+  last?: number;
+  /** Only commits whose operation names this task id. */
+  task?: string;
 }
 
 export interface SeedState extends State {
@@ -170,7 +190,8 @@ export class Orchestrator {
 
   /** The snapshot reads answer from (fetched first when online). */
   async snapshot(): Promise<Snapshot> {
-    const snap = await (await this.engine()).read();
+    const engine = await this.engine();
+    const snap = this.options.fetchOnRead === false ? await engine.store.snapshot(await engine.baseTip()) : await engine.read();
     this.lastCommit = snap.commit;
     return snap;
   }
@@ -493,6 +514,31 @@ export class Orchestrator {
 
   async statusText(): Promise<string> {
     return statusText(await this.status());
+  }
+
+  /**
+   * The audit trail: one entry per commit, newest first, filtered.
+   * @example await orc.log({ agent: 'agent-1', last: 20 })
+   */
+  async log(filter: LogFilter = {}): Promise<LogEntry[]> {
+    if (filter.last !== undefined && (!Number.isInteger(filter.last) || filter.last < 0)) {
+      throw new OrchestratorError('INVALID_INPUT', `last ${JSON.stringify(filter.last)} is invalid: must be a whole number`, { field: 'last' });
+    }
+    const sinceMs = filter.since !== undefined ? parseSince(filter.since) : null;
+    const engine = await this.engine();
+    const snap = await this.snapshot();
+    const out: LogEntry[] = [];
+    for await (const c of walkHistory(engine.store.objects, snap.commit)) {
+      const e = toEntry(c);
+      if (sinceMs !== null && Date.parse(e.time) < sinceMs) break;
+      if (filter.agent && e.agent !== filter.agent) continue;
+      const type = typeof e.op?.op === 'string' ? e.op.op : '';
+      if (filter.action && type !== filter.action && !type.startsWith(filter.action + '.')) continue;
+      if (filter.task && e.op?.id !== filter.task && !(Array.isArray(e.op?.ids) && (e.op.ids as unknown[]).includes(filter.task))) continue;
+      out.push(e);
+      if (filter.last !== undefined && out.length >= filter.last) break;
+    }
+    return out;
   }
 
   /** Checks an agent exists (NOT_FOUND otherwise). */

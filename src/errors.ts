@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   CORRUPT: { exit: 1, http: 500 },
   /** Server only: writes need a token. */
   UNAUTHORIZED: { exit: 2, http: 401 },
+  /** Server only: a request from a host name or origin the server does not serve. */
+  FORBIDDEN: { exit: 2, http: 403 },
+  /** Server only: a body that is not JSON. */
+  UNSUPPORTED_MEDIA_TYPE: { exit: 2, http: 415 },
   /** Server only: the server was started read-only. */
   READ_ONLY: { exit: 4, http: 405 },
   /** Server only: request body over the limit. */

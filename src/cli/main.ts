@@ -364,6 +364,57 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
       }),
     );
 
+  program
+    .command('serve')
+    .description('serve the REST API and the live dashboard from the branch tip (127.0.0.1:4000)')
+    .option('--port <n>', 'port (default 4000, or PORT)')
+    .option('--host <address>', 'address to bind (default 127.0.0.1); others need --token or --read-only')
+    .option('--read-only', 'answer every write with 405')
+    .option('--token <token>', 'writes need "Authorization: Bearer <token>" (or ORCHESTRATOR_TOKEN)')
+    .option('--fetch-interval <seconds>', 'how often to fetch the remote (default 5; 0 = never)')
+    .option('--cors <origin>', 'let pages of this origin call the API (off by default)')
+    .action(async (o: { port?: string; host?: string; readOnly?: boolean; token?: string; fetchInterval?: string; cors?: string }) => {
+      const { serve } = await import('../server/app.js');
+      const g = globals();
+      const env = io.env;
+      const token = o.token ?? env.ORCHESTRATOR_TOKEN;
+      const port = o.port ?? env.PORT;
+      const remote = g.remote ?? env.ORCHESTRATOR_REMOTE;
+      const server = await serve({
+        port: port !== undefined ? parseIntStrict(port, 'port') : 4000,
+        host: o.host ?? '127.0.0.1',
+        readOnly: !!o.readOnly,
+        token: token || undefined,
+        fetchInterval: o.fetchInterval !== undefined ? parseIntStrict(o.fetchInterval, 'fetch interval') : 5,
+        cors: o.cors,
+        open: {
+          repo: g.repo ?? env.ORCHESTRATOR_REPO ?? io.cwd,
+          branch: g.branch ?? env.ORCHESTRATOR_BRANCH,
+          remote: remote === undefined ? undefined : remote === 'none' ? null : remote,
+          agent: g.as ?? env.ORCHESTRATOR_AGENT,
+          offline: g.offline ?? env.ORCHESTRATOR_OFFLINE === '1',
+        },
+        log: (line) => io.stderr(line + '\n'),
+      });
+      const where = await server.orc.where();
+      const mode = o.readOnly ? 'read-only' : token ? 'writes need the token' : 'writable from this machine';
+      if (globals().json) io.stdout(JSON.stringify({ url: server.url, ...where, read_only: !!o.readOnly }) + '\n');
+      else {
+        io.stdout(`Orchestrator dashboard: ${server.url}${token ? '#token=' + encodeURIComponent(token) : ''}\n`);
+        io.stdout(`API: ${server.url}api/status (${mode})\n`);
+        io.stdout(`Branch ${where.branch} of ${where.repo}${where.remote ? `, fetching ${where.remote} every ${o.fetchInterval ?? 5}s` : ''}\n`);
+      }
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void server.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+
   program.hook('postAction', () => {
     orc?.close();
   });
