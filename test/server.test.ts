@@ -1,0 +1,292 @@
+import * as http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve, type RunningServer, type ServeOptions } from '../src/server/app.js';
+import { cli, cliAsync } from './helpers/cli.js';
+import { cleanup, git, makeCluster, makeRepo } from './helpers/repos.js';
+
+afterAll(cleanup);
+
+interface Res {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  json: any;
+}
+
+/** A raw HTTP request (no fetch: Host and Origin headers must be settable). */
+function request(base: string, method: string, path: string, opts: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Res> {
+  const url = new URL(path, base);
+  const payload = opts.raw ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined);
+  const headers: Record<string, string> = {
+    ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}),
+    ...opts.headers,
+  };
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+async function start(repo: string, opts: Partial<ServeOptions> = {}): Promise<RunningServer> {
+  return serve({ port: 0, fetchInterval: 0, open: { repo }, ...opts });
+}
+
+describe('REST API', () => {
+  let repo: string;
+  let srv: RunningServer;
+  let base: string;
+  const call = (method: string, path: string, opts: Parameters<typeof request>[3] = {}) => request(base, method, path, opts);
+
+  beforeAll(async () => {
+    repo = makeRepo();
+    srv = await start(repo);
+    base = srv.url;
+  });
+  afterAll(() => srv.close());
+
+  it('serves every endpoint of the original with its shapes', async () => {
+    expect((await call('POST', '/api/workstreams', { body: { name: 'revenue', description: 'Revenue', priority: 1 } })).status).toBe(201);
+    const list = await call('GET', '/api/workstreams');
+    expect(list.json).toEqual([expect.objectContaining({ name: 'revenue', priority: 1, pending: 0, task_count: 0 })]);
+
+    const add = await call('POST', '/api/workstreams/revenue/tasks', { body: { title: 'Add payments', description: 'USDC', priority: 1, estimate: '2h' } });
+    expect(add.status).toBe(201);
+    expect(add.json).toMatchObject({ title: 'Add payments', status: 'pending', estimate: '2h', id: expect.stringMatching(/^[0-9a-f]{8}$/) });
+    const second = (await call('POST', '/api/workstreams/revenue/tasks', { body: { title: 'Second' } })).json;
+    expect((await call('GET', '/api/workstreams/revenue/tasks')).json).toHaveLength(2);
+
+    expect((await call('POST', `/api/workstreams/revenue/tasks/${add.json.id}/claim`, { body: { agent: 'agent-1' } })).json).toMatchObject({ status: 'in_progress', assigned_to: 'agent-1' });
+    expect((await call('POST', `/api/workstreams/revenue/tasks/${add.json.id}/complete`, { body: { result: 'shipped' } })).json).toMatchObject({ status: 'done', result: 'shipped' });
+    expect((await call('POST', '/api/workstreams/revenue/next', { body: { agent: 'agent-2' } })).json).toMatchObject({ id: second.id, assigned_to: 'agent-2' });
+    expect((await call('POST', '/api/workstreams/revenue/next', { body: { agent: 'agent-2' } })).json).toEqual({ message: 'No pending tasks' });
+
+    expect((await call('POST', '/api/agents', { body: { id: 'agent-1', type: 'worker', capabilities: ['ts'] } })).status).toBe(201);
+    expect((await call('POST', '/api/agents/agent-1/heartbeat')).json).toMatchObject({ ok: true });
+    expect((await call('GET', '/api/agents')).json).toEqual([expect.objectContaining({ id: 'agent-1', type: 'worker', capabilities: ['ts'], stale: false })]);
+
+    expect((await call('PUT', '/api/knowledge/api-design', { body: { content: '# REST\n' } })).json).toMatchObject({ ok: true });
+    expect((await call('GET', '/api/knowledge')).json).toEqual(['api-design']);
+    expect((await call('GET', '/api/knowledge/api-design')).json).toEqual({ topic: 'api-design', content: '# REST\n' });
+    expect((await call('DELETE', '/api/knowledge/api-design')).json).toEqual({ ok: true });
+    expect((await call('GET', '/api/knowledge/api-design')).status).toBe(404);
+
+    expect((await call('POST', '/api/locks', { body: { resource: 'db', agent: 'agent-1', ttl: 60000 } })).json).toMatchObject({ acquired: true, resource: 'db', agent: 'agent-1' });
+    expect((await call('GET', '/api/locks')).json).toEqual([expect.objectContaining({ resource: 'db', agent: 'agent-1' })]);
+    const held = await call('POST', '/api/locks', { body: { resource: 'db', agent: 'agent-2' } });
+    expect(held.status).toBe(409);
+    expect(held.json).toMatchObject({ acquired: false, code: 'LOCK_HELD', holder: 'agent-1', expires_at: expect.any(String) });
+    expect((await call('DELETE', '/api/locks/db', { body: { agent: 'agent-1' } })).json).toMatchObject({ released: true });
+
+    const events = (await call('GET', '/api/events?agent=agent-1&last=2')).json;
+    expect(events.map((e: { action: string }) => e.action)).toEqual(['lock_acquired', 'lock_released']);
+    expect((await call('GET', '/api/events?action=task_created')).json).toHaveLength(2);
+
+    const status = (await call('GET', '/api/status')).json;
+    expect(status).toMatchObject({ version: expect.any(Number), commit: git(repo, 'rev-parse', 'orchestrator'), knowledge_topics: [] });
+    expect(status.recent_events).toHaveLength(10);
+    const text = await call('GET', '/api/status/text');
+    expect(text.headers['content-type']).toMatch(/^text\/plain/);
+    expect(text.text).toContain('[P1] revenue: 0 pending, 1 active, 1 done');
+
+    const log = (await call('GET', '/api/log?last=3')).json;
+    expect(log).toHaveLength(3);
+    expect(log[0]).toMatchObject({ id: status.commit, agent: 'agent-1', subject: 'lock release "db" by agent-1', op: expect.objectContaining({ op: 'lock.release' }) });
+    expect((await call('GET', '/api/log?agent=agent-2')).json.every((e: { agent: string }) => e.agent === 'agent-2')).toBe(true);
+  });
+
+  it.each([
+    ['missing name', 'POST', '/api/workstreams', { body: { description: 'x' } }, 400, 'INVALID_INPUT'],
+    ['bad name', 'POST', '/api/workstreams', { body: { name: 'a/b' } }, 400, 'INVALID_INPUT'],
+    ['bad priority', 'POST', '/api/workstreams', { body: { name: 'p', priority: 'high' } }, 400, 'INVALID_INPUT'],
+    ['malformed JSON', 'POST', '/api/workstreams', { raw: '{"name": ' }, 400, 'INVALID_INPUT'],
+    ['a JSON array body', 'POST', '/api/workstreams', { raw: '[1,2]' }, 400, 'INVALID_INPUT'],
+    ['a body that is not JSON', 'POST', '/api/workstreams', { raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['unknown workstream', 'GET', '/api/workstreams/nope/tasks', {}, 404, 'NOT_FOUND'],
+    ['unknown task', 'POST', '/api/workstreams/revenue/tasks/deadbeef/claim', { body: { agent: 'a' } }, 404, 'NOT_FOUND'],
+    ['claim without agent', 'POST', '/api/workstreams/revenue/tasks/deadbeef/claim', { body: {} }, 400, 'INVALID_INPUT'],
+    ['existing workstream', 'POST', '/api/workstreams', { body: { name: 'revenue' } }, 409, 'CONFLICT'],
+    ['topic ../x', 'PUT', '/api/knowledge/..%2Fx', { body: { content: 'c' } }, 400, 'INVALID_INPUT'],
+    ['unknown endpoint', 'GET', '/api/nothing', {}, 404, 'NOT_FOUND'],
+    ['negative ttl', 'POST', '/api/locks', { body: { resource: 'r', agent: 'a', ttl: -1 } }, 400, 'INVALID_INPUT'],
+    ['unregistered heartbeat', 'POST', '/api/agents/ghost/heartbeat', {}, 404, 'NOT_FOUND'],
+    ['releasing a lock nobody holds', 'DELETE', '/api/locks/none', { body: { agent: 'a' } }, 404, 'NOT_FOUND'],
+  ] as const)('%s: %s %s -> %i %s', async (_l, method, path, opts, status, code) => {
+    const before = git(repo, 'rev-parse', 'orchestrator');
+    const r = await call(method, path, opts as Parameters<typeof request>[3]);
+    expect(r.status).toBe(status);
+    expect(r.json).toMatchObject({ code, error: expect.any(String) });
+    expect(git(repo, 'rev-parse', 'orchestrator')).toBe(before);
+  });
+
+  it('refuses bodies over 1 MiB with 413', async () => {
+    const r = await call('PUT', '/api/knowledge/big', { raw: JSON.stringify({ content: 'x'.repeat(1100 * 1024) }) });
+    expect(r.status).toBe(413);
+    expect(r.json.code).toBe('TOO_LARGE');
+  });
+
+  it('sends no CORS headers and refuses foreign origins and host names', async () => {
+    const r = await call('GET', '/api/status', { headers: { origin: 'https://evil.example' } });
+    expect(r.status).toBe(200);
+    expect(r.headers['access-control-allow-origin']).toBeUndefined();
+    const w = await call('POST', '/api/workstreams', { body: { name: 'csrf' }, headers: { origin: 'https://evil.example' } });
+    expect(w.status).toBe(403);
+    const rebinding = await call('GET', '/api/status', { headers: { host: 'evil.example:4000' } });
+    expect(rebinding.status).toBe(403);
+    expect((await call('GET', '/api/workstreams/csrf/tasks')).status).toBe(404);
+  });
+
+  it('answers a repeated read with 304 until the tip moves', async () => {
+    const first = await call('GET', '/api/status');
+    const again = await call('GET', '/api/status', { headers: { 'if-none-match': String(first.headers.etag) } });
+    expect(again.status).toBe(304);
+    cli(['ws', 'create', 'etag-test'], { cwd: repo });
+    await srv.watcher.check();
+    const after = await call('GET', '/api/status', { headers: { 'if-none-match': String(first.headers.etag) } });
+    expect(after.status).toBe(200);
+  });
+
+  it('streams a message for each new commit, including commits by other processes', async () => {
+    const messages: string[] = [];
+    const req = http.get(new URL('/api/stream', base));
+    const got = new Promise<void>((resolve) => {
+      req.on('response', (res) => {
+        res.on('data', (c: Buffer) => {
+          for (const m of c.toString().split('\n\n')) if (m.startsWith('event: commit')) messages.push(m);
+          if (messages.length >= 2) resolve();
+        });
+      });
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    await cliAsync(['t', 'add', 'revenue', 'from the CLI'], { cwd: repo });
+    await got;
+    req.destroy();
+    const tip = git(repo, 'rev-parse', 'orchestrator');
+    expect(messages[messages.length - 1]).toContain(tip);
+  });
+
+  it('serves the dashboard with a strict content security policy', async () => {
+    const r = await call('GET', '/');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/text\/html/);
+    expect(r.headers['content-security-policy']).toContain("script-src 'self'");
+  });
+});
+
+describe('server security options', () => {
+  it('needs the bearer token for writes when one is set', async () => {
+    const repo = makeRepo();
+    const srv = await start(repo, { token: 'sekrit-token-123' });
+    try {
+      expect((await request(srv.url, 'GET', '/api/status')).status).toBe(200);
+      const no = await request(srv.url, 'POST', '/api/workstreams', { body: { name: 'w' } });
+      expect(no.status).toBe(401);
+      expect(no.json.code).toBe('UNAUTHORIZED');
+      expect((await request(srv.url, 'POST', '/api/workstreams', { body: { name: 'w' }, headers: { authorization: 'Bearer wrong-token-xyz' } })).status).toBe(401);
+      expect((await request(srv.url, 'POST', '/api/workstreams', { body: { name: 'w' }, headers: { authorization: 'Bearer sekrit-token-123' } })).status).toBe(201);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('answers every write with 405 when read-only', async () => {
+    const repo = makeRepo();
+    cli(['ws', 'create', 'w'], { cwd: repo });
+    const srv = await start(repo, { readOnly: true });
+    try {
+      for (const [method, path] of [
+        ['POST', '/api/workstreams'],
+        ['PUT', '/api/knowledge/x'],
+        ['DELETE', '/api/locks/x'],
+        ['POST', '/api/workstreams/w/next'],
+      ]) {
+        const r = await request(srv.url, method, path, { body: { name: 'x', content: 'c', agent: 'a' } });
+        expect(r.status).toBe(405);
+        expect(r.json.code).toBe('READ_ONLY');
+      }
+      expect((await request(srv.url, 'GET', '/api/health')).json).toMatchObject({ read_only: true });
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('allows exactly the --cors origin', async () => {
+    const repo = makeRepo();
+    const srv = await start(repo, { cors: 'https://board.example' });
+    try {
+      const pre = await request(srv.url, 'OPTIONS', '/api/workstreams', { headers: { origin: 'https://board.example', 'access-control-request-method': 'POST' } });
+      expect(pre.status).toBe(204);
+      expect(pre.headers['access-control-allow-origin']).toBe('https://board.example');
+      const other = await request(srv.url, 'GET', '/api/status', { headers: { origin: 'https://other.example' } });
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+      expect((await request(srv.url, 'POST', '/api/workstreams', { body: { name: 'c' }, headers: { origin: 'https://board.example' } })).status).toBe(201);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it.each([
+    ['a public address without a token', { host: '0.0.0.0' }],
+    ['a wildcard CORS origin', { cors: '*' }],
+    ['a short token', { token: 'short' }],
+  ])('refuses to start with %s', async (_l, opts) => {
+    await expect(start(makeRepo(), opts)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('serves a public address read-only without a token', async () => {
+    const srv = await start(makeRepo(), { host: '0.0.0.0', readOnly: true });
+    await srv.close();
+  });
+
+  it('shows work pushed from another clone after a fetch, without a restart', async () => {
+    const { clones } = makeCluster(2);
+    cli(['ws', 'create', 'w'], { cwd: clones[0] });
+    const srv = await serve({ port: 0, fetchInterval: 1, open: { repo: clones[1] } });
+    try {
+      cli(['t', 'add', 'w', 'pushed elsewhere'], { cwd: clones[0] });
+      const deadline = Date.now() + 5000;
+      let titles: string[] = [];
+      while (Date.now() < deadline) {
+        titles = ((await request(srv.url, 'GET', '/api/workstreams/w/tasks')).json ?? []).map((t: { title: string }) => t.title);
+        if (titles.length) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(titles).toEqual(['pushed elsewhere']);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('the serve command prints the URL and stops on SIGTERM', async () => {
+    const repo = makeRepo();
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('./helpers/cli.js');
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { cwd: repo });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c) => {
+        out += c;
+        const m = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+    });
+    expect((await request(url, 'GET', '/api/health')).json).toMatchObject({ ok: true, branch: 'orchestrator' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
