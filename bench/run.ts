@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { openOrchestrator } from '../src/api.js';
 import { contention, type ContentionResult } from './contention.js';
 import { seedTasks } from './seed.js';
+import { serverSection } from './server.js';
 import { BIN, cleanupAll, initRepo, ms, stats, table, tempDir, timeCommand } from './util.js';
 
 interface Section {
@@ -122,6 +123,7 @@ const SECTIONS: Section[] = [
   { name: 'library', run: libraryMutation },
   { name: 'cli', run: cliLatency },
   { name: 'contention', run: contentionSection },
+  { name: 'server', run: () => serverSection(quick, results) },
 ];
 
 async function main(): Promise<void> {

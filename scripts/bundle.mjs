@@ -50,4 +50,4 @@ const common = {
 };
 await build({ ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.bundle.cjs' });
 // The benchmark runs from source too, bundled the same way.
-await build({ ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.cjs', sourcemap: false });
+await build({ ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.cjs', sourcemap: false, external: [...common.external, 'autocannon'] });

@@ -61,7 +61,7 @@ function query(req: Request, key: string): string | undefined {
  * If-None-Match with 304.
  */
 class ResponseCache {
-  private entries = new Map<string, { body: string; etag: string; at: number }>();
+  private entries = new Map<string, { body: Buffer; etag: string; at: number }>();
   constructor(private readonly watcher: BranchWatcher) {
     watcher.subscribe(() => this.entries.clear());
   }
@@ -71,7 +71,7 @@ class ResponseCache {
     const full = `${this.watcher.current ?? 'none'} ${key}`;
     let e = this.entries.get(full);
     if (!e || now - e.at >= 1000) {
-      const body = JSON.stringify(await compute());
+      const body = Buffer.from(JSON.stringify(await compute()));
       const etag = `"${createHash('sha1').update(full).update(body).digest('base64url').slice(0, 27)}"`;
       e = { body, etag, at: now };
       this.entries.set(full, e);
@@ -83,7 +83,9 @@ class ResponseCache {
       res.status(304).end();
       return;
     }
-    res.type('application/json').send(e.body);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', e.body.length);
+    res.end(e.body);
   }
 }
 
