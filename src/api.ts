@@ -9,7 +9,7 @@ import { listRemotes } from 'isomorphic-git';
 import { Engine, type MutationOutcome, type Prepare } from './engine.js';
 import { known, OrchestratorError } from './errors.js';
 import { findTaskAnywhere, getAgent, getTask, getWorkstream } from './domain/draft.js';
-import { DEFAULT_TTL_MS, isActive } from './domain/locks.js';
+import { DEFAULT_TTL_MS, isActive, LOCK_SKEW_MS } from './domain/locks.js';
 import type { OpBase } from './domain/op.js';
 import type { AcquireLockOp } from './domain/ops/acquire-lock.js';
 import type { AddTaskOp } from './domain/ops/add-task.js';
@@ -23,6 +23,15 @@ import type { LogEventOp } from './domain/ops/log-event.js';
 import type { AgentResult, RegisterAgentOp } from './domain/ops/register-agent.js';
 import type { ReleaseLockOp, ReleaseResult } from './domain/ops/release-lock.js';
 import type { WriteKnowledgeOp } from './domain/ops/write-knowledge.js';
+import type { ReleaseTaskOp } from './domain/ops/release-task.js';
+import type { FailTaskOp } from './domain/ops/fail-task.js';
+import type { RequeueTasksOp } from './domain/ops/requeue-tasks.js';
+import type { RenewLockOp } from './domain/ops/renew-lock.js';
+import type { CollectCycleOp } from './domain/ops/collect-cycle.js';
+import type { ImportBoardOp, ImportResult } from './domain/ops/import-board.js';
+import { makePlan, type Plan } from './domain/plan.js';
+import { makeBrief, relevantTopics } from './domain/brief.js';
+import { collect, type Collected } from './domain/collect.js';
 import {
   activeLocks,
   DEFAULT_STALE_MS,
@@ -40,12 +49,12 @@ import {
   type WorkstreamSummary,
 } from './domain/queries.js';
 import { check, LIMITS } from './domain/rules.js';
-import type { Lock, OrcEvent, State, Task } from './domain/types.js';
+import type { LogEntry, Lock, OrcEvent, State, Task } from './domain/types.js';
 import { fastFs } from './store/fs-client.js';
 import { GitStore } from './store/git-store.js';
 import type { Snapshot } from './store/layout.js';
 import { findRepo, requireRepo, type RepoPaths } from './store/repo.js';
-import { toEntry, walkHistory, type LogEntry } from './store/history.js';
+import { toEntry, walkHistory } from './store/history.js';
 
 export const DEFAULT_BRANCH = 'orchestrator';
 
@@ -98,6 +107,16 @@ export interface LogFilter {
   last?: number;
   /** Only commits whose operation names this task id. */
   task?: string;
+}
+
+export interface TaskDetail extends Task {
+  workstream: string;
+  /** Pending with every dependency done. */
+  ready: boolean;
+  dependencies: Array<{ workstream: string | null; id: string; title: string | null; status: string; result: string | null }>;
+  dependents: Array<{ workstream: string; id: string; title: string; status: string }>;
+  /** The commits that touched the task, newest first. */
+  history: LogEntry[];
 }
 
 export interface SeedState extends State {
@@ -514,6 +533,204 @@ export class Orchestrator {
 
   async statusText(): Promise<string> {
     return statusText(await this.status());
+  }
+
+  // --- Agent lifecycle -------------------------------------------------------
+
+  /** Gives a task back (in progress or failed -> pending, unassigned). Throws NOT_FOUND, CONFLICT. */
+  releaseTask(workstream: string, taskId: string, agent?: string): Promise<Task> {
+    return this.run((_w, ctx) => ({ op: 'task.release', at: ctx.at, by: this.actor(agent), workstream, id: taskId }) satisfies ReleaseTaskOp);
+  }
+
+  /** Marks a task failed with a reason. Throws NOT_FOUND, CONFLICT (done already). */
+  failTask(workstream: string, taskId: string, reason: string, agent?: string): Promise<Task> {
+    return this.run((world, ctx) => ({
+      op: 'task.fail',
+      at: ctx.at,
+      by: this.actor(agent ?? getTask(world.state, workstream, taskId).task.assigned_to ?? undefined),
+      workstream,
+      id: taskId,
+      reason,
+    }) satisfies FailTaskOp);
+  }
+
+  /**
+   * Returns tasks in progress to pending: the named ones, or with `stale`
+   * those held by agents whose last sign of life is older than the stale
+   * window (an unregistered agent's is its claim). One commit, an event per
+   * task; no commit when there is nothing to requeue.
+   */
+  requeue(workstream: string, opts: { ids?: string[]; stale?: boolean; staleMs?: number } = {}, agent?: string): Promise<Task[]> {
+    if (!opts.stale && !opts.ids?.length) throw new OrchestratorError('INVALID_INPUT', 'name the tasks to requeue, or requeue the stale ones (--stale)');
+    const staleMs = opts.staleMs ?? this.staleMs;
+    return this.run<Task[]>((world, ctx) => {
+      const ws = getWorkstream(world.state, workstream);
+      const now = Date.parse(ctx.at);
+      const ids = opts.ids?.length
+        ? opts.ids
+        : ws.tasks
+            .filter((t) => t.status === 'in_progress')
+            .filter((t) => {
+              const a = t.assigned_to ? world.state.agents[t.assigned_to] : undefined;
+              const lastSign = a ? Date.parse(a.last_seen) : Date.parse(t.updated_at);
+              return now - lastSign > staleMs;
+            })
+            .map((t) => t.id);
+      if (!ids.length) return { noop: true, result: [] };
+      return { op: 'task.requeue', at: ctx.at, by: this.actor(agent), workstream, ids, reason: opts.ids?.length ? 'manual' : 'stale' } satisfies RequeueTasksOp;
+    });
+  }
+
+  /** One task with its dependencies, the tasks waiting for it, and its history (the commits that touched it). */
+  async showTask(workstream: string, taskId: string): Promise<TaskDetail> {
+    const snap = await this.snapshot();
+    const state = snap.world.state;
+    const { task } = getTask(state, workstream, taskId);
+    const where = new Map<string, { ws: string; task: Task }>();
+    for (const [name, w] of Object.entries(state.workstreams)) for (const t of w.tasks) where.set(t.id, { ws: name, task: t });
+    const dependencies = (task.depends_on ?? []).map((id) => {
+      const d = where.get(id);
+      return d ? { workstream: d.ws, id, title: d.task.title, status: d.task.status, result: d.task.result } : { workstream: null, id, title: null, status: 'missing', result: null };
+    });
+    const dependents = [...where.values()].filter((d) => d.task.depends_on?.includes(taskId)).map((d) => ({ workstream: d.ws, id: d.task.id, title: d.task.title, status: d.task.status }));
+    const history = await this.log({ task: taskId });
+    return { workstream, ...task, ready: task.status === 'pending' && dependencies.every((d) => d.status === 'done'), dependencies, dependents, history };
+  }
+
+  // --- Locks that wait ------------------------------------------------------
+
+  /** Extends a lock the agent holds. Throws LOCK_HELD (another agent has it), NOT_FOUND. */
+  renewLock(resource: string, agent: string, opts: { ttlMs?: number } = {}): Promise<Lock> {
+    return this.run((_w, ctx) => ({ op: 'lock.renew', at: ctx.at, by: agent, resource, agent, ttl_ms: opts.ttlMs ?? DEFAULT_TTL_MS }) satisfies RenewLockOp);
+  }
+
+  /**
+   * Takes a lock, waiting up to `waitMs` while another agent holds it: it
+   * sleeps until the holder's lock can be taken (expiry plus the skew
+   * margin) or polls with growing intervals, never busily. LOCK_HELD when
+   * the wait ends.
+   */
+  async lockWait(resource: string, agent: string, opts: { ttlMs?: number; waitMs?: number } = {}): Promise<Lock & { renewed: boolean; waited_ms: number }> {
+    const started = this.now();
+    const deadline = started + (opts.waitMs ?? 0);
+    let interval = 100;
+    for (;;) {
+      try {
+        const lock = await this.lock(resource, agent, { ttlMs: opts.ttlMs });
+        return { ...lock, waited_ms: this.now() - started };
+      } catch (err) {
+        if (!(err instanceof OrchestratorError) || err.code !== 'LOCK_HELD') throw err;
+        const now = this.now();
+        if (now >= deadline) throw err;
+        const freeAt = Date.parse(String(err.data.expires_at)) + LOCK_SKEW_MS;
+        // Poll (a holder may release early) but never past the moment it frees up or the deadline.
+        const sleep = Math.max(20, Math.min(interval, freeAt - now, deadline - now)) * (0.8 + 0.4 * Math.random());
+        await new Promise((r) => setTimeout(r, sleep));
+        interval = Math.min(interval * 2, 2000);
+      }
+    }
+  }
+
+  // --- Runner ---------------------------------------------------------------
+
+  /** The cycle plan (see domain/plan.ts). */
+  async plan(): Promise<Plan> {
+    const snap = await this.snapshot();
+    return makePlan(snap.world, snap.commit, this.now(), this.staleMs);
+  }
+
+  /**
+   * A markdown brief for one task (the next ready one of the workstream when
+   * no id is given): the task, its dependencies' results, relevant knowledge,
+   * recent events and the commands to report back. NOT_FOUND when the
+   * workstream has no ready task.
+   */
+  async brief(workstream: string, taskId?: string, opts: { agent?: string; command?: string } = {}): Promise<{ task: Task; markdown: string }> {
+    const engine = await this.engine();
+    const snap = await this.snapshot();
+    const state = snap.world.state;
+    const task = taskId ? getTask(state, workstream, taskId).task : pickNext(state, workstream);
+    if (!task) throw new OrchestratorError('NOT_FOUND', `workstream "${workstream}" has no ready task to brief (see: task ready ${workstream})`, { workstream });
+    const topics: Array<{ topic: string; content: string }> = [];
+    for (const topic of snap.world.topics) topics.push({ topic, content: (await engine.store.knowledgeText(snap, topic)) ?? '' });
+    const events = filterEvents(await engine.store.eventsText(snap), {}).filter((e) => e.task_id === task.id || e.workstream === workstream);
+    const markdown = makeBrief({
+      workstream,
+      task,
+      world: snap.world,
+      knowledge: relevantTopics(topics, workstream, task),
+      events: events.slice(-10),
+      command: opts.command ?? 'orchestrator',
+      agent: opts.agent ?? this.options.agent ?? task.assigned_to ?? undefined,
+    });
+    return { task, markdown };
+  }
+
+  /**
+   * What happened since the last collect (or since a commit id or ISO time):
+   * tasks completed with results, failed, still in progress, knowledge
+   * written. Records a cycle marker commit so the next collect starts there.
+   */
+  async collect(opts: { since?: string; record?: boolean; agent?: string } = {}): Promise<Collected> {
+    const engine = await this.engine();
+    const snap = await this.snapshot();
+    const entries: LogEntry[] = [];
+    let since: string | null = null;
+    const sinceMs = opts.since && !/^[0-9a-f]{7,40}$/.test(opts.since) ? parseSince(opts.since) : null;
+    let found = !opts.since || sinceMs !== null;
+    for await (const c of walkHistory(engine.store.objects, snap.commit)) {
+      const e = toEntry(c);
+      if (opts.since && sinceMs === null && (c.oid === opts.since || c.oid.startsWith(opts.since))) {
+        since = c.oid;
+        found = true;
+        break;
+      }
+      if (sinceMs !== null && Date.parse(e.time) < sinceMs) break;
+      if (!opts.since && e.op?.op === 'cycle.collect') {
+        since = c.oid;
+        break;
+      }
+      entries.push(e);
+    }
+    if (!found) throw new OrchestratorError('NOT_FOUND', `commit "${opts.since}" is not in the history of the ${engine.store.branch} branch`, { since: opts.since });
+    if (sinceMs !== null) since = new Date(sinceMs).toISOString();
+    const out = collect(entries, snap.world, since, new Date(this.now()).toISOString());
+    if (opts.record !== false) {
+      await this.run((_w, ctx) => ({
+        op: 'cycle.collect',
+        at: ctx.at,
+        by: this.actor(opts.agent),
+        since: since && /^[0-9a-f]{40}$/.test(since) ? since : null,
+        completed: out.completed_this_cycle.length,
+        failed: out.failed_this_cycle.length,
+        in_progress: out.still_in_progress.length,
+      }) satisfies CollectCycleOp);
+    }
+    return out;
+  }
+
+  // --- Import ---------------------------------------------------------------
+
+  /**
+   * Imports an original orchestrator's data directory into the branch (one
+   * commit): ids, timestamps, results and events kept, locks turned into lock
+   * files, the knowledge header stripped. Everything is validated first
+   * (INVALID_INPUT names the file and line or field; nothing is written).
+   * CONFLICT when the branch has data, unless `force`.
+   */
+  async importSeed(dir: string, opts: { force?: boolean; onProgress?: (m: string) => void; agent?: string } = {}): Promise<ImportResult & { commit: string | null }> {
+    const { readSeedDir } = await import('./import/seed-dir.js');
+    const data = readSeedDir(dir, opts.onProgress);
+    opts.onProgress?.('writing one commit');
+    const out = await this.mutate<ImportResult>((_w, ctx) => ({
+      op: 'import',
+      at: ctx.at,
+      by: this.actor(opts.agent),
+      source: path.basename(path.resolve(dir)),
+      force: !!opts.force,
+      ...data,
+    }) satisfies ImportBoardOp);
+    return { ...out.result, commit: out.commit };
   }
 
   /**

@@ -17,5 +17,6 @@ export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
     stdin: readStdin,
     env: process.env,
     cwd: process.cwd(),
+    bin: process.argv[1],
   });
 }

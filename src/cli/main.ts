@@ -19,6 +19,7 @@ export interface GlobalOptions {
   as?: string;
   json?: boolean;
   maxAttempts?: string;
+  staleAfter?: string;
 }
 
 /** What an action produced: the JSON value and the text for people. */
@@ -33,6 +34,21 @@ export interface Io {
   stdin: () => Promise<string>;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Path of this CLI's entry script (to start more of itself). */
+  bin: string;
+}
+
+function staleMs(seconds: string | undefined): number | undefined {
+  if (seconds === undefined) return undefined;
+  const n = parseIntStrict(seconds, 'stale-after');
+  if (n < 1) throw new OrchestratorError('INVALID_INPUT', `stale-after ${n} is invalid: must be at least 1 second`, { field: 'stale-after' });
+  return n * 1000;
+}
+
+/** How to call this CLI again on the same branch, for briefs (no paths). */
+function selfCommand(g: GlobalOptions, env: NodeJS.ProcessEnv): string {
+  const branch = g.branch ?? env.ORCHESTRATOR_BRANCH;
+  return `orchestrator${branch && branch !== 'orchestrator' ? ` --branch ${branch}` : ''}`;
 }
 
 function list(value: string): string[] {
@@ -61,6 +77,7 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
       agent: g.as ?? env.ORCHESTRATOR_AGENT,
       offline: g.offline ?? (env.ORCHESTRATOR_OFFLINE === '1' || env.ORCHESTRATOR_OFFLINE === 'true'),
       maxAttempts: g.maxAttempts !== undefined ? parseIntStrict(g.maxAttempts, 'max attempts') : undefined,
+      staleMs: staleMs(g.staleAfter ?? env.ORCHESTRATOR_STALE_AFTER),
       ...extra,
     });
     return orc;
@@ -87,6 +104,7 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
     .option('--offline', 'do not fetch or push: read and commit locally (env ORCHESTRATOR_OFFLINE=1)')
     .option('--as <agent>', 'acting agent for commands that do not name one: commit author (env ORCHESTRATOR_AGENT)')
     .option('--max-attempts <n>', 'attempts under contention before giving up (exit 6)')
+    .option('--stale-after <seconds>', 'an agent is stale after this long without a sign of life (default 300; env ORCHESTRATOR_STALE_AFTER)')
     .option('--json', 'print exactly one JSON value: the result, or {"error", "code"}')
     .version('0.1.0', '-V, --version')
     .showHelpAfterError('(add --help for usage)')
@@ -216,6 +234,59 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
       }),
     );
 
+  task
+    .command('show <workstream> <taskId>')
+    .description('one task with its dependencies, the tasks waiting for it and its history (commits)')
+    .action(
+      act(async (workstream: string, taskId: string) => {
+        const t = await open().showTask(workstream, taskId);
+        const lines = [fmt.taskLine({ ...t, workstream })];
+        if (t.description) lines.push(`  ${t.description.replace(/\n/g, '\n  ')}`);
+        lines.push(`  priority ${t.priority}${t.estimate ? `, estimate ${t.estimate}` : ''}${t.needs?.length ? `, needs ${t.needs.join(', ')}` : ''}${t.status === 'pending' ? (t.ready ? ', ready' : ', blocked') : ''}`);
+        if (t.result) lines.push(`  result: ${t.result}`);
+        if (t.dependencies.length) {
+          lines.push('Depends on:');
+          for (const d of t.dependencies) lines.push(`  [${d.status}] ${d.workstream ?? '?'}/${d.id}: ${d.title ?? '(missing)'}${d.result ? ` -> ${d.result}` : ''}`);
+        }
+        if (t.dependents.length) {
+          lines.push('Needed by:');
+          for (const d of t.dependents) lines.push(`  [${d.status}] ${d.workstream}/${d.id}: ${d.title}`);
+        }
+        lines.push('History:');
+        for (const h of t.history) lines.push(`  ${h.id.slice(0, 8)} ${h.time} ${h.agent}: ${h.subject}`);
+        return { json: t, text: lines.join('\n') };
+      }),
+    );
+  task
+    .command('release <workstream> <taskId>')
+    .description('give a task back: in progress (or failed) becomes pending and unassigned')
+    .action(
+      act(async (workstream: string, taskId: string) => {
+        const t = await open().releaseTask(workstream, taskId);
+        return { json: t, text: `Released: ${t.title} (pending again)` };
+      }),
+    );
+  task
+    .command('fail <workstream> <taskId> <reason...>')
+    .description('mark a task failed, with the reason')
+    .action(
+      act(async (workstream: string, taskId: string, reason: string[]) => {
+        const t = await open().failTask(workstream, taskId, reason.join(' '));
+        return { json: t, text: `Failed: ${t.title}` };
+      }),
+    );
+  task
+    .command('requeue <workstream> [taskIds...]')
+    .description('return tasks in progress to pending: the named ones, or --stale: those of agents without a sign of life')
+    .option('--stale', 'requeue the tasks of stale agents')
+    .option('--stale-after <seconds>', 'stale window for this call (default: the global one, 300 s)')
+    .action(
+      act(async (workstream: string, taskIds: string[], o: { stale?: boolean; staleAfter?: string }) => {
+        const tasks = await open().requeue(workstream, { ids: taskIds, stale: !!o.stale, staleMs: staleMs(o.staleAfter ?? globals().staleAfter) });
+        return { json: tasks, text: tasks.length ? tasks.map((t) => `Requeued: ${t.id} ${t.title}`).join('\n') : 'Nothing to requeue.' };
+      }),
+    );
+
   // --- agents -----------------------------------------------------------------------
   const agent = program.command('agent').alias('a').description('register agents and record heartbeats');
   agent
@@ -254,10 +325,24 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
     .command('acquire <resource> <agent>')
     .description('take a lock, or renew it when the agent holds it; exit 4 names the holder')
     .option('--ttl <ms>', `time to live in milliseconds (default ${DEFAULT_TTL_MS})`)
+    .option('--wait <ms>', 'wait up to this long while another agent holds it (default 0)')
+    .action(
+      act(async (resource: string, agentId: string, o: { ttl?: string; wait?: string }) => {
+        const waitMs = o.wait !== undefined ? parseIntStrict(o.wait, 'wait') : 0;
+        if (waitMs < 0) throw new OrchestratorError('INVALID_INPUT', `wait ${waitMs} is invalid: must not be negative`, { field: 'wait' });
+        const l = await open().lockWait(resource, agentId, { ttlMs: o.ttl !== undefined ? parseIntStrict(o.ttl, 'ttl') : DEFAULT_TTL_MS, waitMs });
+        const waited = l.waited_ms >= 1000 ? ` after waiting ${Math.round(l.waited_ms / 1000)}s` : '';
+        return { json: { acquired: true, ...l }, text: `Lock ${l.renewed ? 'renewed' : 'acquired'}: ${resource} (until ${l.expires_at})${waited}` };
+      }),
+    );
+  lock
+    .command('renew <resource> <agent>')
+    .description('extend a lock the agent holds')
+    .option('--ttl <ms>', `new time to live from now (default ${DEFAULT_TTL_MS})`)
     .action(
       act(async (resource: string, agentId: string, o: { ttl?: string }) => {
-        const l = await open().lock(resource, agentId, { ttlMs: o.ttl !== undefined ? parseIntStrict(o.ttl, 'ttl') : DEFAULT_TTL_MS });
-        return { json: { acquired: true, ...l }, text: `Lock ${l.renewed ? 'renewed' : 'acquired'}: ${resource} (until ${l.expires_at})` };
+        const l = await open().renewLock(resource, agentId, { ttlMs: o.ttl !== undefined ? parseIntStrict(o.ttl, 'ttl') : DEFAULT_TTL_MS });
+        return { json: l, text: `Lock renewed: ${resource} (until ${l.expires_at})` };
       }),
     );
   lock
@@ -363,6 +448,80 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
         return { json: e, text: `Logged: ${fmt.eventLine(e)}` };
       }),
     );
+
+  // --- runner -----------------------------------------------------------------------
+  program
+    .command('plan')
+    .description('the cycle plan: ready tasks, idle agents and who should take what, serial work, stale agents (JSON)')
+    .option('--markdown', 'print it for people instead of JSON')
+    .action(async (o: { markdown?: boolean }) => {
+      const { planMarkdown } = await import('../domain/plan.js');
+      const p = await open().plan();
+      io.stdout(o.markdown && !globals().json ? planMarkdown(p) : JSON.stringify(p, null, 2) + '\n');
+    });
+  program
+    .command('brief <workstream> [taskId]')
+    .description("a markdown brief for one agent: the task (default: the next ready one), its dependencies' results, relevant knowledge, recent events, the commands to report back")
+    .option('--agent <id>', 'the agent the brief is for (fills in the commands)')
+    .action(
+      act(async (workstream: string, taskId: string | undefined, o: { agent?: string }) => {
+        const g = globals();
+        const b = await open().brief(workstream, taskId, { agent: o.agent, command: selfCommand(g, io.env) });
+        return { json: b, text: b.markdown };
+      }),
+    );
+  program
+    .command('collect')
+    .description('what happened since the last collect, from git history; records a cycle marker (JSON)')
+    .option('--since <commit|time>', 'start after this commit id or ISO time instead of the last marker')
+    .option('--no-record', 'do not record a cycle marker')
+    .action(
+      act(async (o: { since?: string; record?: boolean }) => {
+        const c = await open().collect({ since: o.since, record: o.record });
+        return { json: c, text: JSON.stringify(c, null, 2) };
+      }),
+    );
+
+  program
+    .command('import <dir>')
+    .description("import an original orchestrator's data directory (state.json, events.jsonl, knowledge/) as the branch")
+    .option('--force', 'replace a branch that already has data')
+    .action(
+      act(async (dir: string, o: { force?: boolean }) => {
+        const quiet = globals().json;
+        const r = await open().importSeed(dir, { force: o.force, onProgress: quiet ? undefined : (m) => io.stderr(`import: ${m}\n`) });
+        return {
+          json: r,
+          text: `Imported ${r.workstreams} workstreams, ${r.tasks} tasks, ${r.agents} agents, ${r.events} events, ${r.topics} topics, ${r.locks} locks (commit ${r.commit?.slice(0, 8)})`,
+        };
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('three simulated agents working through a temporary remote, with the dashboard (what npm start runs)')
+    .option('--port <n>', 'dashboard port (default 4000; the next free one when taken; 0 = any)')
+    .option('--duration <seconds>', 'how long the agents work (default 60)')
+    .option('--keep', 'keep the temporary repositories when stopping')
+    .action(async (o: { port?: string; duration?: string; keep?: boolean }) => {
+      const { runDemo } = await import('../demo/demo.js');
+      const duration = o.duration !== undefined ? parseIntStrict(o.duration, 'duration') : 60;
+      if (duration < 1 || duration > 3600) throw new OrchestratorError('INVALID_INPUT', 'duration must be 1-3600 seconds', { field: 'duration' });
+      await runDemo({
+        port: o.port !== undefined ? parseIntStrict(o.port, 'port') : 4000,
+        duration,
+        keep: !!o.keep,
+        bin: io.bin,
+        out: (l) => io.stdout(l + '\n'),
+      });
+    });
+  program
+    .command('demo-agent <id>', { hidden: true })
+    .option('--duration <seconds>', 'how long to work', '60')
+    .action(async (id: string, o: { duration: string }) => {
+      const { runDemoAgent } = await import('../demo/agent.js');
+      await runDemoAgent(id, globals().repo ?? io.cwd, parseIntStrict(o.duration, 'duration'), (l) => io.stdout(l + '\n'));
+    });
 
   program
     .command('serve')

@@ -15,7 +15,8 @@ export function applyOp<R = unknown>(world: World, op: OpBase): Effect<R> | NoCh
   const out = spec.apply(world, valid) as Effect<R> | NoChange<R>;
   if (isNoChange(out)) return out;
   const state = out.state === world.state ? { ...world.state } : out.state;
-  state.version = world.state.version + 1;
+  // An import keeps the imported version when it is ahead.
+  state.version = Math.max(world.state.version, op.op === 'import' ? state.version : 0) + 1;
   state.updated_at = op.at;
   if (op.by !== 'system' && Object.prototype.hasOwnProperty.call(state.agents, op.by)) {
     const agent = state.agents[op.by];

@@ -85,6 +85,8 @@ export interface Effect<R = unknown> {
   state: State;
   /** Lines appended to the event log. */
   events: OrcEvent[];
+  /** The events replace the log instead of extending it (import). */
+  replaceEvents?: boolean;
   /** Lock files to write (a Lock) or delete (null), by resource. */
   locks?: Record<string, Lock | null>;
   /** Knowledge files to write (content) or delete (null), by topic. */
@@ -95,4 +97,17 @@ export interface Effect<R = unknown> {
 
 export function emptyState(now: string): State {
   return { format: FORMAT_VERSION, version: 0, updated_at: now, workstreams: {}, agents: {} };
+}
+
+/** One commit of the branch's history, as the audit trail shows it. */
+export interface LogEntry {
+  /** Commit id. */
+  id: string;
+  /** The operation's time (ISO, milliseconds), or the commit's when it recorded none. */
+  time: string;
+  /** The commit's author: the acting agent. */
+  agent: string;
+  subject: string;
+  /** The recorded operation, or null for commits not made by the orchestrator. */
+  op: Record<string, unknown> | null;
 }

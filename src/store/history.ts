@@ -5,18 +5,10 @@
  */
 import { TRAILER } from './layout.js';
 import type { CommitInfo, ObjectStore } from './objects.js';
+import type { LogEntry } from '../domain/types.js';
 
-export interface LogEntry {
-  /** Commit id. */
-  id: string;
-  /** The operation's time (ISO, milliseconds), or the commit's when it recorded none. */
-  time: string;
-  /** The commit's author: the acting agent. */
-  agent: string;
-  subject: string;
-  /** The recorded operation, or null for commits not made by the orchestrator. */
-  op: Record<string, unknown> | null;
-}
+export type { LogEntry };
+
 
 /** The operation recorded in a commit message, or null. */
 export function recordedOp(message: string): Record<string, unknown> | null {

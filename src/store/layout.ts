@@ -116,6 +116,18 @@ export function recordOp(op: OpBase, blobs: Record<string, string>): Record<stri
     delete rec.content;
     rec.content_blob = blobs[content] ?? '';
   }
+  if (op.op === 'import') {
+    // The imported data is the commit's tree; the record says how much of it there was.
+    const o = op as OpBase & { state: State; events: unknown[]; knowledge: object; locks: object };
+    delete rec.state;
+    delete rec.events;
+    delete rec.knowledge;
+    delete rec.locks;
+    rec.tasks = Object.values(o.state.workstreams).reduce((n, ws) => n + ws.tasks.length, 0);
+    rec.event_count = o.events.length;
+    rec.topics = Object.keys(o.knowledge).length;
+    rec.lock_count = Object.keys(o.locks).length;
+  }
   return rec;
 }
 
@@ -137,9 +149,9 @@ export async function writeEffect(objects: ObjectStore, base: Snapshot, effect: 
   const stateOid = await objects.writeBlob(Buffer.from(serializeState(effect.state)));
   root = upsert(root, STATE_FILE, { mode: BLOB_MODE, name: STATE_FILE, oid: stateOid });
 
-  if (effect.events.length) {
-    const old = base.eventsOid ? await objects.readBlob(base.eventsOid) : Buffer.alloc(0);
-    const lines = effect.events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+  if (effect.events.length || effect.replaceEvents) {
+    const old = base.eventsOid && !effect.replaceEvents ? await objects.readBlob(base.eventsOid) : Buffer.alloc(0);
+    const lines = effect.events.length ? effect.events.map((e) => JSON.stringify(e)).join('\n') + '\n' : '';
     const eventsOid = await objects.writeBlob(Buffer.concat([old, Buffer.from(lines)]));
     root = upsert(root, EVENTS_FILE, { mode: BLOB_MODE, name: EVENTS_FILE, oid: eventsOid });
   } else if (!base.eventsOid) {

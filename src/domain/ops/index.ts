@@ -11,6 +11,12 @@ import { logEvent, type LogEventOp } from './log-event.js';
 import { registerAgent, type RegisterAgentOp } from './register-agent.js';
 import { releaseLock, type ReleaseLockOp } from './release-lock.js';
 import { writeKnowledge, type WriteKnowledgeOp } from './write-knowledge.js';
+import { releaseTask, type ReleaseTaskOp } from './release-task.js';
+import { failTask, type FailTaskOp } from './fail-task.js';
+import { requeueTasks, type RequeueTasksOp } from './requeue-tasks.js';
+import { renewLock, type RenewLockOp } from './renew-lock.js';
+import { collectCycle, type CollectCycleOp } from './collect-cycle.js';
+import { importBoard, type ImportBoardOp } from './import-board.js';
 
 export type Op =
   | InitOp
@@ -24,7 +30,13 @@ export type Op =
   | ReleaseLockOp
   | WriteKnowledgeOp
   | DeleteKnowledgeOp
-  | LogEventOp;
+  | LogEventOp
+  | ReleaseTaskOp
+  | FailTaskOp
+  | RequeueTasksOp
+  | RenewLockOp
+  | CollectCycleOp
+  | ImportBoardOp;
 
 export const OPS: Record<Op['op'], OpSpec<any, any>> = {
   init,
@@ -39,6 +51,12 @@ export const OPS: Record<Op['op'], OpSpec<any, any>> = {
   'knowledge.write': writeKnowledge,
   'knowledge.delete': deleteKnowledge,
   'event.log': logEvent,
+  'task.release': releaseTask,
+  'task.fail': failTask,
+  'task.requeue': requeueTasks,
+  'lock.renew': renewLock,
+  'cycle.collect': collectCycle,
+  import: importBoard,
 };
 
 export function specOf(op: OpBase): OpSpec<any, any> | undefined {

@@ -1,0 +1,38 @@
+import * as z from 'zod/mini';
+import { conflict, invalid } from '../../errors.js';
+import { editWorkstream, getTask, patchTask } from '../draft.js';
+import type { OpBase, OpSpec } from '../op.js';
+import { rules } from '../rules.js';
+import type { Task } from '../types.js';
+
+export interface FailTaskOp extends OpBase {
+  op: 'task.fail';
+  workstream: string;
+  id: string;
+  reason: string;
+}
+
+/**
+ * Marks a task failed, with the reason as its result. Tasks that depend on
+ * it stay blocked until it is released and done. CONFLICT when done already.
+ */
+export const failTask: OpSpec<FailTaskOp, Task> = {
+  type: 'task.fail',
+  params: () => z.object({ workstream: rules.workstream, id: rules.taskId, reason: rules.text }),
+  labels: { reason: 'reason' },
+  apply(world, op) {
+    if (!op.reason.trim()) throw invalid('a failure needs a reason', { field: 'reason' });
+    const { task, index } = getTask(world.state, op.workstream, op.id);
+    if (task.status === 'done' || task.status === 'failed') {
+      throw conflict(`task "${op.id}" is already ${task.status}`, { workstream: op.workstream, task_id: op.id, status: task.status });
+    }
+    const { state, ws } = editWorkstream(world.state, op.workstream);
+    const failed = patchTask(ws, index, { status: 'failed', result: op.reason, updated_at: op.at });
+    return {
+      state,
+      events: [{ ts: op.at, agent: task.assigned_to ?? op.by, action: 'task_failed', workstream: op.workstream, task_id: op.id, reason: op.reason }],
+      result: failed,
+    };
+  },
+  subject: (op) => `task fail ${op.workstream}/${op.id} by ${op.by}`,
+};

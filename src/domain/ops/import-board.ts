@@ -1,0 +1,72 @@
+import * as z from 'zod/mini';
+import { conflict } from '../../errors.js';
+import type { OpBase, OpSpec } from '../op.js';
+import { rules } from '../rules.js';
+import type { Lock, OrcEvent, State } from '../types.js';
+
+export interface ImportBoardOp extends OpBase {
+  op: 'import';
+  /** Where the data came from (a directory name), for the record. */
+  source: string;
+  /** Replace a branch that already has data. */
+  force: boolean;
+  state: State;
+  events: OrcEvent[];
+  knowledge: Record<string, string>;
+  locks: Record<string, Lock>;
+}
+
+export interface ImportResult {
+  workstreams: number;
+  tasks: number;
+  agents: number;
+  events: number;
+  topics: number;
+  locks: number;
+}
+
+/**
+ * Replaces the whole board with imported data (an original orchestrator's
+ * data directory, validated by the importer). Refused (CONFLICT) when the
+ * branch has data, unless forced. The data is recorded by blob id, not
+ * inline (see the store's recordOp).
+ */
+export const importBoard: OpSpec<ImportBoardOp, ImportResult> = {
+  type: 'import',
+  params: () =>
+    z.object({
+      source: z.string().check(z.maxLength(200)),
+      force: z.boolean(),
+      state: z.looseObject({ workstreams: z.record(rules.workstream, z.looseObject({ tasks: z.array(z.looseObject({ id: rules.taskId })) })), agents: z.record(rules.agent, z.unknown()) }),
+      events: z.array(z.looseObject({ ts: z.string(), agent: z.string(), action: z.string() })),
+      knowledge: z.record(rules.topic, z.string()),
+      locks: z.record(rules.resource, z.looseObject({ agent: rules.agent, acquired_at: z.string(), ttl_ms: z.number(), expires_at: z.string() })),
+    }),
+  apply(world, op) {
+    if (world.state.version > 0 && !op.force) {
+      throw conflict('the branch already has data; importing would replace it (use --force to replace it)', { version: world.state.version });
+    }
+    const state: State = { ...op.state, version: Math.max(op.state.version, world.state.version) };
+    const counts: ImportResult = {
+      workstreams: Object.keys(state.workstreams).length,
+      tasks: Object.values(state.workstreams).reduce((n, ws) => n + ws.tasks.length, 0),
+      agents: Object.keys(state.agents).length,
+      events: op.events.length,
+      topics: Object.keys(op.knowledge).length,
+      locks: Object.keys(op.locks).length,
+    };
+    const knowledge: Record<string, string | null> = { ...op.knowledge };
+    for (const t of world.topics) if (!(t in knowledge)) knowledge[t] = null;
+    const locks: Record<string, Lock | null> = { ...op.locks };
+    for (const r of Object.keys(world.locks)) if (!(r in locks)) locks[r] = null;
+    return {
+      state,
+      replaceEvents: true,
+      events: [...op.events, { ts: op.at, agent: op.by, action: 'imported', source: op.source, ...counts }],
+      knowledge,
+      locks,
+      result: counts,
+    };
+  },
+  subject: (op) => `import ${op.source}${op.force ? ' (replacing the branch)' : ''}`,
+};

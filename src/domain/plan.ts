@@ -1,0 +1,168 @@
+/**
+ * The cycle plan: what each idle agent should do next. Pure: it reads a
+ * world and the time.
+ *
+ * - Ready tasks (pending, dependencies done) per workstream, most urgent first.
+ * - Idle agents: registered, not stale, nothing in progress.
+ * - A suggested assignment: tasks in order of workstream priority, then task
+ *   priority and age; each goes to the idle agent whose capabilities match it
+ *   best (the workstream's name, the task's resources or title words), ties
+ *   to the agent registered first.
+ * - Tasks that need one resource are never planned in parallel: the first
+ *   is assigned, the others listed as serial; a resource held by a lock or a
+ *   task in progress makes its tasks wait.
+ * - Stale agents, with the tasks they hold, to requeue.
+ */
+import { isActive } from './locks.js';
+import { listAgents, readyTasks } from './queries.js';
+import type { Task, World } from './types.js';
+
+export interface PlannedTask {
+  workstream: string;
+  id: string;
+  title: string;
+  priority: number;
+  needs: string[];
+}
+
+export interface Plan {
+  generated_at: string;
+  commit: string | null;
+  workstreams: Array<{ name: string; priority: number; pending: number; in_progress: number; ready: PlannedTask[]; next_task: PlannedTask | null }>;
+  idle_agents: string[];
+  assignments: Array<PlannedTask & { agent: string; reason: string }>;
+  /** Ready tasks left for later because they need a resource another task uses. */
+  serial: Array<{ resource: string; tasks: string[]; reason: string }>;
+  /** Ready tasks that wait for a resource held now (by a lock or a task in progress). */
+  waiting: Array<PlannedTask & { resource: string; held_by: string }>;
+  stale_agents: Array<{ agent: string; last_seen: string; tasks: string[] }>;
+  unassigned: PlannedTask[];
+}
+
+function planned(t: Task & { workstream: string }): PlannedTask {
+  return { workstream: t.workstream, id: t.id, title: t.title, priority: t.priority, needs: t.needs ?? [] };
+}
+
+function words(s: string): Set<string> {
+  return new Set(s.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 2));
+}
+
+/** How well an agent fits a task: capabilities naming its workstream, resources or title words. */
+export function fit(capabilities: string[], t: PlannedTask): { score: number; reason: string } {
+  const caps = capabilities.map((c) => c.toLowerCase());
+  const matched: string[] = [];
+  let score = 0;
+  if (caps.includes(t.workstream.toLowerCase())) {
+    score += 4;
+    matched.push(t.workstream);
+  }
+  for (const n of t.needs) if (caps.includes(n.toLowerCase())) (score += 2), matched.push(n);
+  const w = words(t.title);
+  for (const c of caps) if (w.has(c)) (score += 1), matched.push(c);
+  return { score, reason: matched.length ? `capabilities match: ${[...new Set(matched)].join(', ')}` : 'no capability match; next by priority' };
+}
+
+export function makePlan(world: World, commit: string | null, nowMs: number, staleMs: number): Plan {
+  const state = world.state;
+  const agents = listAgents(state, nowMs, staleMs);
+  const inProgress = Object.entries(state.workstreams).flatMap(([name, ws]) => ws.tasks.filter((t) => t.status === 'in_progress').map((t) => ({ ...t, workstream: name })));
+  const busy = new Set(inProgress.map((t) => t.assigned_to).filter(Boolean));
+  const stale = agents.filter((a) => a.stale);
+  const idle = agents.filter((a) => !a.stale && !busy.has(a.id)).sort((a, b) => a.registered_at.localeCompare(b.registered_at) || a.id.localeCompare(b.id));
+
+  const wsOrder = Object.entries(state.workstreams).sort(([an, a], [bn, b]) => a.priority - b.priority || an.localeCompare(bn));
+  const workstreams = wsOrder.map(([name, ws]) => {
+    const ready = readyTasks(state, name).map(planned);
+    return {
+      name,
+      priority: ws.priority,
+      pending: ws.tasks.filter((t) => t.status === 'pending').length,
+      in_progress: ws.tasks.filter((t) => t.status === 'in_progress').length,
+      ready,
+      next_task: ready[0] ?? null,
+    };
+  });
+
+  // Resources in use now: held locks and the needs of tasks in progress.
+  const held = new Map<string, string>();
+  for (const l of Object.values(world.locks)) if (isActive(l, nowMs)) held.set(l.resource, `lock held by ${l.agent}`);
+  for (const t of inProgress) for (const n of t.needs ?? []) if (!held.has(n)) held.set(n, `task ${t.workstream}/${t.id} in progress`);
+
+  const assignments: Plan['assignments'] = [];
+  const waiting: Plan['waiting'] = [];
+  const unassigned: PlannedTask[] = [];
+  const claimedResource = new Map<string, string>();
+  const serialGroups = new Map<string, string[]>();
+  const free = [...idle];
+  for (const ws of workstreams) {
+    for (const t of ws.ready) {
+      const heldNeed = t.needs.find((n) => held.has(n));
+      if (heldNeed) {
+        waiting.push({ ...t, resource: heldNeed, held_by: held.get(heldNeed)! });
+        continue;
+      }
+      const clash = t.needs.find((n) => claimedResource.has(n));
+      if (clash) {
+        const group = serialGroups.get(clash) ?? [claimedResource.get(clash)!];
+        group.push(`${t.workstream}/${t.id}`);
+        serialGroups.set(clash, group);
+        continue;
+      }
+      if (!free.length) {
+        unassigned.push(t);
+        continue;
+      }
+      let best = 0;
+      let bestFit = fit(free[0].capabilities, t);
+      free.forEach((a, i) => {
+        const f = fit(a.capabilities, t);
+        if (f.score > bestFit.score) {
+          best = i;
+          bestFit = f;
+        }
+      });
+      const [agent] = free.splice(best, 1);
+      assignments.push({ ...t, agent: agent.id, reason: bestFit.reason });
+      for (const n of t.needs) claimedResource.set(n, `${t.workstream}/${t.id}`);
+    }
+  }
+  const serial = [...serialGroups].map(([resource, tasks]) => ({ resource, tasks, reason: `all need ${resource}: run one at a time` }));
+  return {
+    generated_at: new Date(nowMs).toISOString(),
+    commit,
+    workstreams,
+    idle_agents: idle.map((a) => a.id),
+    assignments,
+    serial,
+    waiting,
+    stale_agents: stale.map((a) => ({ agent: a.id, last_seen: a.last_seen, tasks: inProgress.filter((t) => t.assigned_to === a.id).map((t) => `${t.workstream}/${t.id}`) })),
+    unassigned,
+  };
+}
+
+export function planMarkdown(p: Plan): string {
+  const out: string[] = [`# Cycle plan`, '', `Generated ${p.generated_at} from commit ${p.commit?.slice(0, 8) ?? '(none)'}.`, ''];
+  out.push('## Assignments', '');
+  if (!p.assignments.length) out.push(p.idle_agents.length ? '(no ready task for the idle agents)' : '(no idle agent)');
+  for (const a of p.assignments) out.push(`- **${a.agent}** -> \`${a.workstream}/${a.id}\` ${a.title} (P${a.priority}; ${a.reason})`);
+  if (p.unassigned.length) {
+    out.push('', '## Ready, no agent free', '');
+    for (const t of p.unassigned) out.push(`- \`${t.workstream}/${t.id}\` ${t.title} (P${t.priority})`);
+  }
+  if (p.serial.length) {
+    out.push('', '## Run one at a time', '');
+    for (const s of p.serial) out.push(`- ${s.reason}: ${s.tasks.map((t) => `\`${t}\``).join(', ')}`);
+  }
+  if (p.waiting.length) {
+    out.push('', '## Waiting for a resource', '');
+    for (const w of p.waiting) out.push(`- \`${w.workstream}/${w.id}\` ${w.title}: needs ${w.resource} (${w.held_by})`);
+  }
+  if (p.stale_agents.length) {
+    out.push('', '## Stale agents (requeue their work)', '');
+    for (const s of p.stale_agents) out.push(`- ${s.agent}, last seen ${s.last_seen}${s.tasks.length ? `: ${s.tasks.map((t) => `\`${t}\``).join(', ')}` : ''}`);
+    out.push('', 'Requeue with `orchestrator t requeue <workstream> --stale`.');
+  }
+  out.push('', '## Workstreams', '');
+  for (const w of p.workstreams) out.push(`- [P${w.priority}] ${w.name}: ${w.ready.length} ready, ${w.pending} pending, ${w.in_progress} in progress`);
+  return out.join('\n') + '\n';
+}
