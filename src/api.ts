@@ -658,7 +658,12 @@ export class Orchestrator {
       workstream,
       task,
       world: snap.world,
-      knowledge: relevantTopics(topics, workstream, task),
+      knowledge: relevantTopics(
+        topics,
+        workstream,
+        task,
+        (task.depends_on ?? []).map((id) => findTaskAnywhere(state, id)?.task).filter((t): t is Task => !!t),
+      ),
       events: events.slice(-10),
       command: opts.command ?? 'orchestrator',
       agent: opts.agent ?? this.options.agent ?? task.assigned_to ?? undefined,

@@ -25,11 +25,21 @@ export function sh(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Topics worth reading for a task: named after, or mentioning, its workstream, resources or title words. */
-export function relevantTopics(topics: Array<{ topic: string; content: string }>, workstream: string, task: Task): Array<{ topic: string; content: string }> {
-  const keys = new Set([workstream, ...(task.needs ?? []), ...task.title.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 3)].map((k) => k.toLowerCase()));
+const titleWords = (s: string) => s.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 3);
+
+/**
+ * Topics worth reading for a task: named after, or mentioning, its
+ * workstream, resources or title words, or those of the tasks it depends
+ * on; and topics its description or its dependencies' results name.
+ */
+export function relevantTopics(topics: Array<{ topic: string; content: string }>, workstream: string, task: Task, dependencies: Task[] = []): Array<{ topic: string; content: string }> {
+  const keys = new Set(
+    [workstream, ...(task.needs ?? []), ...titleWords(task.title), ...dependencies.flatMap((d) => titleWords(d.title))].map((k) => k.toLowerCase()),
+  );
+  const mentions = [task.description, ...dependencies.map((d) => d.result ?? '')].join('\n').toLowerCase();
   return topics.filter(({ topic, content }) => {
     const t = topic.toLowerCase();
+    if (mentions.includes(t)) return true;
     const c = content.toLowerCase();
     for (const k of keys) if (t.includes(k) || c.includes(k)) return true;
     return false;

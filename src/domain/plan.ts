@@ -4,10 +4,11 @@
  *
  * - Ready tasks (pending, dependencies done) per workstream, most urgent first.
  * - Idle agents: registered, not stale, nothing in progress.
- * - A suggested assignment: tasks in order of workstream priority, then task
- *   priority and age; each goes to the idle agent whose capabilities match it
- *   best (the workstream's name, the task's resources or title words), ties
- *   to the agent registered first.
+ * - A suggested assignment: the tasks that run are the most urgent ready ones
+ *   (workstream priority, then task priority and age), as many as there are
+ *   idle agents; each goes to the idle agent whose capabilities match it best
+ *   (the workstream's name, the task's resources or title words), best
+ *   matches first; the rest go to the remaining agents in order.
  * - Tasks that need one resource are never planned in parallel: the first
  *   is assigned, the others listed as serial; a resource held by a lock or a
  *   task in progress makes its tasks wait.
@@ -88,12 +89,13 @@ export function makePlan(world: World, commit: string | null, nowMs: number, sta
   for (const l of Object.values(world.locks)) if (isActive(l, nowMs)) held.set(l.resource, `lock held by ${l.agent}`);
   for (const t of inProgress) for (const n of t.needs ?? []) if (!held.has(n)) held.set(n, `task ${t.workstream}/${t.id} in progress`);
 
-  const assignments: Plan['assignments'] = [];
+  // Which tasks run this cycle is decided by priority (as many as there are
+  // idle agents, one task per resource); who runs each by capabilities.
   const waiting: Plan['waiting'] = [];
   const unassigned: PlannedTask[] = [];
+  const selected: PlannedTask[] = [];
   const claimedResource = new Map<string, string>();
   const serialGroups = new Map<string, string[]>();
-  const free = [...idle];
   for (const ws of workstreams) {
     for (const t of ws.ready) {
       const heldNeed = t.needs.find((n) => held.has(n));
@@ -108,24 +110,25 @@ export function makePlan(world: World, commit: string | null, nowMs: number, sta
         serialGroups.set(clash, group);
         continue;
       }
-      if (!free.length) {
-        unassigned.push(t);
-        continue;
-      }
-      let best = 0;
-      let bestFit = fit(free[0].capabilities, t);
-      free.forEach((a, i) => {
-        const f = fit(a.capabilities, t);
-        if (f.score > bestFit.score) {
-          best = i;
-          bestFit = f;
-        }
-      });
-      const [agent] = free.splice(best, 1);
-      assignments.push({ ...t, agent: agent.id, reason: bestFit.reason });
       for (const n of t.needs) claimedResource.set(n, `${t.workstream}/${t.id}`);
+      if (selected.length < idle.length) selected.push(t);
+      else unassigned.push(t);
     }
   }
+  const pairs = selected.flatMap((t, ti) => idle.map((a, ai) => ({ t, ti, a, ai, ...fit(a.capabilities, t) })));
+  pairs.sort((x, y) => y.score - x.score || x.ti - y.ti || x.ai - y.ai);
+  const taken = new Map<number, { agent: string; reason: string }>();
+  const busyAgents = new Set<number>();
+  for (const p of pairs) {
+    if (p.score === 0 || taken.has(p.ti) || busyAgents.has(p.ai)) continue;
+    taken.set(p.ti, { agent: p.a.id, reason: p.reason });
+    busyAgents.add(p.ai);
+  }
+  const rest = idle.filter((_, i) => !busyAgents.has(i));
+  selected.forEach((t, ti) => {
+    if (!taken.has(ti)) taken.set(ti, { agent: rest.shift()!.id, reason: 'no capability match; next by priority' });
+  });
+  const assignments: Plan['assignments'] = selected.map((t, ti) => ({ ...t, ...taken.get(ti)! }));
   const serial = [...serialGroups].map(([resource, tasks]) => ({ resource, tasks, reason: `all need ${resource}: run one at a time` }));
   return {
     generated_at: new Date(nowMs).toISOString(),

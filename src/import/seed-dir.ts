@@ -76,8 +76,15 @@ function where(pathParts: PropertyKey[]): string {
 /** Line and column of a JSON.parse error position, for the message. */
 function jsonPosition(text: string, err: Error): string {
   const m = /position (\d+)/.exec(err.message);
-  if (!m) return '';
-  const pos = Number(m[1]);
+  let pos: number;
+  if (m) pos = Number(m[1]);
+  else {
+    // Newer engines quote the text around the error instead: ..."streams": }" is not valid JSON
+    const q = /"(?:\.\.\.)?([\s\S]*?)(?:\.\.\.)?" is not valid JSON/.exec(err.message);
+    const at = q && q[1] ? text.indexOf(q[1]) : -1;
+    if (at < 0) return '';
+    pos = at + q![1].length - 1;
+  }
   const before = text.slice(0, pos);
   const line = before.split('\n').length;
   return ` (line ${line}, column ${pos - before.lastIndexOf('\n')})`;
