@@ -29,6 +29,9 @@ import type { RequeueTasksOp } from './domain/ops/requeue-tasks.js';
 import type { RenewLockOp } from './domain/ops/renew-lock.js';
 import type { CollectCycleOp } from './domain/ops/collect-cycle.js';
 import type { ImportBoardOp, ImportResult } from './domain/ops/import-board.js';
+import type { SetSettingsOp } from './domain/ops/set-settings.js';
+import type { ArchiveTasksOp } from './domain/ops/archive-tasks.js';
+import type { VerifyResult } from './store/verify.js';
 import { makePlan, type Plan } from './domain/plan.js';
 import { makeBrief, relevantTopics } from './domain/brief.js';
 import { collect, type Collected } from './domain/collect.js';
@@ -49,12 +52,13 @@ import {
   type WorkstreamSummary,
 } from './domain/queries.js';
 import { check, LIMITS } from './domain/rules.js';
-import type { LogEntry, Lock, OrcEvent, State, Task } from './domain/types.js';
+import type { LogEntry, Lock, OrcEvent, Settings, State, Task } from './domain/types.js';
 import { fastFs } from './store/fs-client.js';
 import { GitStore } from './store/git-store.js';
 import type { Snapshot } from './store/layout.js';
 import { findRepo, requireRepo, type RepoPaths } from './store/repo.js';
-import { toEntry, walkHistory } from './store/history.js';
+import { recordedOp, toEntry, walkHistory } from './store/history.js';
+import type { CommitInfo } from './store/objects.js';
 
 export const DEFAULT_BRANCH = 'orchestrator';
 
@@ -72,6 +76,10 @@ export interface OpenOptions {
   agent?: string;
   /** Never fetch or push: commit locally only. */
   offline?: boolean;
+  /** When the remote cannot be reached, commit locally (sync later) instead of failing. */
+  allowOffline?: boolean;
+  /** Hears once that the remote could not be reached and work went offline. */
+  onOffline?: (reason: string) => void;
   /** Attempts under contention before CONTENTION (default 30). */
   maxAttempts?: number;
   /** An agent is stale when last_seen is older than this (default 5 minutes). */
@@ -117,6 +125,25 @@ export interface TaskDetail extends Task {
   dependents: Array<{ workstream: string; id: string; title: string; status: string }>;
   /** The commits that touched the task, newest first. */
   history: LogEntry[];
+}
+
+export interface SyncResult {
+  remote: string;
+  /** Local commits applied on the remote, oldest first, with the commit that holds each now. */
+  applied: Array<{ commit: string; new_commit: string | null; op: string }>;
+  /** Local commits no longer valid on the remote, with what they named and why. */
+  dropped: Array<{ commit: string; op: string; target: string; reason: string }>;
+}
+
+/** What an operation acted on, for messages: `task revenue/1a2b3c4d`, `lock "db"`. */
+function describeTarget(op: Record<string, unknown>): string {
+  if (typeof op.workstream === 'string' && typeof op.id === 'string') return `task ${op.workstream}/${op.id}`;
+  if (Array.isArray(op.ids)) return `tasks ${String(op.workstream ?? '')}/${op.ids.join(',')}`;
+  if (typeof op.resource === 'string') return `lock ${JSON.stringify(op.resource)}`;
+  if (typeof op.topic === 'string') return `topic ${op.topic}`;
+  if (op.op === 'workstream.create') return `workstream ${String(op.name)}`;
+  if (typeof op.id === 'string') return `agent ${op.id}`;
+  return String(op.op ?? '');
 }
 
 export interface SeedState extends State {
@@ -181,7 +208,14 @@ export class Orchestrator {
         const branch = this.options.branch ?? DEFAULT_BRANCH;
         const remote = await resolveRemote(repo, this.options.remote);
         const store = await GitStore.open(repo, branch, remote);
-        const engine = new Engine({ store, offline: this.options.offline, maxAttempts: this.options.maxAttempts, clock: this.options.clock });
+        const engine = new Engine({
+          store,
+          offline: this.options.offline,
+          allowOffline: this.options.allowOffline,
+          onOffline: this.options.onOffline,
+          maxAttempts: this.options.maxAttempts,
+          clock: this.options.clock,
+        });
         return { engine, r: { repo, branch, remote: remote?.name ?? null } };
       })();
       this.resolved.catch(() => (this.resolved = null));
@@ -496,7 +530,7 @@ export class Orchestrator {
     }
     const engine = await this.engine();
     const snap = await this.snapshot();
-    return filterEvents(await engine.store.eventsText(snap), filter);
+    return engine.store.events(snap, filter);
   }
 
   // --- State and status -----------------------------------------------------
@@ -526,7 +560,7 @@ export class Orchestrator {
       workstreams: listWorkstreams(state),
       agents: listAgents(state, now, this.staleMs),
       active_locks: activeLocks(snap.world.locks, now),
-      recent_events: filterEvents(await engine.store.eventsText(snap), { last: 10 }),
+      recent_events: await engine.store.events(snap, { last: 10 }),
       knowledge_topics: [...snap.world.topics],
     };
   }
@@ -585,7 +619,15 @@ export class Orchestrator {
   async showTask(workstream: string, taskId: string): Promise<TaskDetail> {
     const snap = await this.snapshot();
     const state = snap.world.state;
-    const { task } = getTask(state, workstream, taskId);
+    let task: Task & { archived?: boolean };
+    try {
+      task = getTask(state, workstream, taskId).task;
+    } catch (err) {
+      const archived = err instanceof OrchestratorError && err.code === 'NOT_FOUND' && state.workstreams[workstream] ? (await this.archivedTasks({ id: taskId }))[0] : undefined;
+      if (!archived || archived.workstream !== workstream) throw err;
+      const { workstream: _ws, ...rest } = archived;
+      task = { ...rest, archived: true };
+    }
     const where = new Map<string, { ws: string; task: Task }>();
     for (const [name, w] of Object.entries(state.workstreams)) for (const t of w.tasks) where.set(t.id, { ws: name, task: t });
     const dependencies = (task.depends_on ?? []).map((id) => {
@@ -653,7 +695,7 @@ export class Orchestrator {
     if (!task) throw new OrchestratorError('NOT_FOUND', `workstream "${workstream}" has no ready task to brief (see: task ready ${workstream})`, { workstream });
     const topics: Array<{ topic: string; content: string }> = [];
     for (const topic of snap.world.topics) topics.push({ topic, content: (await engine.store.knowledgeText(snap, topic)) ?? '' });
-    const events = filterEvents(await engine.store.eventsText(snap), {}).filter((e) => e.task_id === task.id || e.workstream === workstream);
+    const events = await engine.store.events(snap, { workstream, last: 10 });
     const markdown = makeBrief({
       workstream,
       task,
@@ -664,7 +706,7 @@ export class Orchestrator {
         task,
         (task.depends_on ?? []).map((id) => findTaskAnywhere(state, id)?.task).filter((t): t is Task => !!t),
       ),
-      events: events.slice(-10),
+      events,
       command: opts.command ?? 'orchestrator',
       agent: opts.agent ?? this.options.agent ?? task.assigned_to ?? undefined,
     });
@@ -736,6 +778,165 @@ export class Orchestrator {
       ...data,
     }) satisfies ImportBoardOp);
     return { ...out.result, commit: out.commit };
+  }
+
+  // --- Offline work -----------------------------------------------------------
+
+  /**
+   * Pushes operations committed offline: each local commit that is not on the
+   * remote is applied again, in order, on the remote's tip (with its original
+   * time and agent). One that is no longer valid there (a task someone else
+   * claimed meanwhile) is dropped, with a `sync_dropped` event on the branch.
+   * An interrupted sync resumes where it stopped.
+   */
+  async sync(): Promise<SyncResult> {
+    const engine = await this.engine();
+    const store = engine.store;
+    if (!store.remote) throw new OrchestratorError('INVALID_INPUT', 'there is no remote to sync with (see --remote)');
+    if (engine.offline) throw new OrchestratorError('INVALID_INPUT', 'sync needs the remote; drop --offline');
+    const pendingRef = `refs/orchestrator/sync/${store.branch}`;
+    const doneRef = `refs/orchestrator/sync-done/${store.branch}`;
+    await store.remote.fetch();
+    let remoteTip = store.trackingTip();
+    const local = store.localTip();
+    let pending = store.readRef(pendingRef);
+    const result: SyncResult = { applied: [], dropped: [], remote: store.remote.name };
+    if (!pending) {
+      if (!local || local === remoteTip) return result;
+      if (remoteTip && (await store.isAncestor(local, remoteTip))) {
+        await engine.baseTip();
+        return result;
+      }
+      if (!remoteTip || (await store.isAncestor(remoteTip, local))) {
+        // Only local commits on top of the remote's: they were built on its tip, push them as they are.
+        const out = await store.remote.push(local, remoteTip);
+        if (out.ok) {
+          store.setTracking(local);
+          for await (const c of walkHistory(store.objects, local, remoteTip)) result.applied.unshift({ commit: c.oid, new_commit: c.oid, op: recordedOp(c.message)?.op as string });
+          return result;
+        }
+        await store.remote.fetch();
+        remoteTip = store.trackingTip();
+      }
+      // Keep the local operations under a ref of their own, then move the branch to the remote's tip.
+      if (!store.swapRef(pendingRef, null, local!)) throw new OrchestratorError('CONFLICT', 'another sync is running');
+      pending = local!;
+      // What both share is done; the local commits after it are to apply.
+      const base = remoteTip ? await store.mergeBase(pending, remoteTip) : null;
+      if (base) store.swapRef(doneRef, store.readRef(doneRef), base);
+      else await store.deleteRef(doneRef);
+      if (remoteTip && !store.swapLocal(local, remoteTip, 'orchestrator', 'orchestrator: sync')) {
+        throw new OrchestratorError('CONFLICT', 'the branch moved during sync; run sync again (it resumes)');
+      }
+    }
+    const done = store.readRef(doneRef);
+    const commits: CommitInfo[] = [];
+    for await (const c of walkHistory(store.objects, pending, done)) commits.unshift(c);
+    for (const c of commits) {
+      const rec = recordedOp(c.message);
+      const target = rec ? describeTarget(rec) : '';
+      const drop = async (reason: string) => {
+        result.dropped.push({ commit: c.oid, op: String(rec?.op ?? '(none)'), target, reason });
+        await this.run((_w, ctx) => ({
+          op: 'event.log',
+          at: ctx.at,
+          by: this.actor(),
+          agent: typeof rec?.by === 'string' && rec.by !== 'system' ? rec.by : 'system',
+          action: 'sync_dropped',
+          data: { operation: rec?.op ?? null, target, reason, commit: c.oid },
+        }) satisfies LogEventOp);
+      };
+      if (!rec || rec.op === 'import') await drop(rec ? 'imports are not synced; import again on the remote' : 'the commit records no operation');
+      else {
+        try {
+          const op = { ...rec } as Record<string, unknown>;
+          if (op.op === 'knowledge.write' && typeof op.content_blob === 'string') {
+            op.content = (await store.objects.readBlob(op.content_blob)).toString('utf8');
+            delete op.content_blob;
+          }
+          const out = await this.mutate(() => op as unknown as OpBase);
+          result.applied.push({ commit: c.oid, new_commit: out.commit, op: String(rec.op) });
+        } catch (err) {
+          if (!(err instanceof OrchestratorError) || !['CONFLICT', 'NOT_FOUND', 'LOCK_HELD', 'INVALID_INPUT', 'AMBIGUOUS'].includes(err.code)) throw err;
+          await drop(err.message);
+        }
+      }
+      store.swapRef(doneRef, store.readRef(doneRef), c.oid);
+    }
+    await store.deleteRef(pendingRef);
+    await store.deleteRef(doneRef);
+    return result;
+  }
+
+  // --- Integrity --------------------------------------------------------------
+
+  /**
+   * Replays each commit's recorded operation on its parent's state and checks
+   * the commit is exactly the result. `range`: `A..B` (after A up to B), a
+   * commit (its whole history), or nothing (the branch tip).
+   */
+  async verify(range?: string, onProgress?: (checked: number, total: number) => void): Promise<VerifyResult & { from: string | null; to: string | null }> {
+    const engine = await this.engine();
+    const objects = engine.store.objects;
+    const resolve = async (rev: string): Promise<string> => {
+      const oid = await engine.store.resolveRevision(rev);
+      if (!oid) throw new OrchestratorError('NOT_FOUND', `no commit "${rev}" in this repository`, { rev });
+      return oid;
+    };
+    let from: string | null = null;
+    let to: string | null;
+    if (range && range.includes('..')) {
+      const [a, b] = range.split('..');
+      from = a ? await resolve(a) : null;
+      to = b ? await resolve(b) : (await this.snapshot()).commit;
+    } else to = range ? await resolve(range) : (await this.snapshot()).commit;
+    if (!to) return { ok: true, checked: 0, problem: null, from, to };
+    const { verifyRange } = await import('./store/verify.js');
+    return { ...(await verifyRange(objects, to, from, onProgress)), from, to };
+  }
+
+  /**
+   * Moves done tasks whose last update is older than `olderThanMs` (default
+   * 7 days) out of state.json into archive/<YYYY-MM>.jsonl. Tasks an
+   * unfinished task depends on stay. No commit when there is nothing to move.
+   */
+  archive(opts: { olderThanMs?: number; agent?: string } = {}): Promise<{ archived: number; files: string[] }> {
+    const olderThan = opts.olderThanMs ?? 7 * 24 * 3600 * 1000;
+    if (!Number.isFinite(olderThan) || olderThan < 0) throw new OrchestratorError('INVALID_INPUT', 'older-than must be a duration of 0 or more');
+    return this.run((world, ctx) => {
+      const cutoff = Date.parse(ctx.at) - olderThan;
+      const needed = new Set<string>();
+      for (const ws of Object.values(world.state.workstreams)) for (const t of ws.tasks) if (t.status !== 'done') for (const d of t.depends_on ?? []) needed.add(d);
+      const ids: string[] = [];
+      for (const ws of Object.values(world.state.workstreams)) {
+        for (const t of ws.tasks) if (t.status === 'done' && Date.parse(t.updated_at) <= cutoff && !needed.has(t.id)) ids.push(t.id);
+      }
+      if (!ids.length) return { noop: true, result: { archived: 0, files: [] } };
+      return { op: 'task.archive', at: ctx.at, by: this.actor(opts.agent), ids } satisfies ArchiveTasksOp;
+    });
+  }
+
+  /** Archived tasks, newest file first, filtered by workstream and id. */
+  async archivedTasks(filter: { workstream?: string; id?: string; last?: number } = {}): Promise<Array<Task & { workstream: string }>> {
+    const engine = await this.engine();
+    const snap = await this.snapshot();
+    const out: Array<Task & { workstream: string }> = [];
+    for (const file of [...snap.archiveTree].reverse()) {
+      const lines = (await engine.store.objects.readBlob(file.oid)).toString('utf8').split('\n');
+      for (let i = lines.length - 1; i >= 0; i--) {
+        if (!lines[i]) continue;
+        const t = JSON.parse(lines[i]) as Task & { workstream: string };
+        if ((filter.workstream && t.workstream !== filter.workstream) || (filter.id && t.id !== filter.id)) continue;
+        out.push(t);
+        if (filter.id || (filter.last !== undefined && out.length >= filter.last)) return out;
+      }
+    }
+    return out;
+  }
+
+  /** Changes branch settings (events per sealed segment of the log). */
+  setSettings(settings: Settings, agent?: string): Promise<Settings> {
+    return this.run((_w, ctx) => ({ op: 'settings.set', at: ctx.at, by: this.actor(agent), settings }) satisfies SetSettingsOp);
   }
 
   /**

@@ -39,6 +39,12 @@ export interface EngineOptions {
   store: GitStore;
   /** Commit locally only; never fetch or push. */
   offline?: boolean;
+  /**
+   * When the remote cannot be reached, work offline instead of failing
+   * (`orchestrator sync` pushes later). `onOffline` hears why, once.
+   */
+  allowOffline?: boolean;
+  onOffline?: (reason: string) => void;
   /** Attempts before giving up with CONTENTION (default 30). */
   maxAttempts?: number;
   /** Milliseconds since the epoch (tests pass a fixed clock). */
@@ -63,7 +69,9 @@ function trace(msg: string): void {
 
 export class Engine {
   readonly store: GitStore;
-  readonly offline: boolean;
+  private offlineNow: boolean;
+  private readonly allowOffline: boolean;
+  private readonly onOffline?: (reason: string) => void;
   readonly maxAttempts: number;
   readonly clock: () => number;
   private readonly random: () => number;
@@ -77,15 +85,28 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     this.store = opts.store;
-    this.offline = opts.offline ?? false;
+    this.offlineNow = opts.offline ?? false;
+    this.allowOffline = opts.allowOffline ?? false;
+    this.onOffline = opts.onOffline;
     this.maxAttempts = opts.maxAttempts ?? 30;
     this.clock = opts.clock ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.mutexWaitMs = opts.mutexWaitMs ?? 30_000;
   }
 
+  get offline(): boolean {
+    return this.offlineNow;
+  }
+
   get online(): boolean {
-    return !!this.store.remote && !this.offline;
+    return !!this.store.remote && !this.offlineNow;
+  }
+
+  /** With allowOffline, an unreachable remote switches this engine to offline; else the error stands. */
+  private goOffline(err: unknown): void {
+    if (!this.allowOffline || !(err instanceof OrchestratorError) || err.code !== 'REMOTE' || err.data.rejected) throw err;
+    this.offlineNow = true;
+    this.onOffline?.(err.message);
   }
 
   /**
@@ -94,9 +115,13 @@ export class Engine {
    */
   async refresh(): Promise<string | null> {
     if (this.online) {
-      const r = await this.store.remote!.fetch();
-      this.remoteAbsent = r === 'absent';
-      trace(`fetch: ${r}`);
+      try {
+        const r = await this.store.remote!.fetch();
+        this.remoteAbsent = r === 'absent';
+        trace(`fetch: ${r}`);
+      } catch (err) {
+        this.goOffline(err);
+      }
     }
     return this.baseTip();
   }
@@ -180,9 +205,16 @@ export class Engine {
       const next = await store.commit(snap, effect, op, subjectOf(op));
       const commit = next.commit!;
       trace(`attempt ${attempt}: wrote ${commit.slice(0, 8)}`);
+      let pushed: Awaited<ReturnType<NonNullable<GitStore['remote']>['push']>> | null = null;
+      const started = performance.now();
       if (this.online) {
-        const started = performance.now();
-        const pushed = await store.remote!.push(commit, base);
+        try {
+          pushed = await store.remote!.push(commit, base);
+        } catch (err) {
+          this.goOffline(err);
+        }
+      }
+      if (pushed) {
         this.pushMs = 0.8 * this.pushMs + 0.2 * (performance.now() - started);
         trace(`attempt ${attempt}: push ${pushed.ok ? 'ok' : 'rejected ' + pushed.reason}`);
         if (pushed.ok) {
@@ -190,6 +222,7 @@ export class Engine {
           this.remoteAbsent = false;
           await this.advanceLocal(base, commit, op);
           this.lastWin = performance.now();
+          store.maintain();
           return { result: effect.result, commit, op, attempts: attempt };
         }
         this.giveUpAfter(attempt);
@@ -203,6 +236,7 @@ export class Engine {
         if (base === before) throw rejectedError(store.remote!.name, pushed);
       } else {
         if (store.swapLocal(base, commit, op.by, subjectOf(op))) {
+          store.maintain();
           return { result: effect.result, commit, op, attempts: attempt };
         }
         this.giveUpAfter(attempt);

@@ -16,6 +16,7 @@ export interface GlobalOptions {
   branch?: string;
   remote?: string;
   offline?: boolean;
+  allowOffline?: boolean;
   as?: string;
   json?: boolean;
   maxAttempts?: string;
@@ -51,6 +52,18 @@ function selfCommand(g: GlobalOptions, env: NodeJS.ProcessEnv): string {
   return `orchestrator${branch && branch !== 'orchestrator' ? ` --branch ${branch}` : ''}`;
 }
 
+/** An exit status without another message (the command printed its own). */
+export class ExitQuietly {
+  constructor(readonly code: number) {}
+}
+
+/** "7d", "12h", "30m", "45s" or plain seconds, in milliseconds. */
+function duration(text: string): number {
+  const m = /^(\d+)\s*(d|h|m|s)?$/.exec(text.trim());
+  if (!m) throw new OrchestratorError('INVALID_INPUT', `duration ${JSON.stringify(text)} is invalid: use a number with d, h, m or s (7d, 12h)`, { field: 'duration' });
+  return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[(m[2] ?? 's') as 'd' | 'h' | 'm' | 's'];
+}
+
 function list(value: string): string[] {
   return value
     .split(',')
@@ -76,6 +89,8 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
       remote: remote === undefined ? undefined : remote === 'none' ? null : remote,
       agent: g.as ?? env.ORCHESTRATOR_AGENT,
       offline: g.offline ?? (env.ORCHESTRATOR_OFFLINE === '1' || env.ORCHESTRATOR_OFFLINE === 'true'),
+      allowOffline: g.allowOffline,
+      onOffline: (reason) => io.stderr(`warning: working offline (${reason.replace(/ \(use --offline.*\)$/, '')}); run "orchestrator sync" when the remote is back\n`),
       maxAttempts: g.maxAttempts !== undefined ? parseIntStrict(g.maxAttempts, 'max attempts') : undefined,
       staleMs: staleMs(g.staleAfter ?? env.ORCHESTRATOR_STALE_AFTER),
       ...extra,
@@ -102,6 +117,7 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
     .option('--branch <name>', 'coordination branch (default: orchestrator; env ORCHESTRATOR_BRANCH)')
     .option('--remote <name>', 'remote to coordinate through, or "none" (default: origin when it exists; env ORCHESTRATOR_REMOTE)')
     .option('--offline', 'do not fetch or push: read and commit locally (env ORCHESTRATOR_OFFLINE=1)')
+    .option('--allow-offline', 'when the remote cannot be reached, commit locally instead of failing (then: sync)')
     .option('--as <agent>', 'acting agent for commands that do not name one: commit author (env ORCHESTRATOR_AGENT)')
     .option('--max-attempts <n>', 'attempts under contention before giving up (exit 6)')
     .option('--stale-after <seconds>', 'an agent is stale after this long without a sign of life (default 300; env ORCHESTRATOR_STALE_AFTER)')
@@ -115,11 +131,13 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
   program
     .command('init [dir]')
     .description('create the coordination branch (git init the directory first when it is not a repository; adopts the remote\'s branch when it has one)')
+    .option('--events-per-segment <n>', 'seal the event log into a new segment every N events (default 10000)')
     .action(
-      act(async (dir?: string) => {
+      act(async (dir: string | undefined, opts: { eventsPerSegment?: string }) => {
         const repo = dir ? await ensureRepository(dir) : undefined;
         const o = open(repo ? { repo } : {});
         const out = await o.init();
+        if (opts.eventsPerSegment !== undefined) await o.setSettings({ events_per_segment: parseIntStrict(opts.eventsPerSegment, 'events per segment') });
         const where = await o.where();
         const text = out.created
           ? `Initialized branch ${where.branch} in ${where.repo}${where.remote ? ` (remote ${where.remote})` : ''}`
@@ -422,11 +440,12 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
     .option('--last <n>', 'only the last N events (default 20; 0 for all)')
     .option('--agent <id>', 'only events of this agent')
     .option('--action <name>', 'only events with this action')
+    .option('--workstream <name>', 'only events about this workstream')
     .option('--since <time>', 'only events at or after this ISO time')
     .action(
-      act(async (o: { last?: string; agent?: string; action?: string; since?: string }) => {
+      act(async (o: { last?: string; agent?: string; action?: string; workstream?: string; since?: string }) => {
         const last = o.last !== undefined ? parseIntStrict(o.last, 'last') : 20;
-        const list = await open().getEvents({ agent: o.agent, action: o.action, since: o.since, last: last === 0 ? undefined : last });
+        const list = await open().getEvents({ agent: o.agent, action: o.action, workstream: o.workstream, since: o.since, last: last === 0 ? undefined : last });
         return { json: list, text: fmt.eventList(list) };
       }),
     );
@@ -448,6 +467,94 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
         return { json: e, text: `Logged: ${fmt.eventLine(e)}` };
       }),
     );
+
+  // --- history and integrity --------------------------------------------------------
+  program
+    .command('log')
+    .description('the audit trail: one line per commit (short id, time, agent, operation), newest first')
+    .option('--agent <id>', 'only commits by this agent')
+    .option('--action <op>', 'only this operation (task.claim) or kind (task)')
+    .option('--since <time>', 'only commits at or after this ISO time')
+    .option('--last <n>', 'only the newest N (default 20; 0 for all)')
+    .action(
+      act(async (o: { agent?: string; action?: string; since?: string; last?: string }) => {
+        const last = o.last !== undefined ? parseIntStrict(o.last, 'last') : 20;
+        const entries = await open().log({ agent: o.agent, action: o.action, since: o.since, last: last === 0 ? undefined : last });
+        const text = entries.length ? entries.map((e) => `${e.id.slice(0, 8)} ${e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} ${e.agent}: ${e.subject}`).join('\n') : 'No commits.';
+        return { json: entries, text };
+      }),
+    );
+  program
+    .command('verify [range]')
+    .description('replay every commit\'s recorded operation on its parent and check the commit is exactly the result (range: A..B, or a commit; default the branch)')
+    .action(
+      act(async (range?: string) => {
+        const quiet = globals().json;
+        const r = await open().verify(range, quiet ? undefined : (n, total) => io.stderr(`verified ${n} of ${total} commits\n`));
+        if (r.problem) {
+          throw new OrchestratorError('CONFLICT', `commit ${r.problem.commit.slice(0, 8)} ${r.problem.reason} (${r.checked - 1} commits before it verified)`, { commit: r.problem.commit, checked: r.checked });
+        }
+        return { json: r, text: `${r.checked} commits verified${r.to ? ` up to ${r.to.slice(0, 8)}` : ''}: every one is exactly what its recorded operation produces.` };
+      }),
+    );
+  program
+    .command('archive')
+    .description('move done tasks out of state.json into archive/ (still shown by t show, collect and the API)')
+    .option('--older-than <duration>', 'only tasks done longer ago than this: 7d, 12h, 30m, 0 (default 7d)')
+    .action(
+      act(async (o: { olderThan?: string }) => {
+        const r = await open().archive({ olderThanMs: o.olderThan !== undefined ? duration(o.olderThan) : undefined });
+        return { json: r, text: r.archived ? `Archived ${r.archived} done tasks into ${r.files.map((f) => 'archive/' + f).join(', ')}` : 'Nothing to archive.' };
+      }),
+    );
+  program
+    .command('sync')
+    .description('push operations committed offline: each is applied again on the remote\'s tip; those no longer valid are dropped and listed (exit 4)')
+    .action(
+      act(async () => {
+        const r = await open().sync();
+        const lines = [`Synced with ${r.remote}: ${r.applied.length} applied, ${r.dropped.length} dropped.`];
+        for (const d of r.dropped) lines.push(`dropped ${d.commit.slice(0, 8)} ${d.op} (${d.target}): ${d.reason}`);
+        if (r.dropped.length) {
+          if (globals().json) io.stdout(JSON.stringify(r, null, 2) + '\n');
+          else io.stdout(lines.join('\n') + '\n');
+          throw new ExitQuietly(4);
+        }
+        return { json: r, text: lines.join('\n') };
+      }),
+    );
+  const hooks = program.command('hooks').description('guard a shared repository (the bare remote) with a pre-receive hook');
+  hooks
+    .command('install <repo>')
+    .description('install the hook: refuses deletion, non-fast-forward updates and commits that do not replay on their parent')
+    .option('--branch <names>', 'comma-separated branches to guard (default: the coordination branch)')
+    .action(
+      act(async (repo: string, o: { branch?: string }) => {
+        const { installHook } = await import('../hooks/install.js');
+        const branches = o.branch ? list(o.branch) : [globals().branch ?? io.env.ORCHESTRATOR_BRANCH ?? 'orchestrator'];
+        const r = await installHook(repo, branches);
+        return { json: r, text: `${r.replaced ? 'Reinstalled' : 'Installed'} the pre-receive hook in ${r.repo}, guarding ${r.branches.join(', ')}${r.chained ? ' (the existing hook runs first)' : ''}` };
+      }),
+    );
+  hooks
+    .command('uninstall <repo>')
+    .description('remove the hook (a hook that was there before comes back)')
+    .action(
+      act(async (repo: string) => {
+        const { uninstallHook } = await import('../hooks/install.js');
+        const r = await uninstallHook(repo);
+        return { json: r, text: `Removed the pre-receive hook from ${r.repo}${r.restored ? ' (the previous hook is back)' : ''}` };
+      }),
+    );
+  hooks
+    .command('pre-receive', { hidden: true })
+    .action(async () => {
+      const { checkPush } = await import('../hooks/pre-receive.js');
+      const guarded = list(io.env.ORCHESTRATOR_GUARD_BRANCHES ?? 'orchestrator');
+      const refusals = await checkPush(await io.stdin(), guarded, io.cwd);
+      for (const r of refusals) io.stderr(`orchestrator: ${r.message}\n`);
+      if (refusals.length) throw new ExitQuietly(1);
+    });
 
   // --- runner -----------------------------------------------------------------------
   program
@@ -589,6 +696,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
+    if (err instanceof ExitQuietly) return err.code;
     if (err instanceof CommanderError) {
       // --help and --version end here with code 0.
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;

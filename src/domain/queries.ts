@@ -102,6 +102,8 @@ export function soleInProgress(state: State, workstream: string, agent?: string)
 export interface EventFilter {
   agent?: string;
   action?: string;
+  /** Events about this workstream. */
+  workstream?: string;
   /** ISO time or anything Date.parse understands; events at or after it. */
   since?: string;
   last?: number;
@@ -117,7 +119,10 @@ export function parseSince(since: string): number {
 export function filterEvents(text: string, filter: EventFilter): OrcEvent[] {
   const sinceMs = filter.since !== undefined ? parseSince(filter.since) : null;
   const match = (e: OrcEvent) =>
-    (!filter.agent || e.agent === filter.agent) && (!filter.action || e.action === filter.action) && (sinceMs === null || Date.parse(e.ts) >= sinceMs);
+    (!filter.agent || e.agent === filter.agent) &&
+    (!filter.action || e.action === filter.action) &&
+    (!filter.workstream || e.workstream === filter.workstream) &&
+    (sinceMs === null || Date.parse(e.ts) >= sinceMs);
   const lines = text.split('\n');
   if (filter.last !== undefined && filter.last >= 0) {
     const out: OrcEvent[] = [];

@@ -49,7 +49,16 @@ export interface State {
   updated_at: string;
   workstreams: Record<string, Workstream>;
   agents: Record<string, Agent>;
+  /** Branch settings; absent means the defaults. */
+  settings?: Settings;
 }
+
+export interface Settings {
+  /** Events per sealed segment of the event log (default 10,000). */
+  events_per_segment?: number;
+}
+
+export const DEFAULT_EVENTS_PER_SEGMENT = 10_000;
 
 /** Content of `locks/<resource>.json`. */
 export interface Lock {
@@ -91,6 +100,8 @@ export interface Effect<R = unknown> {
   locks?: Record<string, Lock | null>;
   /** Knowledge files to write (content) or delete (null), by topic. */
   knowledge?: Record<string, string | null>;
+  /** Lines to append to archive files, by file name (`2026-11.jsonl`). */
+  archive?: Record<string, string>;
   /** What the api function returns to its caller. */
   result: R;
 }

@@ -8,9 +8,12 @@ import * as path from 'node:path';
 import { OrchestratorError } from '../errors.js';
 import type { OpBase } from '../domain/op.js';
 import type { Effect } from '../domain/types.js';
-import { emptySnapshot, readEventsText, readKnowledgeText, readSnapshot, writeEffect, type Snapshot } from './layout.js';
+import { emptySnapshot, eventSegments, readEventsText, readKnowledgeText, readSnapshot, writeEffect, type Snapshot } from './layout.js';
+import { filterEvents, type EventFilter } from '../domain/queries.js';
+import type { OrcEvent } from '../domain/types.js';
 import { ObjectStore } from './objects.js';
 import { casRef, Mutex, readRef } from './refs.js';
+import { gitEnv } from './git-env.js';
 import { openLocalTransport } from './local-remote.js';
 import { GitTransport, type Transport } from './remote.js';
 import type { RepoPaths } from './repo.js';
@@ -90,6 +93,26 @@ export class GitStore {
     return readEventsText(this.objects, snap);
   }
 
+  /**
+   * Events matching a filter, oldest first. With `last`, segments are read
+   * from the newest backwards and only until enough events matched.
+   */
+  async events(snap: Snapshot, filter: EventFilter): Promise<OrcEvent[]> {
+    const segments = eventSegments(snap);
+    if (filter.last !== undefined) {
+      let out: OrcEvent[] = [];
+      for (const oid of segments) {
+        if (out.length >= filter.last) break;
+        const found = filterEvents((await this.objects.readBlob(oid)).toString('utf8'), { ...filter, last: filter.last - out.length });
+        out = [...found, ...out];
+      }
+      return out;
+    }
+    const out: OrcEvent[] = [];
+    for (const oid of segments.reverse()) out.push(...filterEvents((await this.objects.readBlob(oid)).toString('utf8'), filter));
+    return out;
+  }
+
   knowledgeText(snap: Snapshot, topic: string): Promise<string | null> {
     return readKnowledgeText(this.objects, snap, topic);
   }
@@ -97,6 +120,30 @@ export class GitStore {
   /** Moves the local branch from `expected` to `next`; false when it moved meanwhile. */
   swapLocal(expected: string | null, next: string, by: string, message: string): boolean {
     return casRef(this.repo, { ref: this.ref, expected, next, who: { name: by, email: `${by}@orchestrator` }, message });
+  }
+
+  readRef(ref: string): string | null {
+    return readRef(this.repo, ref);
+  }
+
+  /** Compare-and-swap of any ref of this repository. */
+  swapRef(ref: string, expected: string | null, next: string): boolean {
+    return casRef(this.repo, { ref, expected, next, message: 'orchestrator' });
+  }
+
+  /** Deletes one of our bookkeeping refs (through git: it may have been packed). */
+  async deleteRef(ref: string): Promise<void> {
+    if (readRef(this.repo, ref) === null) return;
+    const { simpleGit } = require('simple-git') as typeof import('simple-git');
+    await simpleGit({ baseDir: this.repo.workdir ?? this.repo.gitdir }).raw(['update-ref', '-d', ref]);
+  }
+
+  /** The newest commit both histories contain (git merge-base), or null. */
+  async mergeBase(a: string, b: string): Promise<string | null> {
+    const seen = new Set<string>();
+    for (let c: string | undefined = a; c; c = (await this.objects.readCommit(c)).parents[0]) seen.add(c);
+    for (let c: string | undefined = b; c; c = (await this.objects.readCommit(c)).parents[0]) if (seen.has(c)) return c;
+    return null;
   }
 
   setTracking(next: string): void {
@@ -110,6 +157,21 @@ export class GitStore {
     }
   }
 
+  /** A commit id for a full or abbreviated id, or a ref name; null when there is none. */
+  async resolveRevision(rev: string): Promise<string | null> {
+    if (/^[0-9a-f]{40}$/.test(rev)) return (await this.objects.exists(rev)) ? rev : null;
+    for (const ref of [rev, `refs/heads/${rev}`, `refs/remotes/${rev}`, `refs/tags/${rev}`]) {
+      if (!ref.startsWith('refs/')) continue;
+      const oid = readRef(this.repo, ref);
+      if (oid) return oid;
+    }
+    if (/^[0-9a-f]{4,39}$/.test(rev)) {
+      // An abbreviation: look along the branch (where every id we show comes from).
+      for (let c: string | undefined = this.localTip() ?? undefined; c; c = (await this.objects.readCommit(c)).parents[0]) if (c.startsWith(rev)) return c;
+    }
+    return null;
+  }
+
   /** Is `ancestor` reachable from `commit` by first parents? (Our history is linear.) */
   async isAncestor(ancestor: string, commit: string, limit = 100_000): Promise<boolean> {
     let cur: string | undefined = commit;
@@ -118,6 +180,27 @@ export class GitStore {
       cur = (await this.objects.readCommit(cur)).parents[0];
     }
     return false;
+  }
+
+  /**
+   * git's own auto-maintenance (`git gc --auto`), started in the background
+   * now and then: objects we write are loose, and no git command of ours
+   * would otherwise pack them. It does nothing below git's thresholds
+   * (gc.auto) and never runs on the hot path.
+   */
+  maintain(probability = 1 / 200): void {
+    if (Math.random() >= probability) return;
+    const dirs = [this.repo.workdir ?? this.repo.gitdir];
+    const remoteDir = (this.remote as { remote?: RepoPaths } | null)?.remote;
+    if (remoteDir) dirs.push(remoteDir.workdir ?? remoteDir.gitdir);
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
+    for (const cwd of dirs) {
+      try {
+        spawn('git', ['gc', '--auto', '--quiet'], { cwd, detached: true, stdio: 'ignore', env: gitEnv() }).unref();
+      } catch {
+        /* maintenance is best effort */
+      }
+    }
   }
 
   /** The writer lock: shared by all clones of a local remote, else per clone. */

@@ -1,23 +1,29 @@
 /**
  * The tree of the coordination branch:
  *
- *   state.json            workstreams, tasks, agents (the original's schema)
- *   events.jsonl          one event a line
- *   knowledge/<topic>.md  exactly the content written
- *   locks/<resource>.json one file per held lock
+ *   state.json             workstreams, tasks, agents (the original's schema)
+ *   events.jsonl           the live segment of the event log, one event a line
+ *   events/000001.jsonl    sealed segments: full ones, never changed again
+ *   knowledge/<topic>.md   exactly the content written
+ *   locks/<resource>.json  one file per held lock
+ *   archive/<YYYY-MM>.jsonl done tasks moved out of state.json, one a line
  *
- * and how a snapshot of it is read and an effect written as one commit.
+ * and how a snapshot of it is read and an effect written as one commit. A
+ * mutation rewrites state.json and the live segment only; the rest of the
+ * tree is shared with the parent, so its cost does not grow with history.
  */
 import { OrchestratorError } from '../errors.js';
 import { fileToResource, resourceToFile } from '../domain/rules.js';
-import { emptyState, type Effect, type Lock, type State, type World } from '../domain/types.js';
+import { DEFAULT_EVENTS_PER_SEGMENT, emptyState, type Effect, type Lock, type State, type World } from '../domain/types.js';
 import type { OpBase } from '../domain/op.js';
-import { BLOB_MODE, TREE_MODE, type ObjectStore, type TreeEntry } from './objects.js';
+import { BLOB_MODE, TREE_MODE, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
 
 export const STATE_FILE = 'state.json';
 export const EVENTS_FILE = 'events.jsonl';
 export const KNOWLEDGE_DIR = 'knowledge';
 export const LOCKS_DIR = 'locks';
+export const SEGMENTS_DIR = 'events';
+export const ARCHIVE_DIR = 'archive';
 export const TRAILER = 'Orchestrator-Op';
 
 const EPOCH = '1970-01-01T00:00:00.000Z';
@@ -29,12 +35,28 @@ export interface Snapshot {
   world: World;
   knowledgeTree: TreeEntry[];
   locksTree: TreeEntry[];
+  /** The live segment of the event log. */
   eventsOid: string | null;
+  /** Sealed segments, oldest first. */
+  segments: TreeEntry[];
+  /** Archive files, oldest first. */
+  archiveTree: TreeEntry[];
 }
 
 export function emptySnapshot(): Snapshot {
-  return { commit: null, root: [], world: { state: emptyState(EPOCH), locks: {}, topics: [] }, knowledgeTree: [], locksTree: [], eventsOid: null };
+  return {
+    commit: null,
+    root: [],
+    world: { state: emptyState(EPOCH), locks: {}, topics: [] },
+    knowledgeTree: [],
+    locksTree: [],
+    eventsOid: null,
+    segments: [],
+    archiveTree: [],
+  };
 }
+
+const byName = (a: TreeEntry, b: TreeEntry) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 function entry(entries: TreeEntry[], name: string): TreeEntry | undefined {
   return entries.find((e) => e.name === name);
@@ -83,6 +105,8 @@ export async function readSnapshot(objects: ObjectStore, commit: string): Promis
     locks[fileToResource(e.name)] = lock;
   }
   const topics = knowledgeTree.filter((e) => e.name.endsWith('.md')).map((e) => e.name.slice(0, -3)).sort();
+  const sEntry = entry(root, SEGMENTS_DIR);
+  const aEntry = entry(root, ARCHIVE_DIR);
   return {
     commit,
     root,
@@ -90,12 +114,43 @@ export async function readSnapshot(objects: ObjectStore, commit: string): Promis
     knowledgeTree,
     locksTree,
     eventsOid: entry(root, EVENTS_FILE)?.oid ?? null,
+    segments: sEntry ? [...(await objects.readTree(sEntry.oid))].sort(byName) : [],
+    archiveTree: aEntry ? [...(await objects.readTree(aEntry.oid))].sort(byName) : [],
   };
 }
 
+/** The live segment's text. */
 export async function readEventsText(objects: ObjectStore, snap: Snapshot): Promise<string> {
   return snap.eventsOid ? (await objects.readBlob(snap.eventsOid)).toString('utf8') : '';
 }
+
+/** The event log's segments, newest first: the live one, then the sealed ones. */
+export function eventSegments(snap: Snapshot): string[] {
+  return [...(snap.eventsOid ? [snap.eventsOid] : []), ...snap.segments.map((e) => e.oid).reverse()];
+}
+
+function countLines(buf: Buffer): number {
+  let n = 0;
+  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** Splits event lines into full segments of `size` and what remains live. */
+function splitSegments(text: Buffer, size: number): { sealed: Buffer[]; live: Buffer } {
+  const sealed: Buffer[] = [];
+  let start = 0;
+  let lines = 0;
+  for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) {
+    if (++lines === size) {
+      sealed.push(text.subarray(start, i + 1));
+      start = i + 1;
+      lines = 0;
+    }
+  }
+  return { sealed, live: text.subarray(start) };
+}
+
+const segmentName = (n: number) => `${String(n).padStart(6, '0')}.jsonl`;
 
 export async function readKnowledgeText(objects: ObjectStore, snap: Snapshot, topic: string): Promise<string | null> {
   const e = entry(snap.knowledgeTree, topic + '.md');
@@ -140,7 +195,7 @@ export function commitMessage(subject: string, recorded: Record<string, unknown>
  * Writes everything an effect changes and the commit on top of `base`.
  * Returns the new commit id; no ref is touched.
  */
-export async function writeEffect(objects: ObjectStore, base: Snapshot, effect: Effect, op: OpBase, subject: string): Promise<Snapshot> {
+export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: Effect, op: OpBase, subject: string): Promise<Snapshot> {
   let root = base.root;
   let locksTree = base.locksTree;
   let knowledgeTree = base.knowledgeTree;
@@ -149,13 +204,42 @@ export async function writeEffect(objects: ObjectStore, base: Snapshot, effect: 
   const stateOid = await objects.writeBlob(Buffer.from(serializeState(effect.state)));
   root = upsert(root, STATE_FILE, { mode: BLOB_MODE, name: STATE_FILE, oid: stateOid });
 
+  let segments = base.segments;
   if (effect.events.length || effect.replaceEvents) {
-    const old = base.eventsOid && !effect.replaceEvents ? await objects.readBlob(base.eventsOid) : Buffer.alloc(0);
-    const lines = effect.events.length ? effect.events.map((e) => JSON.stringify(e)).join('\n') + '\n' : '';
-    const eventsOid = await objects.writeBlob(Buffer.concat([old, Buffer.from(lines)]));
-    root = upsert(root, EVENTS_FILE, { mode: BLOB_MODE, name: EVENTS_FILE, oid: eventsOid });
+    const size = effect.state.settings?.events_per_segment ?? DEFAULT_EVENTS_PER_SEGMENT;
+    const lines = Buffer.from(effect.events.length ? effect.events.map((e) => JSON.stringify(e)).join('\n') + '\n' : '');
+    let live: Buffer;
+    if (effect.replaceEvents) {
+      // A replaced log (import) is cut into full segments at once.
+      const split = splitSegments(lines, size);
+      segments = [];
+      for (const seg of split.sealed) segments.push({ mode: BLOB_MODE, name: segmentName(segments.length + 1), oid: await objects.writeBlob(seg) });
+      live = split.live;
+    } else {
+      const old = base.eventsOid ? await objects.readBlob(base.eventsOid) : Buffer.alloc(0);
+      // A full live segment is sealed (it never changes again) before new events start the next.
+      if (old.length && countLines(old) >= size) {
+        const last = segments.length ? Number(segments[segments.length - 1].name.slice(0, 6)) : 0;
+        segments = [...segments, { mode: BLOB_MODE, name: segmentName(last + 1), oid: base.eventsOid! }];
+        live = lines;
+      } else live = Buffer.concat([old, lines]);
+    }
+    root = upsert(root, EVENTS_FILE, { mode: BLOB_MODE, name: EVENTS_FILE, oid: await objects.writeBlob(live) });
+    if (segments !== base.segments) {
+      root = upsert(root, SEGMENTS_DIR, segments.length ? { mode: TREE_MODE, name: SEGMENTS_DIR, oid: await objects.writeTree(segments) } : null);
+    }
   } else if (!base.eventsOid) {
     root = upsert(root, EVENTS_FILE, { mode: BLOB_MODE, name: EVENTS_FILE, oid: await objects.writeBlob(Buffer.alloc(0)) });
+  }
+
+  let archiveTree = base.archiveTree;
+  if (effect.archive && Object.keys(effect.archive).length) {
+    for (const [file, text] of Object.entries(effect.archive)) {
+      const old = archiveTree.find((e) => e.name === file);
+      const content = Buffer.concat([old ? await objects.readBlob(old.oid) : Buffer.alloc(0), Buffer.from(text)]);
+      archiveTree = upsert(archiveTree, file, { mode: BLOB_MODE, name: file, oid: await objects.writeBlob(content) }).sort(byName);
+    }
+    root = upsert(root, ARCHIVE_DIR, { mode: TREE_MODE, name: ARCHIVE_DIR, oid: await objects.writeTree(archiveTree) });
   }
 
   if (effect.locks && Object.keys(effect.locks).length) {
@@ -206,5 +290,7 @@ export async function writeEffect(objects: ObjectStore, base: Snapshot, effect: 
     knowledgeTree,
     locksTree,
     eventsOid: entry(root, EVENTS_FILE)?.oid ?? null,
+    segments,
+    archiveTree,
   };
 }

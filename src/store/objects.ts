@@ -133,6 +133,38 @@ export function decodeCommit(oid: string, buf: Buffer): CommitInfo {
   return { oid, tree, parents, author, committer, message };
 }
 
+/** What writing an effect needs from an object store (a real one, or one that only computes ids). */
+export interface ObjectSink {
+  readBlob(oid: string): Promise<Buffer>;
+  writeBlob(content: Uint8Array): Promise<string>;
+  writeTree(entries: TreeEntry[]): Promise<string>;
+  writeCommit(c: Omit<CommitInfo, 'oid'>): Promise<string>;
+}
+
+/**
+ * Computes the ids of the objects an effect would write, without writing
+ * them (replay verification). Reads fall through to the real store; what it
+ * "wrote" recently stays readable from memory.
+ */
+export class DryRunObjects implements ObjectSink {
+  private recent = new Lru<Buffer>(16);
+  constructor(private readonly real: ObjectStore) {}
+  async readBlob(oid: string): Promise<Buffer> {
+    return this.recent.get(oid) ?? this.real.readBlob(oid);
+  }
+  async writeBlob(content: Uint8Array): Promise<string> {
+    const { oid } = hashObject('blob', content);
+    this.recent.set(oid, Buffer.from(content.buffer, content.byteOffset, content.byteLength));
+    return oid;
+  }
+  async writeTree(entries: TreeEntry[]): Promise<string> {
+    return hashObject('tree', encodeTree(entries)).oid;
+  }
+  async writeCommit(c: Omit<CommitInfo, 'oid'>): Promise<string> {
+    return hashObject('commit', encodeCommit(c)).oid;
+  }
+}
+
 /** Small bounded cache; immutable objects never need invalidation. */
 class Lru<V> {
   private map = new Map<string, V>();
@@ -243,7 +275,7 @@ class CatFile {
   }
 }
 
-export class ObjectStore {
+export class ObjectStore implements ObjectSink {
   private readonly objectsDir: string;
   private catFile: CatFile;
   private checker: CatFile;

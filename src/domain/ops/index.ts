@@ -17,6 +17,8 @@ import { requeueTasks, type RequeueTasksOp } from './requeue-tasks.js';
 import { renewLock, type RenewLockOp } from './renew-lock.js';
 import { collectCycle, type CollectCycleOp } from './collect-cycle.js';
 import { importBoard, type ImportBoardOp } from './import-board.js';
+import { setSettings, type SetSettingsOp } from './set-settings.js';
+import { archiveTasks, type ArchiveTasksOp } from './archive-tasks.js';
 
 export type Op =
   | InitOp
@@ -36,7 +38,9 @@ export type Op =
   | RequeueTasksOp
   | RenewLockOp
   | CollectCycleOp
-  | ImportBoardOp;
+  | ImportBoardOp
+  | SetSettingsOp
+  | ArchiveTasksOp;
 
 export const OPS: Record<Op['op'], OpSpec<any, any>> = {
   init,
@@ -57,6 +61,8 @@ export const OPS: Record<Op['op'], OpSpec<any, any>> = {
   'lock.renew': renewLock,
   'cycle.collect': collectCycle,
   import: importBoard,
+  'settings.set': setSettings,
+  'task.archive': archiveTasks,
 };
 
 export function specOf(op: OpBase): OpSpec<any, any> | undefined {

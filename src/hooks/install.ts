@@ -1,0 +1,82 @@
+/**
+ * Installs the pre-receive hook that guards the coordination branch of a
+ * shared repository (usually the bare remote). Installing twice is harmless;
+ * a pre-receive hook of the user's is kept and runs first.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { getConfig } from 'isomorphic-git';
+import { OrchestratorError } from '../errors.js';
+import { fastFs } from '../store/fs-client.js';
+import { checkBranchName } from '../store/git-store.js';
+import { requireRepo, type RepoPaths } from '../store/repo.js';
+
+export const HOOK_MARKER = 'orchestrator-hook';
+
+function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 4; i++) {
+    if (fs.existsSync(path.join(dir, 'hooks', 'pre-receive')) && fs.existsSync(path.join(dir, 'bin', 'orchestrator.js'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new OrchestratorError('INTERNAL', 'hooks/pre-receive is missing from this installation');
+}
+
+async function hooksDir(repo: RepoPaths): Promise<string> {
+  const configured = (await getConfig({ fs: fastFs, gitdir: repo.commondir, path: 'core.hooksPath' }).catch(() => undefined)) as string | undefined;
+  return configured ? path.resolve(repo.workdir ?? repo.gitdir, configured) : path.join(repo.commondir, 'hooks');
+}
+
+/** Single-quoted for sh. */
+function shQuote(s: string): string {
+  return s.replace(/'/g, `'\\''`);
+}
+
+export interface HookStatus {
+  repo: string;
+  hook: string;
+  branches: string[];
+  chained: boolean;
+}
+
+export async function installHook(target: string, branches: string[]): Promise<HookStatus & { replaced: boolean }> {
+  if (!branches.length) throw new OrchestratorError('INVALID_INPUT', 'name at least one branch to guard');
+  for (const b of branches) checkBranchName(b);
+  const repo = requireRepo(target);
+  const dir = await hooksDir(repo);
+  fs.mkdirSync(dir, { recursive: true });
+  const hook = path.join(dir, 'pre-receive');
+  const chained = path.join(dir, 'pre-receive.chained');
+  let replaced = false;
+  if (fs.existsSync(hook)) {
+    const current = fs.readFileSync(hook, 'utf8');
+    if (current.includes(HOOK_MARKER)) replaced = true;
+    else if (fs.existsSync(chained)) {
+      throw new OrchestratorError('CONFLICT', `${hook} is not ours and ${chained} exists too; move one of them away first`, { hook });
+    } else fs.renameSync(hook, chained);
+  }
+  const root = packageRoot();
+  const script = fs
+    .readFileSync(path.join(root, 'hooks', 'pre-receive'), 'utf8')
+    .replace('@BRANCHES@', shQuote(branches.join(',')))
+    .replace('@NODE@', shQuote(process.execPath))
+    .replace('@BIN@', shQuote(path.join(root, 'bin', 'orchestrator.js')));
+  const tmp = `${hook}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, script, { mode: 0o755 });
+  fs.renameSync(tmp, hook);
+  return { repo: repo.workdir ?? repo.gitdir, hook, branches, chained: fs.existsSync(chained), replaced };
+}
+
+export async function uninstallHook(target: string): Promise<{ repo: string; restored: boolean }> {
+  const repo = requireRepo(target);
+  const dir = await hooksDir(repo);
+  const hook = path.join(dir, 'pre-receive');
+  if (!fs.existsSync(hook) || !fs.readFileSync(hook, 'utf8').includes(HOOK_MARKER)) {
+    throw new OrchestratorError('NOT_FOUND', `the orchestrator hook is not installed in ${repo.workdir ?? repo.gitdir}`);
+  }
+  fs.rmSync(hook);
+  const chained = path.join(dir, 'pre-receive.chained');
+  const restored = fs.existsSync(chained);
+  if (restored) fs.renameSync(chained, hook);
+  return { repo: repo.workdir ?? repo.gitdir, restored };
+}

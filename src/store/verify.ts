@@ -1,0 +1,171 @@
+/**
+ * Verification by replay: every commit of the branch must be exactly what
+ * its recorded operation produces on its parent. Each operation is applied
+ * again to the parent's state and the resulting commit id computed (without
+ * writing anything); any difference (a hand-edited file, missing or extra
+ * events, a lock taken before it expired, a changed sealed segment, a
+ * forged author) is reported with the first commit that has it.
+ */
+import { OrchestratorError } from '../errors.js';
+import { applyOp, subjectOf } from '../domain/apply.js';
+import { isNoChange, type OpBase } from '../domain/op.js';
+import { recordedOp } from './history.js';
+import { emptySnapshot, parseState, readSnapshot, TRAILER, writeEffect, type Snapshot } from './layout.js';
+import { DryRunObjects, type CommitInfo, type ObjectStore, type TreeEntry } from './objects.js';
+
+export interface VerifyProblem {
+  commit: string;
+  reason: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** Commits checked (up to and including a bad one). */
+  checked: number;
+  problem: VerifyProblem | null;
+}
+
+function short(oid: string): string {
+  return oid.slice(0, 8);
+}
+
+/** The first path at which two JSON values differ, for messages. */
+function firstDifference(a: unknown, b: unknown, path = ''): string | null {
+  if (a === b) return null;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
+    return `${path || '(top)'} is ${JSON.stringify(b)?.slice(0, 60)}, the operation gives ${JSON.stringify(a)?.slice(0, 60)}`;
+  }
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    const sub = Array.isArray(a) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+    const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], sub);
+    if (d) return d;
+  }
+  return null;
+}
+
+async function describeTreeDifference(objects: ObjectStore, expected: TreeEntry[], actualTree: string, prefix = ''): Promise<string> {
+  const actual = await objects.readTree(actualTree);
+  const exp = new Map(expected.map((e) => [e.name, e]));
+  const act = new Map(actual.map((e) => [e.name, e]));
+  for (const [name, e] of act) {
+    const x = exp.get(name);
+    const p = prefix + name;
+    if (!x) return `has ${p}, which its operation does not produce`;
+    if (x.oid === e.oid) continue;
+    if (e.mode === '40000' && x.mode === '40000') {
+      // Subtrees the dry run built are not on disk; name the first differing entry by comparing the listings we can read.
+      try {
+        return await describeTreeDifference(objects, await objects.readTree(x.oid), e.oid, p + '/');
+      } catch {
+        return `has a ${p}/ that differs from its operation's result`;
+      }
+    }
+    if (p === 'events.jsonl') return 'has an events.jsonl that differs from what its operation appends (missing, extra or edited events)';
+    if (p.startsWith('events/')) return `changes the sealed event segment ${p}`;
+    return `has a ${p} that differs from its operation's result`;
+  }
+  for (const name of exp.keys()) if (!act.has(name)) return `lacks ${prefix}${name}`;
+  return 'has a tree that differs from its operation\'s result';
+}
+
+/** Rebuilds the full operation from its record (content referenced by blob id). */
+async function fullOp(objects: ObjectStore, rec: Record<string, unknown>): Promise<OpBase> {
+  const op = { ...rec } as Record<string, unknown>;
+  if (op.op === 'knowledge.write' && typeof op.content_blob === 'string') {
+    op.content = (await objects.readBlob(op.content_blob)).toString('utf8');
+    delete op.content_blob;
+  }
+  return op as unknown as OpBase;
+}
+
+/** Checks an import commit: its tree must be a well-formed board, on an empty parent unless forced. */
+async function checkImport(objects: ObjectStore, c: CommitInfo, rec: Record<string, unknown>, parent: Snapshot): Promise<{ snap: Snapshot } | { reason: string }> {
+  if (parent.world.state.version > 0 && rec.force !== true) return { reason: 'imports over a branch that has data, without --force' };
+  let snap: Snapshot;
+  try {
+    snap = await readSnapshot(objects, c.oid);
+    const stateEntry = snap.root.find((e) => e.name === 'state.json')!;
+    parseState((await objects.readBlob(stateEntry.oid)).toString('utf8'), `commit ${short(c.oid)}`);
+  } catch (err) {
+    return { reason: `has malformed imported data: ${(err as Error).message}` };
+  }
+  const tasks = Object.values(snap.world.state.workstreams).reduce((n, ws) => n + ws.tasks.length, 0);
+  if (rec.tasks !== undefined && rec.tasks !== tasks) return { reason: `records ${rec.tasks} imported tasks but its tree has ${tasks}` };
+  if (c.author.name !== rec.by) return { reason: `has author ${c.author.name} but its operation's agent is ${String(rec.by)}` };
+  return { snap };
+}
+
+/**
+ * Verifies the commits after `from` (exclusive; null: from the root) up to
+ * `to`, oldest first, stopping at the first problem.
+ */
+export async function verifyRange(objects: ObjectStore, to: string, from: string | null, onProgress?: (checked: number, total: number) => void): Promise<VerifyResult> {
+  const commits: CommitInfo[] = [];
+  for (let oid: string | undefined = to; oid !== undefined && oid !== from; ) {
+    const c = await objects.readCommit(oid);
+    commits.push(c);
+    if (c.parents.length > 1) return { ok: false, checked: 0, problem: { commit: c.oid, reason: `is a merge of ${c.parents.length} parents (the coordination branch is linear)` } };
+    oid = c.parents[0];
+    if (oid === undefined && from !== null) {
+      throw new OrchestratorError('INVALID_INPUT', `${short(from)} is not an ancestor of ${short(to)}`, { from, to });
+    }
+  }
+  commits.reverse();
+  const dry = new DryRunObjects(objects);
+  let snap = from ? await readSnapshot(objects, from) : emptySnapshot();
+  let checked = 0;
+  for (const c of commits) {
+    checked++;
+    const fail = (reason: string): VerifyResult => ({ ok: false, checked, problem: { commit: c.oid, reason } });
+    const rec = recordedOp(c.message);
+    if (!rec) return fail(`records no operation (no ${TRAILER} trailer): the orchestrator did not make it`);
+    if (rec.op === 'import') {
+      const r = await checkImport(objects, c, rec, snap);
+      if ('reason' in r) return fail(r.reason);
+      snap = r.snap;
+      continue;
+    }
+    let op: OpBase;
+    try {
+      op = await fullOp(objects, rec);
+    } catch (err) {
+      return fail(`lacks its recorded content: ${(err as Error).message}`);
+    }
+    let out;
+    try {
+      out = applyOp(snap.world, op);
+    } catch (err) {
+      const e = err as OrchestratorError;
+      return fail(e.code === 'INVALID_INPUT' ? `records an invalid operation: ${e.message}` : `records an operation its parent refuses: ${e.message}`);
+    }
+    if (isNoChange(out)) return fail(`records an operation (${op.op}) that changes nothing on its parent`);
+    const expected = await writeEffect(dry, snap, out, op, subjectOf(op));
+    if (expected.commit !== c.oid) {
+      const expectedTree = await dry.writeTree(expected.root);
+      if (expectedTree !== c.tree) {
+        // Name the difference: state.json by its first differing field, else the path.
+        const stateEntry = (await objects.readTree(c.tree)).find((e) => e.name === 'state.json');
+        const expectedState = expected.root.find((e) => e.name === 'state.json');
+        if (stateEntry && expectedState && stateEntry.oid !== expectedState.oid) {
+          let detail = 'it differs';
+          try {
+            const actual = JSON.parse((await objects.readBlob(stateEntry.oid)).toString('utf8'));
+            detail = firstDifference(expected.world.state, actual) ?? 'it differs in formatting';
+          } catch {
+            detail = 'it is not valid JSON';
+          }
+          return fail(`has a state.json its operation (${op.op}) does not produce: ${detail}`);
+        }
+        return fail(await describeTreeDifference(objects, expected.root, c.tree));
+      }
+      if (c.parents[0] !== (snap.commit ?? undefined)) return fail('has a parent other than the commit its operation applies to');
+      if (c.author.name !== op.by) return fail(`has author ${c.author.name} but its operation's agent is ${op.by}`);
+      if (c.author.timestamp !== Math.floor(Date.parse(op.at) / 1000)) return fail("has an author time other than its operation's time");
+      return fail('has a message or committer other than what its operation records');
+    }
+    snap = expected;
+    if (onProgress && checked % 500 === 0) onProgress(checked, commits.length);
+  }
+  return { ok: true, checked, problem: null };
+}
