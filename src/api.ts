@@ -241,6 +241,12 @@ export class Orchestrator {
     return (await this.mutate(prepare)).result;
   }
 
+  /** The tip commit reads answer from (fetched first when online), without reading it. */
+  async tip(): Promise<string | null> {
+    const engine = await this.engine();
+    return this.options.fetchOnRead === false ? engine.baseTip() : engine.refresh();
+  }
+
   /** The snapshot reads answer from (fetched first when online). */
   async snapshot(): Promise<Snapshot> {
     const engine = await this.engine();
@@ -888,8 +894,8 @@ export class Orchestrator {
     if (range && range.includes('..')) {
       const [a, b] = range.split('..');
       from = a ? await resolve(a) : null;
-      to = b ? await resolve(b) : (await this.snapshot()).commit;
-    } else to = range ? await resolve(range) : (await this.snapshot()).commit;
+      to = b ? await resolve(b) : await this.tip();
+    } else to = range ? await resolve(range) : await this.tip();
     if (!to) return { ok: true, checked: 0, problem: null, from, to };
     const { verifyRange } = await import('./store/verify.js');
     return { ...(await verifyRange(objects, to, from, onProgress)), from, to };

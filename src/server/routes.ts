@@ -145,6 +145,15 @@ export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: ty
     );
     await wrote(res, 201, task);
   });
+  r.get('/workstreams/:name/tasks/:id', (req, res) =>
+    cache.send(req, res, `task ${req.params.name} ${req.params.id}`, () => orc.showTask(String(req.params.name), String(req.params.id))),
+  );
+  r.get('/archive', (req, res) => {
+    const last = query(req, 'last');
+    const filter = { workstream: query(req, 'workstream'), last: last !== undefined ? parseIntStrict(last, 'last') : 100 };
+    return cache.send(req, res, `archive ${JSON.stringify(filter)}`, () => orc.archivedTasks(filter));
+  });
+  r.get('/plan', (req, res) => cache.send(req, res, 'plan', () => orc.plan()));
   r.post('/workstreams/:name/tasks/:id/claim', async (req, res) => {
     const task = await orc.claimTask(String(req.params.name), String(req.params.id), str(body(req), 'agent', true));
     await wrote(res, 200, task);

@@ -101,7 +101,12 @@ export async function readSnapshot(objects: ObjectStore, commit: string): Promis
   const locksTree = lEntry ? await objects.readTree(lEntry.oid) : [];
   const locks: Record<string, Lock> = {};
   for (const e of locksTree) {
-    const lock = JSON.parse((await objects.readBlob(e.oid)).toString('utf8')) as Lock;
+    let lock: Lock;
+    try {
+      lock = JSON.parse((await objects.readBlob(e.oid)).toString('utf8')) as Lock;
+    } catch (err) {
+      throw new OrchestratorError('CORRUPT', `${where}: locks/${e.name} is not valid JSON (${(err as Error).message})`);
+    }
     locks[fileToResource(e.name)] = lock;
   }
   const topics = knowledgeTree.filter((e) => e.name.endsWith('.md')).map((e) => e.name.slice(0, -3)).sort();
