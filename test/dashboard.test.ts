@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { BIN, cli } from './helpers/cli.js';
+import { BIN, cli, cliAsync } from './helpers/cli.js';
 import { describeBrowser, launchBrowser } from './helpers/browser.js';
 import { cleanup, git, GIT_ENV, makeRepo } from './helpers/repos.js';
 
@@ -120,6 +120,37 @@ async function openDashboard(context: BrowserContext, url: string) {
   return { page, guard: g, loads: g.navigations() };
 }
 
+async function runAsync(repo: string, ...args: string[]) {
+  const r = await cliAsync(args, { cwd: repo });
+  if (r.code !== 0) throw new Error(`orchestrator ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r;
+}
+
+/**
+ * A small board with a bit of everything: priorities, a dependency, a
+ * resource, agents, a lock, a topic. Independent commands run side by side
+ * (as agents' would); the last one is the task completion.
+ */
+async function seed(repo: string): Promise<void> {
+  await Promise.all([
+    runAsync(repo, 'ws', 'create', 'backend', 'API and storage', '1'),
+    runAsync(repo, 'ws', 'create', 'frontend', 'Dashboard and docs', '2'),
+    runAsync(repo, 'a', 'register', 'agent-1', 'coder'),
+    runAsync(repo, 'a', 'register', 'agent-2', 'reviewer'),
+    runAsync(repo, 'l', 'acquire', 'src/api', 'agent-2', '--ttl', '600000'),
+    runAsync(repo, 'kb', 'write', 'architecture', 'Agents coordinate through **one branch**.'),
+  ]);
+  const [schema] = await Promise.all([
+    runAsync(repo, '--json', 't', 'add', 'backend', 'Design the schema', 'Tables for tasks and agents', '1').then((r) => r.json.id as string),
+    runAsync(repo, 't', 'add', 'frontend', 'Write the user guide'),
+  ]);
+  await Promise.all([
+    runAsync(repo, 't', 'add', 'backend', 'Implement the endpoints', '--after', schema, '--needs', 'db', '--estimate', '3h'),
+    runAsync(repo, 't', 'claim', 'backend', schema, 'agent-1'),
+  ]);
+  await runAsync(repo, 't', 'complete', 'backend', schema, 'schema v1 merged');
+}
+
 let browser: Browser | undefined;
 
 afterAll(async () => {
@@ -137,19 +168,13 @@ describeBrowser('dashboard', () => {
 
   beforeAll(async () => {
     repo = makeRepo();
-    run(repo, 'ws', 'create', 'backend', 'API and storage', '1');
-    run(repo, 'ws', 'create', 'frontend', 'Dashboard and docs', '2');
-    const schema = run(repo, '--json', 't', 'add', 'backend', 'Design the schema', 'Tables for tasks and agents', '1').json.id as string;
-    run(repo, 't', 'add', 'backend', 'Implement the endpoints', '--after', schema, '--needs', 'db', '--estimate', '3h');
-    run(repo, 't', 'add', 'frontend', 'Write the user guide');
-    run(repo, 'a', 'register', 'agent-1', 'coder');
-    run(repo, 'a', 'register', 'agent-2', 'reviewer');
-    run(repo, 't', 'claim', 'backend', schema, 'agent-1');
-    run(repo, 't', 'complete', 'backend', schema, 'schema v1 merged');
-    run(repo, 'l', 'acquire', 'src/api', 'agent-2', '--ttl', '600000');
-    run(repo, 'kb', 'write', 'architecture', 'Agents coordinate through **one branch**.');
-    [server, browser] = await Promise.all([serveDashboard(repo), launchBrowser()]);
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+    // The server and the browser start while the board is seeded (the server follows the branch as it grows).
+    const [s, b, seeded] = await Promise.allSettled([serveDashboard(repo), launchBrowser(), seed(repo)]);
+    // Keep what started, so afterAll stops it even when something else failed.
+    if (s.status === 'fulfilled') server = s.value;
+    if (b.status === 'fulfilled') browser = b.value;
+    for (const r of [s, b, seeded]) if (r.status === 'rejected') throw r.reason;
+    context = await browser!.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
     context.setDefaultTimeout(LIVE);
     ({ page, guard: g, loads } = await openDashboard(context, server.url));
     await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
@@ -202,7 +227,11 @@ describeBrowser('dashboard', () => {
     );
     await page.locator('#topics').getByText('architecture', { exact: true }).waitFor();
     await page.locator('#log .commit.current').waitFor();
-    expect(await page.locator('#events .ev-action').first().textContent()).toBe('knowledge written');
+    // The timeline, newest first.
+    const actions = await page.locator('#events .ev-action').allTextContents();
+    expect(actions).toEqual(expect.arrayContaining(['task completed', 'task claimed', 'lock acquired', 'knowledge written', 'agent registered', 'workstream created']));
+    const times = await page.locator('#events .ev-time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime') ?? ''));
+    expect(times).toEqual([...times].sort().reverse());
     const head = tip(repo);
     expect(await page.locator('#commit').textContent()).toBe(head.slice(0, 7));
     expect(await page.locator('#branch').textContent()).toBe('orchestrator');
@@ -312,13 +341,17 @@ describeBrowser('dashboard modes', () => {
 
   beforeAll(async () => {
     repo = makeRepo();
-    run(repo, 'ws', 'create', 'ops', 'Operations', '1');
-    [withToken, readOnly, browser] = await Promise.all([
+    const [t, r, b, seeded] = await Promise.allSettled([
       serveDashboard(repo, ['--token', 'correct-horse-battery']),
       serveDashboard(repo, ['--read-only']),
       browser ?? launchBrowser(),
+      runAsync(repo, 'ws', 'create', 'ops', 'Operations', '1'),
     ]);
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    if (t.status === 'fulfilled') withToken = t.value;
+    if (r.status === 'fulfilled') readOnly = r.value;
+    if (b.status === 'fulfilled') browser = b.value;
+    for (const x of [t, r, b, seeded]) if (x.status === 'rejected') throw x.reason;
+    context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(LIVE);
   });
 

@@ -24,10 +24,13 @@ export const CHROMIUM: string | null = CANDIDATES.find(executable) ?? null;
 
 export const SKIP_REASON = `no Chromium executable (looked for ${CANDIDATES.join(', ')}): browser tests skipped; install it with "apt-get install chromium" (as .ci/run does) or set CHROMIUM_PATH`;
 
+let warned = false;
+
 /** `describe`, skipped with a clear message when there is no browser. */
 export function describeBrowser(name: string, fn: () => void): void {
-  if (!CHROMIUM) {
-    console.warn(`[${name}] ${SKIP_REASON}`);
+  if (!CHROMIUM && !warned) {
+    warned = true;
+    console.warn(SKIP_REASON);
   }
   describe.skipIf(!CHROMIUM)(CHROMIUM ? name : `${name} (skipped: no Chromium)`, fn);
 }
