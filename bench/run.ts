@@ -9,6 +9,7 @@ import { openOrchestrator } from '../src/api.js';
 import { contention, type ContentionResult } from './contention.js';
 import { seedTasks } from './seed.js';
 import { serverSection } from './server.js';
+import { integritySection } from './integrity.js';
 import { BIN, cleanupAll, initRepo, ms, stats, table, tempDir, timeCommand } from './util.js';
 
 interface Section {
@@ -124,6 +125,7 @@ const SECTIONS: Section[] = [
   { name: 'cli', run: cliLatency },
   { name: 'contention', run: contentionSection },
   { name: 'server', run: () => serverSection(quick, results) },
+  { name: 'integrity', run: () => integritySection(quick, results) },
 ];
 
 async function main(): Promise<void> {

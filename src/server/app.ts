@@ -125,7 +125,7 @@ export function createApp(orc: Orchestrator, watcher: BranchWatcher, opts: Serve
   });
 
   app.use('/api', express.json({ limit: '1mb', strict: true, type: 'application/json' }));
-  app.use('/api', apiRoutes(orc, watcher, express, { readOnly: opts.readOnly, tokenRequired: !!opts.token }));
+  app.use('/api', apiRoutes(orc, watcher, express, { readOnly: opts.readOnly, tokenRequired: !!opts.token, staleMs: opts.open?.staleMs }));
   app.use('/api', () => {
     throw new OrchestratorError('NOT_FOUND', 'no such endpoint (see the README for the API)');
   });

@@ -8,7 +8,7 @@ import type { Request, Response, Router } from 'express';
 import type { Orchestrator } from '../api.js';
 import { OrchestratorError } from '../errors.js';
 import { parseIntStrict } from '../domain/rules.js';
-import { statusText } from '../domain/queries.js';
+import { DEFAULT_STALE_MS, statusText } from '../domain/queries.js';
 import type { BranchWatcher } from './watcher.js';
 
 type Body = Record<string, unknown>;
@@ -79,6 +79,8 @@ class ResponseCache {
     }
     res.setHeader('ETag', e.etag);
     res.setHeader('Cache-Control', 'no-cache');
+    // Which commit the answer comes from, so a page can tell responses of different commits apart.
+    res.setHeader('X-Orchestrator-Commit', this.watcher.current ?? '');
     if (req.headers['if-none-match'] === e.etag) {
       res.status(304).end();
       return;
@@ -92,6 +94,7 @@ class ResponseCache {
 export interface RouteOptions {
   readOnly?: boolean;
   tokenRequired?: boolean;
+  staleMs?: number;
 }
 
 export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: typeof import('express'), opts: RouteOptions = {}): Router {
@@ -118,6 +121,8 @@ export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: ty
       read_only: !!opts.readOnly,
       token_required: !!opts.tokenRequired,
       fetch_error: watcher.lastFetchError,
+      server_time: new Date().toISOString(),
+      stale_after_ms: opts.staleMs ?? DEFAULT_STALE_MS,
     });
   });
 
@@ -202,21 +207,23 @@ export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: ty
   });
 
   r.get('/knowledge', (req, res) => cache.send(req, res, 'knowledge', () => orc.listKnowledge()));
-  r.get('/knowledge/:topic', async (req, res) => {
+  r.get('/knowledge/:topic', (req, res) => {
     const topic = String(req.params.topic);
-    const content = await orc.readKnowledge(topic);
-    if (content === null) throw new OrchestratorError('NOT_FOUND', `topic "${topic}" not found`, { topic });
-    res.json({ topic, content });
+    return cache.send(req, res, `topic ${topic}`, async () => {
+      const content = await orc.readKnowledge(topic);
+      if (content === null) throw new OrchestratorError('NOT_FOUND', `topic "${topic}" not found`, { topic });
+      return { topic, content };
+    });
   });
   r.put('/knowledge/:topic', async (req, res) => {
     const b = body(req);
     const content = str(b, 'content', true);
-    const out = await orc.writeKnowledge(String(req.params.topic), content, str(b, 'agent') ?? 'api');
+    const out = await orc.writeKnowledge(String(req.params.topic), content, str(b, 'agent') ?? query(req, 'agent') ?? 'api');
     await wrote(res, 200, { ok: true, ...out });
   });
   r.delete('/knowledge/:topic', async (req, res) => {
     const topic = String(req.params.topic);
-    const deleted = await orc.deleteKnowledge(topic, str(body(req), 'agent') ?? 'dashboard');
+    const deleted = await orc.deleteKnowledge(topic, str(body(req), 'agent') ?? query(req, 'agent') ?? 'api');
     if (!deleted) throw new OrchestratorError('NOT_FOUND', `topic "${topic}" not found`, { topic });
     await wrote(res, 200, { ok: true });
   });

@@ -283,8 +283,20 @@ export class ObjectStore implements ObjectSink {
   private commits = new Lru<CommitInfo>(512);
   private blobs = new Lru<Buffer>(64);
 
+  /**
+   * Other directories with loose objects: inside a pre-receive hook the
+   * pushed objects wait in a quarantine directory (GIT_OBJECT_DIRECTORY),
+   * read here directly instead of through git.
+   */
+  private readonly extraDirs: string[];
+
   constructor(readonly repo: RepoPaths) {
     this.objectsDir = path.join(repo.commondir, 'objects');
+    const env = process.env;
+    this.extraDirs = [env.GIT_OBJECT_DIRECTORY, ...(env.GIT_ALTERNATE_OBJECT_DIRECTORIES ?? '').split(path.delimiter)]
+      .filter((d): d is string => !!d)
+      .map((d) => path.resolve(d))
+      .filter((d) => d !== this.objectsDir && fs.existsSync(d));
     this.catFile = new CatFile(repo.commondir);
     this.checker = new CatFile(repo.commondir, 'batch-check');
   }
@@ -300,6 +312,14 @@ export class ObjectStore implements ObjectSink {
       const r = (await readObject({ fs: fastFs, gitdir: this.repo.commondir, oid, format: 'deflated' })) as { format: string; object: Uint8Array; type?: string };
       const wrapped = r.format === 'deflated' ? inflateSync(r.object) : Buffer.from(r.object);
       if (r.format === 'content') return { type: r.type as ObjectType, content: wrapped };
+      const sp = wrapped.indexOf(0x20);
+      const nul = wrapped.indexOf(0, sp);
+      return { type: wrapped.toString('utf8', 0, sp) as ObjectType, content: wrapped.subarray(nul + 1) };
+    }
+    for (const dir of this.extraDirs) {
+      const file = path.join(dir, oid.slice(0, 2), oid.slice(2));
+      if (!fs.existsSync(file)) continue;
+      const wrapped = inflateSync(fs.readFileSync(file));
       const sp = wrapped.indexOf(0x20);
       const nul = wrapped.indexOf(0, sp);
       return { type: wrapped.toString('utf8', 0, sp) as ObjectType, content: wrapped.subarray(nul + 1) };
@@ -348,6 +368,7 @@ export class ObjectStore implements ObjectSink {
 
   async exists(oid: string): Promise<boolean> {
     if (fs.existsSync(this.loosePath(oid))) return true;
+    if (this.extraDirs.some((d) => fs.existsSync(path.join(d, oid.slice(0, 2), oid.slice(2))))) return true;
     return (await this.checker.read(oid)) !== null;
   }
 
