@@ -49,5 +49,7 @@ const common = {
   logLevel: 'warning',
 };
 await build({ ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.bundle.cjs' });
+// The pre-receive check starts on every push: a bundle of its own, without the CLI.
+await build({ ...common, entryPoints: ['src/hooks/entry.ts'], outfile: 'dist/hook.bundle.cjs' });
 // The benchmark runs from source too, bundled the same way.
 await build({ ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.cjs', sourcemap: false, external: [...common.external, 'autocannon'] });

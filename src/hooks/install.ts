@@ -60,7 +60,7 @@ export async function installHook(target: string, branches: string[]): Promise<H
     .readFileSync(path.join(root, 'hooks', 'pre-receive'), 'utf8')
     .replace('@BRANCHES@', shQuote(branches.join(',')))
     .replace('@NODE@', shQuote(process.execPath))
-    .replace('@BIN@', shQuote(path.join(root, 'bin', 'orchestrator.js')));
+    .replace('@CHECK@', shQuote(path.join(root, 'hooks', 'check.js')));
   const tmp = `${hook}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, script, { mode: 0o755 });
   fs.renameSync(tmp, hook);

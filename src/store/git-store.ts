@@ -185,8 +185,11 @@ export class GitStore {
   /**
    * git's own auto-maintenance (`git gc --auto`), started in the background
    * now and then: objects we write are loose, and no git command of ours
-   * would otherwise pack them. It does nothing below git's thresholds
-   * (gc.auto) and never runs on the hot path.
+   * would otherwise pack them. It does nothing below git's threshold and
+   * never runs on the hot path. Our loose objects are large (every mutation
+   * rewrites state.json and the live event segment), so unless the
+   * repository sets gc.auto itself the threshold is 1,000 loose objects
+   * (about 200 mutations) rather than git's 6,700.
    */
   maintain(probability = 1 / 200): void {
     if (Math.random() >= probability) return;
@@ -196,7 +199,8 @@ export class GitStore {
     const { spawn } = require('node:child_process') as typeof import('node:child_process');
     for (const cwd of dirs) {
       try {
-        spawn('git', ['gc', '--auto', '--quiet'], { cwd, detached: true, stdio: 'ignore', env: gitEnv() }).unref();
+        const script = 'if git config gc.auto >/dev/null; then exec git gc --auto --quiet; else exec git -c gc.auto=1000 gc --auto --quiet; fi';
+        spawn('sh', ['-c', script], { cwd, detached: true, stdio: 'ignore', env: gitEnv() }).unref();
       } catch {
         /* maintenance is best effort */
       }
