@@ -206,14 +206,14 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
   let knowledgeTree = base.knowledgeTree;
   let locks = base.world.locks;
   let topics = base.world.topics;
-  const stateOid = await objects.writeBlob(Buffer.from(serializeState(effect.state)));
+  const stateOid = await objects.writeBlob(serializeState(effect.state));
   root = upsert(root, STATE_FILE, { mode: BLOB_MODE, name: STATE_FILE, oid: stateOid });
 
   let segments = base.segments;
   if (effect.events.length || effect.replaceEvents) {
     const size = effect.state.settings?.events_per_segment ?? DEFAULT_EVENTS_PER_SEGMENT;
     const lines = Buffer.from(effect.events.length ? effect.events.map((e) => JSON.stringify(e)).join('\n') + '\n' : '');
-    let live: Buffer;
+    let live: Buffer | Buffer[];
     if (effect.replaceEvents) {
       // A replaced log (import) is cut into full segments at once.
       const split = splitSegments(lines, size);
@@ -227,7 +227,7 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
         const last = segments.length ? Number(segments[segments.length - 1].name.slice(0, 6)) : 0;
         segments = [...segments, { mode: BLOB_MODE, name: segmentName(last + 1), oid: base.eventsOid! }];
         live = lines;
-      } else live = Buffer.concat([old, lines]);
+      } else live = [old, lines];
     }
     root = upsert(root, EVENTS_FILE, { mode: BLOB_MODE, name: EVENTS_FILE, oid: await objects.writeBlob(live) });
     if (segments !== base.segments) {
@@ -241,7 +241,7 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
   if (effect.archive && Object.keys(effect.archive).length) {
     for (const [file, text] of Object.entries(effect.archive)) {
       const old = archiveTree.find((e) => e.name === file);
-      const content = Buffer.concat([old ? await objects.readBlob(old.oid) : Buffer.alloc(0), Buffer.from(text)]);
+      const content = [old ? await objects.readBlob(old.oid) : Buffer.alloc(0), text];
       archiveTree = upsert(archiveTree, file, { mode: BLOB_MODE, name: file, oid: await objects.writeBlob(content) }).sort(byName);
     }
     root = upsert(root, ARCHIVE_DIR, { mode: TREE_MODE, name: ARCHIVE_DIR, oid: await objects.writeTree(archiveTree) });
@@ -252,7 +252,7 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
     const next: Record<string, Lock> = { ...locks };
     for (const [resource, lock] of Object.entries(effect.locks)) {
       const name = resourceToFile(resource);
-      tree = upsert(tree, name, lock ? { mode: BLOB_MODE, name, oid: await objects.writeBlob(Buffer.from(serializeLock(lock))) } : null);
+      tree = upsert(tree, name, lock ? { mode: BLOB_MODE, name, oid: await objects.writeBlob(serializeLock(lock)) } : null);
       if (lock) next[resource] = lock;
       else delete next[resource];
     }
@@ -268,7 +268,7 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
       const name = topic + '.md';
       let value: TreeEntry | null = null;
       if (content !== null) {
-        const oid = await objects.writeBlob(Buffer.from(content, 'utf8'));
+        const oid = await objects.writeBlob(content);
         blobs[content] = oid;
         value = { mode: BLOB_MODE, name, oid };
       }

@@ -51,10 +51,9 @@ export const BLOB_MODE = '100644';
 // command needs neither, so they are required where first used.
 let crypto: typeof import('node:crypto') | null = null;
 
-export function hashObject(type: ObjectType, content: Uint8Array): { oid: string; header: Buffer } {
-  const header = Buffer.from(`${type} ${content.length}\0`);
+export function hashObject(type: ObjectType, content: Uint8Array): string {
   crypto ??= require('node:crypto') as typeof import('node:crypto');
-  return { oid: crypto.createHash('sha1').update(header).update(content).digest('hex'), header };
+  return crypto.createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
 }
 
 /** Git's tree order: byte order of names, with trees compared as if they ended in "/". */
@@ -133,10 +132,40 @@ export function decodeCommit(oid: string, buf: Buffer): CommitInfo {
   return { oid, tree, parents, author, committer, message };
 }
 
+/** A blob's content: bytes, text, or pieces of either (joined without an intermediate copy). */
+export type BlobContent = Uint8Array | string | Array<Uint8Array | string>;
+
+/**
+ * The wrapped object (`blob <size>\0` + content) in one buffer, built straight
+ * from the pieces: state.json and the live event segment are hundreds of KB
+ * and written by every mutation, so each saved copy counts.
+ */
+export function wrapBlob(content: BlobContent): { wrapped: Buffer; headerLength: number } {
+  const parts = Array.isArray(content) ? content : [content];
+  let size = 0;
+  for (const p of parts) size += typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength;
+  const header = `blob ${size}\0`;
+  const wrapped = Buffer.allocUnsafe(header.length + size);
+  let offset = wrapped.write(header, 0, 'latin1');
+  for (const p of parts) {
+    if (typeof p === 'string') offset += wrapped.write(p, offset);
+    else {
+      wrapped.set(p, offset);
+      offset += p.byteLength;
+    }
+  }
+  return { wrapped, headerLength: header.length };
+}
+
+function sha1(data: Uint8Array): string {
+  crypto ??= require('node:crypto') as typeof import('node:crypto');
+  return crypto.createHash('sha1').update(data).digest('hex');
+}
+
 /** What writing an effect needs from an object store (a real one, or one that only computes ids). */
 export interface ObjectSink {
   readBlob(oid: string): Promise<Buffer>;
-  writeBlob(content: Uint8Array): Promise<string>;
+  writeBlob(content: BlobContent): Promise<string>;
   writeTree(entries: TreeEntry[]): Promise<string>;
   writeCommit(c: Omit<CommitInfo, 'oid'>): Promise<string>;
 }
@@ -152,16 +181,17 @@ export class DryRunObjects implements ObjectSink {
   async readBlob(oid: string): Promise<Buffer> {
     return this.recent.get(oid) ?? this.real.readBlob(oid);
   }
-  async writeBlob(content: Uint8Array): Promise<string> {
-    const { oid } = hashObject('blob', content);
-    this.recent.set(oid, Buffer.from(content.buffer, content.byteOffset, content.byteLength));
+  async writeBlob(content: BlobContent): Promise<string> {
+    const { wrapped, headerLength } = wrapBlob(content);
+    const oid = sha1(wrapped);
+    this.recent.set(oid, wrapped.subarray(headerLength));
     return oid;
   }
   async writeTree(entries: TreeEntry[]): Promise<string> {
-    return hashObject('tree', encodeTree(entries)).oid;
+    return hashObject('tree', encodeTree(entries));
   }
   async writeCommit(c: Omit<CommitInfo, 'oid'>): Promise<string> {
-    return hashObject('commit', encodeCommit(c)).oid;
+    return hashObject('commit', encodeCommit(c));
   }
 }
 
@@ -394,19 +424,25 @@ export class ObjectStore implements ObjectSink {
 
   /** Writes an object (a no-op when it exists) and returns its id. */
   async write(type: ObjectType, content: Uint8Array): Promise<string> {
-    const { oid, header } = hashObject(type, content);
-    if (!fs.existsSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2)))) {
-      // Level 1 is git's own default for loose objects (core.looseCompression).
-      const deflated = deflateSync(Buffer.concat([header, content]), { level: 1 });
-      await writeObject({ fs: fastFs, gitdir: this.repo.commondir, type, object: deflated, format: 'deflated', oid });
-    }
+    const wrapped = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
+    const oid = sha1(wrapped);
+    await this.writeWrapped(type, oid, wrapped);
     return oid;
   }
 
-  async writeBlob(content: Uint8Array): Promise<string> {
-    const oid = await this.write('blob', content);
-    this.blobs.set(oid, Buffer.from(content.buffer, content.byteOffset, content.byteLength));
+  async writeBlob(content: BlobContent): Promise<string> {
+    const { wrapped, headerLength } = wrapBlob(content);
+    const oid = sha1(wrapped);
+    await this.writeWrapped('blob', oid, wrapped);
+    this.blobs.set(oid, wrapped.subarray(headerLength));
     return oid;
+  }
+
+  private async writeWrapped(type: ObjectType, oid: string, wrapped: Buffer): Promise<void> {
+    if (fs.existsSync(this.loosePath(oid))) return;
+    // Level 1 is git's own default for loose objects (core.looseCompression).
+    const deflated = deflateSync(wrapped, { level: 1 });
+    await writeObject({ fs: fastFs, gitdir: this.repo.commondir, type, object: deflated, format: 'deflated', oid });
   }
 
   async writeTree(entries: TreeEntry[]): Promise<string> {
