@@ -64,7 +64,7 @@ async function heavyBranch(repo: string, active: number, archived: number, event
   const tree = await store.objects.writeTree(root);
   const person = { name: 'system', email: 'system@orchestrator', timestamp: Math.floor(Date.now() / 1000), tzOffset: 0 };
   const commit = await store.objects.writeCommit({ tree, parents: [], author: person, committer: person, message: 'bench seed\n' });
-  if (!store.swapLocal(store.localTip(), commit, 'system', 'bench seed')) throw new Error('seed lost a race');
+  if (!(await store.swapLocal(store.localTip(), commit, 'system', 'bench seed'))) throw new Error('seed lost a race');
   orc.close();
 }
 

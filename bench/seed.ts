@@ -35,6 +35,6 @@ export async function seedTasks(repo: string, workstreams: Record<string, number
     state.workstreams[name] = { description: '', priority: 1, status: 'active', tasks, created_at: now };
   }
   const snap = await engine.store.commit(emptySnapshot(), { state, events, result: null }, { op: 'bench.seed', at: now, by: 'system' }, 'bench seed');
-  if (!engine.store.swapLocal(engine.store.localTip(), snap.commit!, 'system', 'bench seed')) throw new Error('seed lost a race');
+  if (!(await engine.store.swapLocal(engine.store.localTip(), snap.commit!, 'system', 'bench seed'))) throw new Error('seed lost a race');
   orc.close();
 }

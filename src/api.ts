@@ -817,7 +817,7 @@ export class Orchestrator {
         // Only local commits on top of the remote's: they were built on its tip, push them as they are.
         const out = await store.remote.push(local, remoteTip);
         if (out.ok) {
-          store.setTracking(local);
+          await store.setTracking(local);
           for await (const c of walkHistory(store.objects, local, remoteTip)) result.applied.unshift({ commit: c.oid, new_commit: c.oid, op: recordedOp(c.message)?.op as string });
           return result;
         }
@@ -825,13 +825,13 @@ export class Orchestrator {
         remoteTip = store.trackingTip();
       }
       // Keep the local operations under a ref of their own, then move the branch to the remote's tip.
-      if (!store.swapRef(pendingRef, null, local!)) throw new OrchestratorError('CONFLICT', 'another sync is running');
+      if (!(await store.swapRef(pendingRef, null, local!))) throw new OrchestratorError('CONFLICT', 'another sync is running');
       pending = local!;
       // What both share is done; the local commits after it are to apply.
       const base = remoteTip ? await store.mergeBase(pending, remoteTip) : null;
-      if (base) store.swapRef(doneRef, store.readRef(doneRef), base);
+      if (base) await store.swapRef(doneRef, store.readRef(doneRef), base);
       else await store.deleteRef(doneRef);
-      if (remoteTip && !store.swapLocal(local, remoteTip, 'orchestrator', 'orchestrator: sync')) {
+      if (remoteTip && !(await store.swapLocal(local, remoteTip, 'orchestrator', 'orchestrator: sync'))) {
         throw new OrchestratorError('CONFLICT', 'the branch moved during sync; run sync again (it resumes)');
       }
     }
@@ -860,14 +860,15 @@ export class Orchestrator {
             op.content = (await store.objects.readBlob(op.content_blob)).toString('utf8');
             delete op.content_blob;
           }
-          const out = await this.mutate(() => op as unknown as OpBase);
+          // Applied now, on the remote's tip: its time is at least the tip's.
+          const out = await this.mutate((world) => ({ ...(op as unknown as OpBase), at: new Date(Math.max(Date.parse(String(op.at)), Date.parse(world.state.updated_at) || 0)).toISOString() }));
           result.applied.push({ commit: c.oid, new_commit: out.commit, op: String(rec.op) });
         } catch (err) {
           if (!(err instanceof OrchestratorError) || !['CONFLICT', 'NOT_FOUND', 'LOCK_HELD', 'INVALID_INPUT', 'AMBIGUOUS'].includes(err.code)) throw err;
           await drop(err.message);
         }
       }
-      store.swapRef(doneRef, store.readRef(doneRef), c.oid);
+      await store.swapRef(doneRef, store.readRef(doneRef), c.oid);
     }
     await store.deleteRef(pendingRef);
     await store.deleteRef(doneRef);
@@ -898,7 +899,7 @@ export class Orchestrator {
     } else to = range ? await resolve(range) : await this.tip();
     if (!to) return { ok: true, checked: 0, problem: null, from, to };
     const { verifyRange } = await import('./store/verify.js');
-    return { ...(await verifyRange(objects, to, from, onProgress)), from, to };
+    return { ...(await verifyRange(objects, to, from, { onProgress })), from, to };
   }
 
   /**

@@ -134,7 +134,7 @@ export class Engine {
       const tracking = this.online && !this.remoteAbsent ? store.trackingTip() : null;
       if (!tracking || tracking === local) return local;
       if (local === null || (await store.isAncestor(local, tracking))) {
-        if (store.swapLocal(local, tracking, 'orchestrator', 'orchestrator: fast-forward to remote')) return tracking;
+        if (await store.swapLocal(local, tracking, 'orchestrator', 'orchestrator: fast-forward to remote')) return tracking;
         if (i < 5) continue;
       }
       if (local !== null && (await store.isAncestor(tracking, local))) return local;
@@ -173,7 +173,9 @@ export class Engine {
     let base = this.online && store.remote!.cheapFetch ? await this.refresh() : await this.baseTip();
     for (let attempt = 1; ; attempt++) {
       const snap = await store.snapshot(base);
-      const at = new Date(this.clock()).toISOString();
+      // Time never runs backwards along the branch: a writer whose clock is
+      // behind the last commit's takes that commit's time.
+      const at = new Date(Math.max(this.clock(), Date.parse(snap.world.state.updated_at) || 0)).toISOString();
       let planned: { op: OpBase; effect: Effect<R> } | NoChange<R>;
       try {
         planned = this.plan(snap.world, prepare, at);
@@ -218,7 +220,7 @@ export class Engine {
         this.pushMs = 0.8 * this.pushMs + 0.2 * (performance.now() - started);
         trace(`attempt ${attempt}: push ${pushed.ok ? 'ok' : 'rejected ' + pushed.reason}`);
         if (pushed.ok) {
-          store.setTracking(commit);
+          await store.setTracking(commit);
           this.remoteAbsent = false;
           await this.advanceLocal(base, commit, op);
           this.lastWin = performance.now();
@@ -235,7 +237,7 @@ export class Engine {
         // The remote did not move: this was a refusal (a hook, permissions), not a race.
         if (base === before) throw rejectedError(store.remote!.name, pushed);
       } else {
-        if (store.swapLocal(base, commit, op.by, subjectOf(op))) {
+        if (await store.swapLocal(base, commit, op.by, subjectOf(op))) {
           store.maintain();
           return { result: effect.result, commit, op, attempts: attempt };
         }
@@ -280,7 +282,7 @@ export class Engine {
   private async advanceLocal(base: string | null, commit: string, op: OpBase): Promise<void> {
     const store = this.store;
     for (let i = 0; i < 5; i++) {
-      if (store.swapLocal(base, commit, op.by, subjectOf(op))) return;
+      if (await store.swapLocal(base, commit, op.by, subjectOf(op))) return;
       const local = store.localTip();
       if (local === commit) return;
       if (local !== null && !(await store.isAncestor(local, commit, 1000))) return;

@@ -22,7 +22,7 @@ async function forge(orc: Orchestrator, op: OpBase, edit: (e: Effect) => Effect 
   const from = await store.snapshot(old);
   const effect = applyOp(from.world, op) as Effect;
   const next = await store.commit(snap, edit(effect), op, subjectOf(op));
-  expect(store.swapLocal(tip, next.commit!, op.by, 'forged')).toBe(true);
+  expect(await store.swapLocal(tip, next.commit!, op.by, 'forged')).toBe(true);
   return next.commit!;
 }
 

@@ -78,23 +78,28 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 
-  const open = (extra: Partial<OpenOptions> = {}): Orchestrator => {
-    if (orc) return orc;
+  /** The library's options from the global flags and the environment (every command, serve included). */
+  const openOptions = (): OpenOptions => {
     const g = globals();
     const env = io.env;
     const remote = g.remote ?? env.ORCHESTRATOR_REMOTE;
-    orc = openOrchestrator({
+    const flag = (v: string | undefined) => v === '1' || v === 'true';
+    return {
       repo: g.repo ?? env.ORCHESTRATOR_REPO ?? io.cwd,
       branch: g.branch ?? env.ORCHESTRATOR_BRANCH,
       remote: remote === undefined ? undefined : remote === 'none' ? null : remote,
       agent: g.as ?? env.ORCHESTRATOR_AGENT,
-      offline: g.offline ?? (env.ORCHESTRATOR_OFFLINE === '1' || env.ORCHESTRATOR_OFFLINE === 'true'),
-      allowOffline: g.allowOffline,
+      offline: g.offline ?? flag(env.ORCHESTRATOR_OFFLINE),
+      allowOffline: g.allowOffline ?? flag(env.ORCHESTRATOR_ALLOW_OFFLINE),
       onOffline: (reason) => io.stderr(`warning: working offline (${reason.replace(/ \(use --offline.*\)$/, '')}); run "orchestrator sync" when the remote is back\n`),
       maxAttempts: g.maxAttempts !== undefined ? parseIntStrict(g.maxAttempts, 'max attempts') : undefined,
       staleMs: staleMs(g.staleAfter ?? env.ORCHESTRATOR_STALE_AFTER),
-      ...extra,
-    });
+    };
+  };
+
+  const open = (extra: Partial<OpenOptions> = {}): Orchestrator => {
+    if (orc) return orc;
+    orc = openOrchestrator({ ...openOptions(), ...extra });
     return orc;
   };
 
@@ -641,11 +646,9 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
     .option('--cors <origin>', 'let pages of this origin call the API (off by default)')
     .action(async (o: { port?: string; host?: string; readOnly?: boolean; token?: string; fetchInterval?: string; cors?: string }) => {
       const { serve } = await import('../server/app.js');
-      const g = globals();
       const env = io.env;
       const token = o.token ?? env.ORCHESTRATOR_TOKEN;
       const port = o.port ?? env.PORT;
-      const remote = g.remote ?? env.ORCHESTRATOR_REMOTE;
       const server = await serve({
         port: port !== undefined ? parseIntStrict(port, 'port') : 4000,
         host: o.host ?? '127.0.0.1',
@@ -653,20 +656,16 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
         token: token || undefined,
         fetchInterval: o.fetchInterval !== undefined ? parseIntStrict(o.fetchInterval, 'fetch interval') : 5,
         cors: o.cors,
-        open: {
-          repo: g.repo ?? env.ORCHESTRATOR_REPO ?? io.cwd,
-          branch: g.branch ?? env.ORCHESTRATOR_BRANCH,
-          remote: remote === undefined ? undefined : remote === 'none' ? null : remote,
-          agent: g.as ?? env.ORCHESTRATOR_AGENT,
-          offline: g.offline ?? env.ORCHESTRATOR_OFFLINE === '1',
-        },
+        open: openOptions(),
         log: (line) => io.stderr(line + '\n'),
       });
       const where = await server.orc.where();
       const mode = o.readOnly ? 'read-only' : token ? 'writes need the token' : 'writable from this machine';
       if (globals().json) io.stdout(JSON.stringify({ url: server.url, ...where, read_only: !!o.readOnly }) + '\n');
       else {
-        io.stdout(`Orchestrator dashboard: ${server.url}${token ? '#token=' + encodeURIComponent(token) : ''}\n`);
+        // The token goes into the printed URL only on a terminal: other output tends to end up in logs.
+        const withToken = token && process.stdout.isTTY ? '#token=' + encodeURIComponent(token) : '';
+        io.stdout(`Orchestrator dashboard: ${server.url}${withToken}${token && !withToken ? ' (open it with #token=<your token> at the end)' : ''}\n`);
         io.stdout(`API: ${server.url}api/status (${mode})\n`);
         io.stdout(`Branch ${where.branch} of ${where.repo}${where.remote ? `, fetching ${where.remote} every ${o.fetchInterval ?? 5}s` : ''}\n`);
       }

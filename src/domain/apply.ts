@@ -12,6 +12,13 @@ export function applyOp<R = unknown>(world: World, op: OpBase): Effect<R> | NoCh
   const spec = specOf(op);
   if (!spec) throw new OrchestratorError('INVALID_INPUT', `unknown operation "${op.op}"`, { op: op.op });
   const valid = validateOp(spec, op);
+  // Operations are ordered in time along the branch: expiry and staleness are judged by `at`.
+  if (world.state.version > 0 && Date.parse(op.at) < Date.parse(world.state.updated_at)) {
+    throw new OrchestratorError('CONFLICT', `operation time ${op.at} is before its parent's (${world.state.updated_at}); time never runs backwards on the branch`, {
+      at: op.at,
+      parent_at: world.state.updated_at,
+    });
+  }
   const out = spec.apply(world, valid) as Effect<R> | NoChange<R>;
   if (isNoChange(out)) return out;
   const state = out.state === world.state ? { ...world.state } : out.state;

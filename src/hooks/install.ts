@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { getConfig } from 'isomorphic-git';
 import { OrchestratorError } from '../errors.js';
-import { fastFs } from '../store/fs-client.js';
+import { gitEnv } from '../store/git-env.js';
+import { receiveHooksDir } from '../store/local-remote.js';
 import { checkBranchName } from '../store/git-store.js';
 import { requireRepo, type RepoPaths } from '../store/repo.js';
 
@@ -22,9 +22,11 @@ function packageRoot(): string {
   throw new OrchestratorError('INTERNAL', 'hooks/pre-receive is missing from this installation');
 }
 
+/** Where git runs this repository's receive hooks (core.hooksPath from every config level, relative to the git directory). */
 async function hooksDir(repo: RepoPaths): Promise<string> {
-  const configured = (await getConfig({ fs: fastFs, gitdir: repo.commondir, path: 'core.hooksPath' }).catch(() => undefined)) as string | undefined;
-  return configured ? path.resolve(repo.workdir ?? repo.gitdir, configured) : path.join(repo.commondir, 'hooks');
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const r = spawnSync('git', ['config', '--get', 'core.hooksPath'], { cwd: repo.gitdir, env: gitEnv(), encoding: 'utf8' });
+  return receiveHooksDir(repo, r.status === 0 ? r.stdout.trim() : undefined);
 }
 
 /** Single-quoted for sh. */

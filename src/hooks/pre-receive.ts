@@ -5,6 +5,7 @@
  * exactly on its parent. The message names the commit and the reason.
  */
 import { verifyRange } from '../store/verify.js';
+import { LOCK_SKEW_MS } from '../domain/locks.js';
 import { ObjectStore } from '../store/objects.js';
 import { requireRepo } from '../store/repo.js';
 
@@ -42,7 +43,8 @@ export async function checkPush(input: string, guarded: string[], cwd: string): 
           continue;
         }
       }
-      const r = await verifyRange(objects, newOid, from);
+      // Operation times may not run ahead of this server's clock (lock expiry is judged by them).
+      const r = await verifyRange(objects, newOid, from, { notAfterMs: Date.now() + LOCK_SKEW_MS, forcedImports: false });
       if (r.problem) refusals.push({ ref, message: `refused: commit ${r.problem.commit.slice(0, 8)} on ${branch} ${r.problem.reason}` });
     }
   } finally {

@@ -81,7 +81,7 @@ export function createApp(orc: Orchestrator, watcher: BranchWatcher, opts: Serve
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     const hostname = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-    if (checkHost && !LOOPBACK.has(hostname)) {
+    if (checkHost && !LOOPBACK.has(hostname) && hostname !== host && hostname !== `[${host}]`) {
       throw new OrchestratorError('FORBIDDEN', `this server does not answer for host "${hostname}"`);
     }
     const origin = req.headers.origin;

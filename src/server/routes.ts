@@ -62,13 +62,18 @@ function query(req: Request, key: string): string | undefined {
  */
 class ResponseCache {
   private entries = new Map<string, { body: Buffer; etag: string; at: number }>();
-  constructor(private readonly watcher: BranchWatcher) {
+  constructor(
+    watcher: BranchWatcher,
+    private readonly tip: () => Promise<string | null>,
+  ) {
     watcher.subscribe(() => this.entries.clear());
   }
 
   async send(req: Request, res: Response, key: string, compute: () => Promise<unknown>): Promise<void> {
     const now = Date.now();
-    const full = `${this.watcher.current ?? 'none'} ${key}`;
+    // Keyed by the tip read now (a ref read), not the watcher's last poll: a body never carries another commit's key.
+    const tip = await this.tip();
+    const full = `${tip ?? 'none'} ${key}`;
     let e = this.entries.get(full);
     if (!e || now - e.at >= 1000) {
       const body = Buffer.from(JSON.stringify(await compute()));
@@ -80,7 +85,7 @@ class ResponseCache {
     res.setHeader('ETag', e.etag);
     res.setHeader('Cache-Control', 'no-cache');
     // Which commit the answer comes from, so a page can tell responses of different commits apart.
-    res.setHeader('X-Orchestrator-Commit', this.watcher.current ?? '');
+    res.setHeader('X-Orchestrator-Commit', tip ?? '');
     if (req.headers['if-none-match'] === e.etag) {
       res.status(304).end();
       return;
@@ -99,7 +104,7 @@ export interface RouteOptions {
 
 export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: typeof import('express'), opts: RouteOptions = {}): Router {
   const r = express.Router();
-  const cache = new ResponseCache(watcher);
+  const cache = new ResponseCache(watcher, () => orc.tip());
 
   /** After a write the stream hears of the new tip at once. */
   const wrote = async (res: Response, status: number, result: unknown) => {

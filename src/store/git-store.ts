@@ -118,7 +118,7 @@ export class GitStore {
   }
 
   /** Moves the local branch from `expected` to `next`; false when it moved meanwhile. */
-  swapLocal(expected: string | null, next: string, by: string, message: string): boolean {
+  swapLocal(expected: string | null, next: string, by: string, message: string): Promise<boolean> {
     return casRef(this.repo, { ref: this.ref, expected, next, who: { name: by, email: `${by}@orchestrator` }, message });
   }
 
@@ -127,7 +127,7 @@ export class GitStore {
   }
 
   /** Compare-and-swap of any ref of this repository. */
-  swapRef(ref: string, expected: string | null, next: string): boolean {
+  swapRef(ref: string, expected: string | null, next: string): Promise<boolean> {
     return casRef(this.repo, { ref, expected, next, message: 'orchestrator' });
   }
 
@@ -146,16 +146,18 @@ export class GitStore {
     return null;
   }
 
-  setTracking(next: string): void {
+  /** Moves the remote-tracking ref forward to `next` (never back over a newer fetch). */
+  async setTracking(next: string): Promise<void> {
     if (!this.remote) return;
     const ref = this.remote.trackingRef;
-    // The tracking ref mirrors the remote; a lost race here only means a newer fetch won.
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       const current = readRef(this.repo, ref);
       if (current === next) return;
-      if (casRef(this.repo, { ref, expected: current, next, message: 'orchestrator: push' })) return;
+      if (current !== null && !(await this.isAncestor(current, next, 1000))) return;
+      if (await casRef(this.repo, { ref, expected: current, next, message: 'orchestrator: push' })) return;
     }
   }
+
 
   /** A commit id for a full or abbreviated id, or a ref name; null when there is none. */
   async resolveRevision(rev: string): Promise<string | null> {

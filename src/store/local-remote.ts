@@ -14,15 +14,15 @@
  * writers on different clones queue instead of racing.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getConfig } from 'isomorphic-git';
-import { fastFs } from './fs-client.js';
 import { ObjectStore, TREE_MODE } from './objects.js';
 import { casRef, Mutex, readRef } from './refs.js';
 import { OrchestratorError } from '../errors.js';
 import { GitTransport, type PushOutcome, type Transport } from './remote.js';
 import { findRepo, type RepoPaths } from './repo.js';
+import { gitEnv } from './git-env.js';
 
 const RECEIVE_HOOKS = ['pre-receive', 'update', 'post-receive', 'post-update', 'reference-transaction', 'proc-receive', 'push-to-checkout'];
 
@@ -41,13 +41,47 @@ export function localRemotePath(url: string, base: string): string | null {
   return path.resolve(base, url);
 }
 
-async function config(repo: RepoPaths, key: string): Promise<string | undefined> {
-  try {
-    const v = await getConfig({ fs: fastFs, gitdir: repo.commondir, path: key });
-    return v === undefined || v === null ? undefined : String(v);
-  } catch {
-    return undefined;
+const CONFIG_KEYS = ['core.hookspath', 'receive.fsckobjects', 'transfer.fsckobjects', 'core.sharedrepository', 'extensions.refstorage', 'receive.procreceiverefs'];
+const configCache = new Map<string, { stamp: string; values: Map<string, string> }>();
+
+/** What identifies the config git would read for `repo` now: files' mtimes and GIT_CONFIG* variables. */
+function configStamp(repo: RepoPaths): string {
+  const home = os.homedir();
+  const files = [
+    path.join(repo.commondir, 'config'),
+    process.env.GIT_CONFIG_GLOBAL ?? path.join(home, '.gitconfig'),
+    path.join(process.env.XDG_CONFIG_HOME ?? path.join(home, '.config'), 'git', 'config'),
+    process.env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig',
+  ];
+  const mtimes = files.map((f) => {
+    try {
+      return String(fs.statSync(f).mtimeMs);
+    } catch {
+      return '-';
+    }
+  });
+  const env = Object.entries(process.env).filter(([k]) => k.startsWith('GIT_CONFIG'));
+  return JSON.stringify([mtimes, env]);
+}
+
+/**
+ * The receive-side settings git would apply in `repo`: read with git itself
+ * (global and system config, includes), cached until a config file changes.
+ */
+function effectiveConfig(repo: RepoPaths): Map<string, string> {
+  const stamp = configStamp(repo);
+  const cached = configCache.get(repo.commondir);
+  if (cached?.stamp === stamp) return cached.values;
+  const values = new Map<string, string>();
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const r = spawnSync('git', ['config', '--get-regexp', `^(${CONFIG_KEYS.map((k) => k.replace('.', '\\.')).join('|')})$`], { cwd: repo.gitdir, env: gitEnv(), encoding: 'utf8' });
+  for (const line of (r.stdout ?? '').split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp > 0) values.set(line.slice(0, sp).toLowerCase(), line.slice(sp + 1));
+    else if (line) values.set(line.toLowerCase(), 'true');
   }
+  configCache.set(repo.commondir, { stamp, values });
+  return values;
 }
 
 function executable(file: string): boolean {
@@ -59,21 +93,27 @@ function executable(file: string): boolean {
   }
 }
 
+/** The directory git runs `repo`'s receive hooks from: core.hooksPath (relative to the git directory) or hooks/. */
+export function receiveHooksDir(repo: RepoPaths, hooksPath: string | undefined): string {
+  return hooksPath ? path.resolve(repo.gitdir, hooksPath.replace(/^~(?=\/|$)/, os.homedir())) : path.join(repo.commondir, 'hooks');
+}
+
 /**
  * Whether pushing to this repository in process is equivalent to git push;
  * the reason when it is not.
  */
 export async function localPushBlocker(remote: RepoPaths): Promise<string | null> {
-  const hooksPath = await config(remote, 'core.hooksPath');
-  const hooksDir = hooksPath ? path.resolve(remote.workdir ?? remote.gitdir, hooksPath) : path.join(remote.commondir, 'hooks');
+  const config = effectiveConfig(remote);
+  const hooksDir = receiveHooksDir(remote, config.get('core.hookspath'));
   const hook = RECEIVE_HOOKS.find((h) => executable(path.join(hooksDir, h)));
   if (hook) return `it has a ${hook} hook`;
-  for (const key of ['receive.fsckObjects', 'transfer.fsckObjects']) {
-    if ((await config(remote, key)) === 'true') return `${key} is set`;
+  for (const key of ['receive.fsckobjects', 'transfer.fsckobjects']) {
+    if (['true', 'yes', 'on', '1'].includes((config.get(key) ?? '').toLowerCase())) return `${key} is set`;
   }
-  const shared = await config(remote, 'core.sharedRepository');
-  if (shared && shared !== 'false' && shared !== 'umask' && shared !== '0') return 'it is a shared repository';
-  if (await config(remote, 'extensions.refStorage')) return 'it does not store refs in files';
+  const shared = config.get('core.sharedrepository');
+  if (shared && !['false', 'umask', '0', 'no', 'off'].includes(shared.toLowerCase())) return 'it is a shared repository';
+  if (config.get('extensions.refstorage')) return 'it does not store refs in files';
+  if (config.get('receive.procreceiverefs')) return 'it hands refs to a proc-receive hook';
   try {
     fs.accessSync(path.join(remote.commondir, 'objects'), fs.constants.W_OK);
     fs.accessSync(path.join(remote.commondir, 'refs'), fs.constants.W_OK);
@@ -121,6 +161,12 @@ export async function copyHistory(from: ObjectStore, to: ObjectStore, tip: strin
   return copied;
 }
 
+/** Does `from` reach `target` by first parents? */
+async function reaches(objects: ObjectStore, from: string | null, target: string): Promise<boolean> {
+  for (let c: string | undefined = from ?? undefined, i = 0; c && i < 100_000; c = (await objects.readCommit(c)).parents[0], i++) if (c === target) return true;
+  return false;
+}
+
 export class LocalTransport implements Transport {
   readonly kind = 'local' as const;
   readonly cheapFetch = true;
@@ -160,7 +206,7 @@ export class LocalTransport implements Transport {
       const tracking = readRef(this.local, this.trackingRef);
       if (tracking === tip) return 'fetched';
       await copyHistory(this.remoteObjects, this.localObjects, tip, tracking);
-      if (casRef(this.local, { ref: this.trackingRef, expected: tracking, next: tip, message: `fetch ${this.name}` })) return 'fetched';
+      if (await casRef(this.local, { ref: this.trackingRef, expected: tracking, next: tip, message: `fetch ${this.name}` })) return 'fetched';
     }
     return 'fetched';
   }
@@ -169,10 +215,14 @@ export class LocalTransport implements Transport {
     this.reachable();
     // Checked on every push: a hook installed meanwhile must run, so git push takes over.
     if (await localPushBlocker(this.remote)) return this.viaGit.push(commit);
-    // Checked before copying anything: a stale base is a race, like git's "fetch first".
-    if (readRef(this.remote, this.ref) !== base) return { ok: false, reason: '[rejected] (fetch first)', stderr: '' };
-    await copyHistory(this.localObjects, this.remoteObjects, commit, base);
-    if (casRef(this.remote, { ref: this.ref, expected: base, next: commit, message: 'push' })) return { ok: true };
+    // Like git push: a fast-forward of the remote's tip. That is `base` itself,
+    // or an older commit when `base` holds local commits not pushed yet.
+    const remoteTip = readRef(this.remote, this.ref);
+    if (remoteTip !== base && remoteTip !== null && !(await reaches(this.localObjects, base, remoteTip))) {
+      return { ok: false, reason: '[rejected] (fetch first)', stderr: '' };
+    }
+    await copyHistory(this.localObjects, this.remoteObjects, commit, remoteTip);
+    if (await casRef(this.remote, { ref: this.ref, expected: remoteTip, next: commit, message: 'push' })) return { ok: true };
     return { ok: false, reason: '[remote rejected] (failed to update ref)', stderr: '' };
   }
 

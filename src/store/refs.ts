@@ -32,18 +32,20 @@ function readPackedRef(commondir: string, ref: string): string | null {
   return null;
 }
 
-/** The commit a ref points to, or null when it does not exist. */
+/** The commit a ref points to, or null when it does not exist; CORRUPT when it holds anything else. */
 export function readRef(repo: RepoPaths, ref: string): string | null {
+  let value: string;
   try {
-    const value = fs.readFileSync(path.join(repo.commondir, ref), 'utf8').trim();
-    if (value.startsWith('ref: ')) throw new OrchestratorError('CORRUPT', `${ref} is a symbolic ref; the coordination branch must be a plain branch`);
-    if (!isOid(value)) return null;
-    return value;
+    value = fs.readFileSync(path.join(repo.commondir, ref), 'utf8').trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') throw err;
+    return readPackedRef(repo.commondir, ref);
   }
-  return readPackedRef(repo.commondir, ref);
+  if (isOid(value)) return value;
+  if (value.startsWith('ref: ')) throw new OrchestratorError('CORRUPT', `${ref} is a symbolic ref; the coordination branch must be a plain branch`, { ref });
+  // Never read as "absent": the next write would start a new history over the old one.
+  throw new OrchestratorError('CORRUPT', `${ref} is broken (it holds ${JSON.stringify(value.slice(0, 40))}, not a commit id); restore it from its reflog (git reflog ${ref.replace(/^refs\/heads\//, '')}) or with git update-ref`, { ref });
 }
 
 function pidAlive(pid: number): boolean {
@@ -55,7 +57,42 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Is this lock file left behind by a process that died? */
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim() || fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function linkOr(file: string, fallback: string): string {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * Who holds a lock file: a process id means something only on the same
+ * machine, since the same boot, in the same pid namespace (containers that
+ * share a host name do not share pids).
+ */
+const IDENTITY = {
+  host: HOST.replace(/\s/g, '_'),
+  boot: readOr('/proc/sys/kernel/random/boot_id', '-'),
+  pidns: linkOr('/proc/self/ns/pid', '-').replace(/\s/g, '_'),
+};
+const OWNER_LINE = `pid ${process.pid} host ${IDENTITY.host} boot ${IDENTITY.boot} pidns ${IDENTITY.pidns}\n`;
+
+/** True when the lock's owner is provably gone, false when provably alive, null when we cannot tell. */
+function ownerGone(text: string): boolean | null {
+  const m = /^pid (\d+) host (\S+) boot (\S+) pidns (\S+)/.exec(text);
+  if (!m || m[2] !== IDENTITY.host || m[3] !== IDENTITY.boot || m[4] !== IDENTITY.pidns) return null;
+  return !pidAlive(Number(m[1]));
+}
+
+/** Is this lock file left behind? Provably, by its owner's pid; otherwise only when it is old. */
 function isStale(file: string, staleAfterMs: number): boolean {
   let st: fs.Stats;
   let text = '';
@@ -65,47 +102,66 @@ function isStale(file: string, staleAfterMs: number): boolean {
   } catch {
     return false;
   }
-  const m = /^pid (\d+) host (\S+)/.exec(text);
-  if (m && m[2] === HOST) return !pidAlive(Number(m[1]));
+  const gone = ownerGone(text);
+  if (gone !== null) return gone;
   return Date.now() - st.mtimeMs > staleAfterMs;
 }
 
 /**
- * Removes a stale lock file without racing another remover: it is renamed
- * aside first, and put back if what was moved turns out to be a live lock.
+ * Removes a stale lock file. One breaker at a time (a `.break` file of its
+ * own), and only the very file judged stale: it is moved aside and put back
+ * if another took its place in between.
  */
 function breakStale(file: string, staleAfterMs: number): void {
-  const aside = `${file}.stale-${process.pid}-${Date.now()}`;
+  const breaker = `${file}.break`;
+  let fd: number;
   try {
-    fs.renameSync(file, aside);
+    fd = fs.openSync(breaker, 'wx');
   } catch {
+    // Another process is breaking it; a breaker that died leaves its file, which ages out.
+    if (isStale(breaker, 30_000)) fs.rmSync(breaker, { force: true });
     return;
   }
-  if (isStale(aside, staleAfterMs)) {
+  try {
+    fs.writeSync(fd, OWNER_LINE);
+    let judged: fs.Stats;
+    try {
+      judged = fs.statSync(file);
+    } catch {
+      return;
+    }
+    if (!isStale(file, staleAfterMs)) return;
+    const aside = `${file}.stale-${process.pid}-${Date.now()}`;
+    try {
+      fs.renameSync(file, aside);
+    } catch {
+      return;
+    }
+    const moved = fs.statSync(aside);
+    if (moved.ino !== judged.ino || moved.dev !== judged.dev) {
+      try {
+        fs.linkSync(aside, file);
+      } catch {
+        /* a newer lock stands */
+      }
+    }
     fs.rmSync(aside, { force: true });
-    return;
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(breaker, { force: true });
   }
-  try {
-    fs.linkSync(aside, file);
-  } catch {
-    /* someone created a new lock meanwhile; theirs stands */
-  }
-  fs.rmSync(aside, { force: true });
 }
 
-const sleepBuf = new Int32Array(new SharedArrayBuffer(4));
-function sleepSync(ms: number): void {
-  Atomics.wait(sleepBuf, 0, 0, ms);
-}
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Creates `file` exclusively, waiting out short holders and breaking dead ones. */
-function takeLockFile(file: string, waitMs: number, staleAfterMs: number): number {
+/** Creates `file` exclusively, waiting out live holders and breaking dead ones. */
+async function takeLockFile(file: string, waitMs: number, staleAfterMs: number): Promise<number> {
   const deadline = Date.now() + waitMs;
   let delay = 1;
   for (;;) {
     try {
       const fd = fs.openSync(file, 'wx');
-      fs.writeSync(fd, `pid ${process.pid} host ${HOST}\n`);
+      fs.writeSync(fd, OWNER_LINE);
       return fd;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -122,7 +178,7 @@ function takeLockFile(file: string, waitMs: number, staleAfterMs: number): numbe
     if (Date.now() >= deadline) {
       throw new OrchestratorError('CONTENTION', `cannot lock ${file}: it exists and is held by a running process; if no git or orchestrator process is running, remove it`, { lock: file });
     }
-    sleepSync(delay);
+    await sleep(delay);
     delay = Math.min(delay * 2, 10);
   }
 }
@@ -143,18 +199,25 @@ export interface RefUpdate {
  * Compare-and-swap of one ref. Returns false (and changes nothing) when the
  * ref no longer holds `expected`.
  */
-export function casRef(repo: RepoPaths, u: RefUpdate): boolean {
+export async function casRef(repo: RepoPaths, u: RefUpdate): Promise<boolean> {
   const file = path.join(repo.commondir, u.ref);
   const lock = file + '.lock';
-  const fd = takeLockFile(lock, u.lockWaitMs ?? 5000, 10_000);
+  // Git holds ref locks for microseconds: one 10 s old belongs to a process that died.
+  const fd = await takeLockFile(lock, u.lockWaitMs ?? 5000, 10_000);
+  const mine = fs.fstatSync(fd);
   let renamed = false;
   try {
     const current = readRef(repo, u.ref);
     if (current !== u.expected) return false;
     fs.ftruncateSync(fd, 0);
     fs.writeSync(fd, u.next + '\n', 0);
+    // The lock must still be ours: had it been broken and retaken, renaming
+    // would put another process's lock file in place of the ref.
+    const now = fs.statSync(lock);
+    if (now.ino !== mine.ino || now.dev !== mine.dev) {
+      throw new OrchestratorError('CONTENTION', `the lock on ${u.ref} was taken over while held; nothing was changed`, { ref: u.ref });
+    }
     fs.closeSync(fd);
-    // Our lock must still be the one in place (a stale-lock breaker could have moved it).
     fs.renameSync(lock, file);
     renamed = true;
     appendReflog(repo, u, current);
@@ -166,7 +229,13 @@ export function casRef(repo: RepoPaths, u: RefUpdate): boolean {
       } catch {
         /* closed above */
       }
-      fs.rmSync(lock, { force: true });
+      // Remove only our own lock file.
+      try {
+        const st = fs.statSync(lock);
+        if (st.ino === mine.ino && st.dev === mine.dev) fs.rmSync(lock, { force: true });
+      } catch {
+        /* already gone */
+      }
     }
   }
 }
@@ -192,6 +261,9 @@ function appendReflog(repo: RepoPaths, u: RefUpdate, old: string | null): void {
  * depends on it, because every ref update is still a compare-and-swap.
  */
 const FAIR_AFTER_MS = 100;
+/** A waiter refreshes its ticket this often; a ticket not refreshed for TICKET_TTL_MS is abandoned. */
+const TICKET_REFRESH_MS = 2000;
+const TICKET_TTL_MS = 10_000;
 
 export class Mutex {
   private fd: number | null = null;
@@ -201,7 +273,7 @@ export class Mutex {
     for (let i = 0; i < 2; i++) {
       try {
         const fd = fs.openSync(this.file, 'wx');
-        fs.writeSync(fd, `pid ${process.pid} host ${HOST}\n`);
+        fs.writeSync(fd, OWNER_LINE);
         this.fd = fd;
         return 'taken';
       } catch (err) {
@@ -231,7 +303,10 @@ export class Mutex {
     return since < FAIR_AFTER_MS * 1000;
   }
 
-  /** Waiting writers, oldest first (dead ones are removed on the way). */
+  /**
+   * Waiting writers, oldest first. A ticket its waiter stopped refreshing
+   * (it died, on this machine or another sharing the directory) is removed.
+   */
   private waiters(): string[] {
     const dir = path.dirname(this.file);
     const prefix = path.basename(this.file) + '.wait-';
@@ -242,10 +317,15 @@ export class Mutex {
       return [];
     }
     const live: string[] = [];
+    const now = Date.now();
     for (const n of names.sort()) {
-      const m = /-(\d+)-([^-]+)$/.exec(n);
-      const mine = m && m[2] === HOST;
-      if (mine && !pidAlive(Number(m![1]))) fs.rmSync(path.join(dir, n), { force: true });
+      let abandoned = false;
+      try {
+        abandoned = now - fs.statSync(path.join(dir, n)).mtimeMs > TICKET_TTL_MS;
+      } catch {
+        continue;
+      }
+      if (abandoned) fs.rmSync(path.join(dir, n), { force: true });
       else live.push(n);
     }
     return live;
@@ -266,12 +346,14 @@ export class Mutex {
     }
     const dir = path.dirname(this.file);
     const stamp = String(Math.floor((performance.timeOrigin + performance.now()) * 1000)).padStart(17, '0');
-    const ticket = `${path.basename(this.file)}.wait-${stamp}-${process.pid}-${HOST}`;
+    const ticket = `${path.basename(this.file)}.wait-${stamp}-${process.pid}-${IDENTITY.host}`;
+    const ticketPath = path.join(dir, ticket);
     try {
-      fs.writeFileSync(path.join(dir, ticket), '');
+      fs.writeFileSync(ticketPath, '');
     } catch {
       return this.tryTake() === 'taken';
     }
+    let refreshed = Date.now();
     const deadline = Date.now() + waitMs;
     let wake: (() => void) | null = null;
     let watcher: fs.FSWatcher | null = null;
@@ -290,6 +372,14 @@ export class Mutex {
           if (r !== 'busy') return r === 'taken';
         }
         if (Date.now() >= deadline) return false;
+        if (Date.now() - refreshed > TICKET_REFRESH_MS) {
+          refreshed = Date.now();
+          try {
+            fs.utimesSync(ticketPath, new Date(), new Date());
+          } catch {
+            fs.writeFileSync(ticketPath, '');
+          }
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, watcher ? 50 : delay + Math.random() * delay);
           function done() {
@@ -303,7 +393,7 @@ export class Mutex {
       }
     } finally {
       watcher?.close();
-      fs.rmSync(path.join(dir, ticket), { force: true });
+      fs.rmSync(ticketPath, { force: true });
     }
   }
 

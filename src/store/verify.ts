@@ -10,7 +10,10 @@ import { OrchestratorError } from '../errors.js';
 import { applyOp, subjectOf } from '../domain/apply.js';
 import { isNoChange, type OpBase } from '../domain/op.js';
 import { recordedOp } from './history.js';
-import { emptySnapshot, parseState, readSnapshot, TRAILER, writeEffect, type Snapshot } from './layout.js';
+import { emptySnapshot, readSnapshot, serializeLock, serializeState, TRAILER, writeEffect, type Snapshot } from './layout.js';
+import { LOCK_SKEW_MS } from '../domain/locks.js';
+import { fileToResource, resourceToFile, rules } from '../domain/rules.js';
+import type { State } from '../domain/types.js';
 import { DryRunObjects, type CommitInfo, type ObjectStore, type TreeEntry } from './objects.js';
 
 export interface VerifyProblem {
@@ -79,28 +82,93 @@ async function fullOp(objects: ObjectStore, rec: Record<string, unknown>): Promi
   return op as unknown as OpBase;
 }
 
-/** Checks an import commit: its tree must be a well-formed board, on an empty parent unless forced. */
-async function checkImport(objects: ObjectStore, c: CommitInfo, rec: Record<string, unknown>, parent: Snapshot): Promise<{ snap: Snapshot } | { reason: string }> {
-  if (parent.world.state.version > 0 && rec.force !== true) return { reason: 'imports over a branch that has data, without --force' };
+const IMPORT_ENTRIES = new Set(['state.json', 'events.jsonl', 'events', 'knowledge', 'locks']);
+
+/**
+ * Checks an import commit. Its content is data, not a replayable change, so
+ * it must be a board exactly as the importer writes one: canonical files
+ * only, valid names, the counts it records, and the `imported` event last.
+ * On a parent with data it needs `force` (and the hook refuses it anyway).
+ */
+async function checkImport(objects: ObjectStore, c: CommitInfo, rec: Record<string, unknown>, parent: Snapshot, forcedImports: boolean): Promise<{ snap: Snapshot } | { reason: string }> {
+  if (parent.world.state.version > 0) {
+    if (rec.force !== true) return { reason: 'imports over a branch that has data, without --force' };
+    if (!forcedImports) return { reason: 'replaces a branch that has data by an import; this repository accepts imports only into a new branch' };
+  }
+  if (c.author.name !== rec.by) return { reason: `has author ${c.author.name} but its operation's agent is ${String(rec.by)}` };
   let snap: Snapshot;
   try {
     snap = await readSnapshot(objects, c.oid);
-    const stateEntry = snap.root.find((e) => e.name === 'state.json')!;
-    parseState((await objects.readBlob(stateEntry.oid)).toString('utf8'), `commit ${short(c.oid)}`);
   } catch (err) {
     return { reason: `has malformed imported data: ${(err as Error).message}` };
   }
-  const tasks = Object.values(snap.world.state.workstreams).reduce((n, ws) => n + ws.tasks.length, 0);
-  if (rec.tasks !== undefined && rec.tasks !== tasks) return { reason: `records ${rec.tasks} imported tasks but its tree has ${tasks}` };
-  if (c.author.name !== rec.by) return { reason: `has author ${c.author.name} but its operation's agent is ${String(rec.by)}` };
+  const extra = snap.root.find((e) => !IMPORT_ENTRIES.has(e.name));
+  if (extra) return { reason: `has ${extra.name}, which an import does not write` };
+  const state = snap.world.state;
+  const stateEntry = snap.root.find((e) => e.name === 'state.json')!;
+  if ((await objects.readBlob(stateEntry.oid)).toString('utf8') !== serializeState(state)) return { reason: 'has a state.json that is not in canonical form' };
+  const problem = checkBoard(state);
+  if (problem) return { reason: `has imported data that is not valid: ${problem}` };
+  for (const e of snap.locksTree) {
+    const lock = snap.world.locks[fileToResource(e.name)];
+    if (!lock || resourceToFile(lock.resource) !== e.name || (await objects.readBlob(e.oid)).toString('utf8') !== serializeLock(lock)) return { reason: `has a lock file locks/${e.name} that is not in canonical form` };
+  }
+  for (const e of snap.knowledgeTree) {
+    if (!e.name.endsWith('.md') || !rules.topic.safeParse(e.name.slice(0, -3)).success) return { reason: `has knowledge/${e.name}, which is not a valid topic` };
+  }
+  // The log: the imported events, then the importer's own `imported` event with the counts.
+  let count = 0;
+  let last = '';
+  for (const oid of [...snap.segments.map((e) => e.oid), ...(snap.eventsOid ? [snap.eventsOid] : [])]) {
+    const lines = (await objects.readBlob(oid)).toString('utf8').split('\n').filter(Boolean);
+    count += lines.length;
+    if (lines.length) last = lines[lines.length - 1];
+  }
+  let closing: Record<string, unknown> = {};
+  try {
+    closing = JSON.parse(last) as Record<string, unknown>;
+  } catch {
+    return { reason: 'has an event log that does not end with the import event' };
+  }
+  const tasks = Object.values(state.workstreams).reduce((n, ws) => n + ws.tasks.length, 0);
+  if (closing.action !== 'imported' || closing.ts !== rec.at || closing.agent !== rec.by) return { reason: 'has an event log that does not end with its import event' };
+  if (closing.tasks !== tasks || rec.tasks !== tasks) return { reason: `records ${String(rec.tasks)} imported tasks but its tree has ${tasks}` };
+  if (rec.event_count !== count - 1 || closing.events !== count - 1) return { reason: `records ${String(rec.event_count)} imported events but its log has ${count - 1}` };
+  if (rec.topics !== snap.world.topics.length || rec.lock_count !== Object.keys(snap.world.locks).length) return { reason: 'records other counts of topics or locks than its tree has' };
+  if (state.updated_at !== rec.at) return { reason: "has a state.json whose time is not its operation's time" };
   return { snap };
+}
+
+/** Names, ids and shapes in a board that did not come from a replayed operation. */
+function checkBoard(state: State): string | null {
+  const seen = new Set<string>();
+  for (const [name, ws] of Object.entries(state.workstreams)) {
+    if (!rules.workstream.safeParse(name).success) return `workstream name ${JSON.stringify(name)}`;
+    for (const t of ws.tasks) {
+      if (!rules.taskId.safeParse(t.id).success || seen.has(t.id)) return `task id ${JSON.stringify(t.id)} in ${name}`;
+      seen.add(t.id);
+      if (!rules.title.safeParse(t.title).success || !['pending', 'in_progress', 'done', 'failed'].includes(t.status) || !Number.isInteger(t.priority)) return `task ${t.id} in ${name}`;
+      if (t.assigned_to !== null && !rules.agent.safeParse(t.assigned_to).success) return `the assignee of task ${t.id}`;
+    }
+  }
+  for (const id of Object.keys(state.agents)) if (!rules.agent.safeParse(id).success) return `agent id ${JSON.stringify(id)}`;
+  return null;
 }
 
 /**
  * Verifies the commits after `from` (exclusive; null: from the root) up to
  * `to`, oldest first, stopping at the first problem.
  */
-export async function verifyRange(objects: ObjectStore, to: string, from: string | null, onProgress?: (checked: number, total: number) => void): Promise<VerifyResult> {
+export interface VerifyOptions {
+  onProgress?: (checked: number, total: number) => void;
+  /** Refuse operation times after this (ms since the epoch): a receiving server's clock plus the skew margin. */
+  notAfterMs?: number;
+  /** Accept an import that replaces a branch with data (default true; the hook says false). */
+  forcedImports?: boolean;
+}
+
+export async function verifyRange(objects: ObjectStore, to: string, from: string | null, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const onProgress = opts.onProgress;
   const commits: CommitInfo[] = [];
   for (let oid: string | undefined = to; oid !== undefined && oid !== from; ) {
     const c = await objects.readCommit(oid);
@@ -120,8 +188,11 @@ export async function verifyRange(objects: ObjectStore, to: string, from: string
     const fail = (reason: string): VerifyResult => ({ ok: false, checked, problem: { commit: c.oid, reason } });
     const rec = recordedOp(c.message);
     if (!rec) return fail(`records no operation (no ${TRAILER} trailer): the orchestrator did not make it`);
+    if (opts.notAfterMs !== undefined && Date.parse(String(rec.at)) > opts.notAfterMs) {
+      return fail(`records a time (${String(rec.at)}) ahead of this server's clock; clocks must agree within ${LOCK_SKEW_MS / 1000} s`);
+    }
     if (rec.op === 'import') {
-      const r = await checkImport(objects, c, rec, snap);
+      const r = await checkImport(objects, c, rec, snap, opts.forcedImports ?? true);
       if ('reason' in r) return fail(r.reason);
       snap = r.snap;
       continue;
