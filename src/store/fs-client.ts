@@ -11,7 +11,10 @@ import * as path from 'node:path';
 let counter = 0;
 
 export function atomicWriteFileSync(file: string, data: string | Uint8Array, mode = 0o444): void {
-  const tmp = path.join(path.dirname(file), `.tmp-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`);
+  // git's own prefix for temporary objects: its gc leaves such files alone (and
+  // cleans up old ones) instead of reporting "bad sha1 file" in gc.log, which
+  // would stop automatic gc for a day.
+  const tmp = path.join(path.dirname(file), `tmp_obj_${process.pid}_${Date.now().toString(36)}${(counter++).toString(36)}`);
   try {
     fs.writeFileSync(tmp, data, { mode });
   } catch (err) {

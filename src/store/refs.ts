@@ -291,10 +291,10 @@ export class Mutex {
   }
 
   /**
-   * Anyone may take a free lock while the oldest waiter has waited less than
-   * FAIR_AFTER_MS (handing over to a sleeping process costs a wake-up, and a
-   * writer that just released is the fastest to go again); after that only
-   * the oldest waiter may. Throughput first, and no writer starves.
+   * A writer arriving at a free lock may take it while the oldest waiter has
+   * waited less than FAIR_AFTER_MS (handing over to a sleeping process costs
+   * a wake-up, and a writer that just released is the fastest to go again);
+   * after that it queues. Throughput first, and no writer starves.
    */
   private mayBarge(queue: string[], ticket: string | null): boolean {
     if (queue.length === 0 || queue[0] === ticket) return true;
@@ -358,18 +358,23 @@ export class Mutex {
     let wake: (() => void) | null = null;
     let watcher: fs.FSWatcher | null = null;
     try {
-      watcher = fs.watch(dir, { persistent: false }, () => wake?.());
-      watcher.on('error', () => undefined);
-    } catch {
-      watcher = null;
-    }
-    try {
-      let delay = 2;
       for (;;) {
-        // Only the oldest waiter tries; the others would only take its turn.
-        if (this.mayBarge(this.waiters(), ticket)) {
+        // Only the oldest waiter tries (and watches, to be woken by the release at
+        // once); the others check now and then whether their turn has come, so a
+        // release does not wake every waiting process.
+        const queue = this.waiters();
+        const oldest = queue[0] === ticket || !queue.includes(ticket);
+        if (oldest) {
           const r = this.tryTake();
           if (r !== 'busy') return r === 'taken';
+          if (!watcher) {
+            try {
+              watcher = fs.watch(dir, { persistent: false }, () => wake?.());
+              watcher.on('error', () => undefined);
+            } catch {
+              watcher = null;
+            }
+          }
         }
         if (Date.now() >= deadline) return false;
         if (Date.now() - refreshed > TICKET_REFRESH_MS) {
@@ -381,18 +386,17 @@ export class Mutex {
           }
         }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, watcher ? 50 : delay + Math.random() * delay);
+          const timer = setTimeout(done, oldest && watcher ? 50 : 10 + Math.random() * 10);
           function done() {
             clearTimeout(timer);
             wake = null;
             resolve();
           }
-          wake = done;
+          if (oldest) wake = done;
         });
-        delay = Math.min(delay * 2, 20);
       }
     } finally {
-      watcher?.close();
+      (watcher as fs.FSWatcher | null)?.close();
       fs.rmSync(ticketPath, { force: true });
     }
   }

@@ -69,7 +69,7 @@ describe('object store', () => {
     const walk = (d: string) => {
       for (const e of fs.readdirSync(d, { withFileTypes: true })) {
         if (e.isDirectory()) walk(path.join(d, e.name));
-        else if (e.name.startsWith('.tmp-')) leftovers.push(e.name);
+        else if (e.name.startsWith('tmp_')) leftovers.push(e.name);
       }
     };
     walk(path.join(dir, '.git', 'objects'));
