@@ -164,6 +164,7 @@ export async function integritySection(quick: boolean, results: Record<string, u
   initRepo(srepo);
   // As in normal use: git's automatic maintenance on (the other benchmarks turn it off).
   git(srepo, 'config', '--unset', 'gc.auto');
+  git(srepo, 'config', '--unset', 'maintenance.loose-objects.auto');
   const sorc = openOrchestrator({ repo: srepo, remote: null, agent: 'bench' });
   await sorc.createWorkstream('w');
   const mutations = quick ? 2000 : 10_000;

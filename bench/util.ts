@@ -25,7 +25,9 @@ export function git(cwd: string, ...args: string[]): string {
 
 export function initRepo(dir: string, bare = false): void {
   git(path.dirname(dir), 'init', '-q', ...(bare ? ['--bare'] : []), '-b', 'main', dir);
+  // Measure our own work: no background packing (the size figure turns it back on).
   git(dir, 'config', 'gc.auto', '0');
+  git(dir, 'config', 'maintenance.loose-objects.auto', '0');
   git(dir, 'config', 'user.name', 'bench');
   git(dir, 'config', 'user.email', 'bench@example.com');
 }
@@ -39,6 +41,7 @@ export function cluster(n: number): { remote: string; clones: string[] } {
     const dir = path.join(root, `clone-${i}`);
     git(root, 'clone', '-q', remote, dir);
     git(dir, 'config', 'gc.auto', '0');
+    git(dir, 'config', 'maintenance.loose-objects.auto', '0');
     clones.push(dir);
   }
   return { remote, clones };

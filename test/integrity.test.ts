@@ -298,3 +298,30 @@ describe('history that scales', () => {
     expect(cli(['verify'], { cwd: repo }).code).toBe(0);
   });
 });
+
+describe('background maintenance', () => {
+  it('packs the loose objects of normal use, off the hot path, without tripping git gc', async () => {
+    const repo = makeRepo();
+    git(repo, 'config', '--unset', 'maintenance.loose-objects.auto');
+    const saved = process.env.ORCHESTRATOR_MAINTENANCE;
+    process.env.ORCHESTRATOR_MAINTENANCE = 'always';
+    try {
+      const orc = openOrchestrator({ repo });
+      await orc.createWorkstream('w');
+      for (let i = 0; i < 60; i++) await orc.addTask('w', { title: `t${i}` });
+    } finally {
+      if (saved === undefined) delete process.env.ORCHESTRATOR_MAINTENANCE;
+      else process.env.ORCHESTRATOR_MAINTENANCE = saved;
+    }
+    // The packing runs detached; give it a moment.
+    let packs = 0;
+    for (let i = 0; i < 50 && packs === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      packs = fs.readdirSync(path.join(repo, '.git', 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
+    }
+    expect(packs).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(repo, '.git', 'gc.log'))).toBe(false);
+    expect(git(repo, 'fsck', '--strict', '--no-dangling')).toBe('');
+    expect(cli(['verify'], { cwd: repo }).code).toBe(0);
+  });
+});

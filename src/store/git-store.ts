@@ -185,24 +185,27 @@ export class GitStore {
   }
 
   /**
-   * git's own auto-maintenance (`git gc --auto`), started in the background
-   * now and then: objects we write are loose, and no git command of ours
-   * would otherwise pack them. It does nothing below git's threshold and
-   * never runs on the hot path. Our loose objects are large (every mutation
-   * rewrites state.json and the live event segment), so unless the
-   * repository sets gc.auto itself the threshold is 1,000 loose objects
-   * (about 200 mutations) rather than git's 6,700.
+   * git's own maintenance, started in the background now and then, off the
+   * hot path: objects we write are loose, and no git command of ours would
+   * otherwise pack them. `maintenance run --auto --task=loose-objects` packs
+   * them once there are more than a hundred (it leaves no gc.log and prunes
+   * nothing); less often, `gc --auto` consolidates packs by git's own
+   * thresholds. (A `gc --auto` alone lags behind a fast writer: objects
+   * written while it runs look unreachable to it, and its warning stops
+   * automatic gc for a day.)
    */
-  maintain(probability = 1 / 200): void {
-    if (Math.random() >= probability) return;
+  maintain(probability = 1 / 50): void {
+    // ORCHESTRATOR_MAINTENANCE=off never starts it; =always after every change.
+    const mode = process.env.ORCHESTRATOR_MAINTENANCE;
+    if (mode === 'off' || (mode !== 'always' && Math.random() >= probability)) return;
     const dirs = [this.repo.workdir ?? this.repo.gitdir];
     const remoteDir = (this.remote as { remote?: RepoPaths } | null)?.remote;
     if (remoteDir) dirs.push(remoteDir.workdir ?? remoteDir.gitdir);
     const { spawn } = require('node:child_process') as typeof import('node:child_process');
+    const args = Math.random() < 0.1 ? ['gc', '--auto', '--quiet'] : ['maintenance', 'run', '--auto', '--task=loose-objects', '--quiet'];
     for (const cwd of dirs) {
       try {
-        const script = 'if git config gc.auto >/dev/null; then exec git gc --auto --quiet; else exec git -c gc.auto=1000 gc --auto --quiet; fi';
-        spawn('sh', ['-c', script], { cwd, detached: true, stdio: 'ignore', env: gitEnv() }).unref();
+        spawn('git', args, { cwd, detached: true, stdio: 'ignore', env: gitEnv() }).unref();
       } catch {
         /* maintenance is best effort */
       }

@@ -35,6 +35,7 @@ export function cleanup(): void {
 
 function configure(dir: string): void {
   git(dir, 'config', 'gc.auto', '0');
+  git(dir, 'config', 'maintenance.loose-objects.auto', '0');
   git(dir, 'config', 'user.name', 'Test');
   git(dir, 'config', 'user.email', 'test@example.com');
 }
@@ -62,6 +63,7 @@ export function makeCluster(n: number): Cluster {
   const remote = path.join(root, 'remote.git');
   git(root, 'init', '-q', '--bare', '-b', 'main', remote);
   git(remote, 'config', 'gc.auto', '0');
+  git(remote, 'config', 'maintenance.loose-objects.auto', '0');
   const seed = makeRepo();
   git(seed, 'push', '-q', remote, 'main');
   const clones: string[] = [];
