@@ -12,7 +12,7 @@ import { openOrchestrator } from '../src/api.js';
 import { emptySnapshot } from '../src/store/layout.js';
 import { BLOB_MODE, TREE_MODE } from '../src/store/objects.js';
 import type { OrcEvent, State, Task } from '../src/domain/types.js';
-import { BIN, git, initRepo, ms, stats, table, tempDir, timeCommand, type Stats } from './util.js';
+import { BIN, git, initRepo, ms, stats, table, tempDir, timeCommand, timeMutations, type Stats } from './util.js';
 
 function task(i: number, status: Task['status'], at: string): Task {
   return {
@@ -70,18 +70,9 @@ async function heavyBranch(repo: string, active: number, archived: number, event
 
 async function mutationCost(repo: string, n: number): Promise<Stats> {
   const orc = openOrchestrator({ repo, remote: null, agent: 'bench' });
-  await orc.createWorkstream('warmup');
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let t = performance.now();
-    const added = await orc.addTask('bench', { title: `added ${i}` });
-    samples.push(performance.now() - t);
-    t = performance.now();
-    await orc.claimTask('bench', added.id, 'bench');
-    samples.push(performance.now() - t);
-  }
+  const s = await timeMutations(orc, 'bench', n);
   orc.close();
-  return stats(samples);
+  return s;
 }
 
 function du(dir: string): number {

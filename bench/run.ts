@@ -10,7 +10,7 @@ import { contention, type ContentionResult } from './contention.js';
 import { seedTasks } from './seed.js';
 import { serverSection } from './server.js';
 import { integritySection } from './integrity.js';
-import { BIN, cleanupAll, initRepo, ms, stats, table, tempDir, timeCommand } from './util.js';
+import { BIN, cleanupAll, initRepo, ms, stats, table, tempDir, timeCommand, timeMutations } from './util.js';
 
 interface Section {
   name: string;
@@ -34,20 +34,8 @@ async function libraryMutation(): Promise<string> {
     initRepo(repo);
     await seedTasks(repo, { bench: size });
     const orc = openOrchestrator({ repo, remote: null, agent: 'bench' });
-    // Warm up: the first call reads and parses the branch.
-    await orc.createWorkstream('warmup');
-    const samples: number[] = [];
-    const n = size >= 10000 ? 60 : 200;
-    for (let i = 0; i < n; i++) {
-      let t = performance.now();
-      const task = await orc.addTask('bench', { title: `added ${i}` });
-      samples.push(performance.now() - t);
-      t = performance.now();
-      await orc.claimTask('bench', task.id, 'bench');
-      samples.push(performance.now() - t);
-    }
+    const s = await timeMutations(orc, 'bench', size >= 10000 ? 60 : 200);
     orc.close();
-    const s = stats(samples);
     results[`library_mutation_${size}`] = s;
     rows.push([String(size), String(s.n), ms(s.median), ms(s.p90), size === 1000 ? `median <= 10: ${verdict(s.median <= 10)}` : '']);
   }

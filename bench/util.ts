@@ -81,3 +81,19 @@ export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |').join('\n');
 }
+
+/** Times `n` rounds of addTask then claimTask (each timed) in a warm process. */
+export async function timeMutations(orc: import('../src/api.js').Orchestrator, workstream: string, n: number): Promise<Stats> {
+  // Warm up: the first call reads and parses the branch.
+  await orc.createWorkstream(`warmup-${Date.now().toString(36)}`);
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let t = performance.now();
+    const task = await orc.addTask(workstream, { title: `added ${i}` });
+    samples.push(performance.now() - t);
+    t = performance.now();
+    await orc.claimTask(workstream, task.id, 'bench');
+    samples.push(performance.now() - t);
+  }
+  return stats(samples);
+}

@@ -3,15 +3,7 @@
  * parser, no server): a push waits for it, so it starts as little as it can.
  */
 import { checkPush } from './pre-receive.js';
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    process.stdin.on('error', reject);
-  });
-}
+import { readStdin } from '../read-stdin.js';
 
 export async function run(): Promise<number> {
   const guarded = (process.env.ORCHESTRATOR_GUARD_BRANCHES ?? 'orchestrator')
