@@ -185,7 +185,8 @@ export class GitStore {
   }
 
   /**
-   * git's own maintenance, started in the background now and then, off the
+   * git's own maintenance, started in the background now and then (starting a
+   * process costs milliseconds, so about one change in 200), off the
    * hot path: objects we write are loose, and no git command of ours would
    * otherwise pack them. `maintenance run --auto --task=loose-objects` packs
    * them once there are more than a hundred (it leaves no gc.log and prunes
@@ -194,7 +195,7 @@ export class GitStore {
    * written while it runs look unreachable to it, and its warning stops
    * automatic gc for a day.)
    */
-  maintain(probability = 1 / 50): void {
+  maintain(probability = 1 / 200): void {
     // ORCHESTRATOR_MAINTENANCE=off never starts it; =always after every change.
     const mode = process.env.ORCHESTRATOR_MAINTENANCE;
     if (mode === 'off' || (mode !== 'always' && Math.random() >= probability)) return;

@@ -141,18 +141,16 @@ export type BlobContent = Uint8Array | string | Array<Uint8Array | string>;
  * and written by every mutation, so each saved copy counts.
  */
 export function wrapBlob(content: BlobContent): { wrapped: Buffer; headerLength: number } {
-  const parts = Array.isArray(content) ? content : [content];
+  // Text is encoded once (Buffer.from has the fast path), then everything is copied into place once.
+  const parts = (Array.isArray(content) ? content : [content]).map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
   let size = 0;
-  for (const p of parts) size += typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength;
+  for (const p of parts) size += p.byteLength;
   const header = `blob ${size}\0`;
   const wrapped = Buffer.allocUnsafe(header.length + size);
   let offset = wrapped.write(header, 0, 'latin1');
   for (const p of parts) {
-    if (typeof p === 'string') offset += wrapped.write(p, offset);
-    else {
-      wrapped.set(p, offset);
-      offset += p.byteLength;
-    }
+    wrapped.set(p, offset);
+    offset += p.byteLength;
   }
   return { wrapped, headerLength: header.length };
 }

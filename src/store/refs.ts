@@ -397,7 +397,7 @@ export class Mutex {
       }
     } finally {
       (watcher as fs.FSWatcher | null)?.close();
-      fs.rmSync(ticketPath, { force: true });
+      unlinkQuietly(ticketPath);
     }
   }
 
@@ -409,6 +409,15 @@ export class Mutex {
       /* ignore */
     }
     this.fd = null;
-    fs.rmSync(this.file, { force: true });
+    unlinkQuietly(this.file);
+  }
+}
+
+/** unlink without the directory probing of fs.rmSync (it is on every write's path). */
+function unlinkQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    /* already gone */
   }
 }
