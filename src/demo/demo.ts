@@ -61,7 +61,14 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    // The agents finish their current step; they must be gone before their
+    // directories are removed (a late write would bring a directory back).
+    const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    const exited = Promise.all(running.map((c) => new Promise<void>((r) => c.once('exit', () => r()))));
+    for (const c of running) c.kill('SIGTERM');
+    const killer = setTimeout(() => running.forEach((c) => c.kill('SIGKILL')), 3000);
+    await exited;
+    clearTimeout(killer);
     await server?.close();
     if (opts.keep) opts.out(`Kept the demo files in ${root}`);
     else fs.rmSync(root, { recursive: true, force: true });
