@@ -46,3 +46,23 @@ describe('npm start', () => {
     expect(fs.existsSync(dir!)).toBe(false);
   });
 });
+
+describe('orchestrator demo', () => {
+  it('cleans up when only the demo process is told to stop (its agents finish first)', async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'orchestrator.js'), 'demo', '--port', '0', '--duration', '20'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Wait until the agents are working, then stop the demo alone (not its process group).
+    const deadline = Date.now() + 20_000;
+    while (!/\] claimed /.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(/\] claimed /);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const dir = /through (\S+)\/remote\.git/.exec(out)?.[1];
+    expect(dir).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(fs.existsSync(dir!)).toBe(false);
+  });
+});
