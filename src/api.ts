@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { listRemotes } from 'isomorphic-git';
 import { Engine, type MutationOutcome, type Prepare } from './engine.js';
 import { known, OrchestratorError } from './errors.js';
-import { findTaskAnywhere, getAgent, getTask, getWorkstream } from './domain/draft.js';
+import { findTaskAnywhere, getTask, getWorkstream } from './domain/draft.js';
 import { DEFAULT_TTL_MS, isActive, LOCK_SKEW_MS } from './domain/locks.js';
 import type { OpBase } from './domain/op.js';
 import type { AcquireLockOp } from './domain/ops/acquire-lock.js';
@@ -55,7 +55,7 @@ import { check, LIMITS } from './domain/rules.js';
 import type { LogEntry, Lock, OrcEvent, Settings, State, Task } from './domain/types.js';
 import { fastFs } from './store/fs-client.js';
 import { GitStore } from './store/git-store.js';
-import type { Snapshot } from './store/layout.js';
+import { restoreOp, type Snapshot } from './store/layout.js';
 import { findRepo, requireRepo, type RepoPaths } from './store/repo.js';
 import { recordedOp, toEntry, walkHistory } from './store/history.js';
 import type { CommitInfo } from './store/objects.js';
@@ -855,13 +855,9 @@ export class Orchestrator {
       if (!rec || rec.op === 'import') await drop(rec ? 'imports are not synced; import again on the remote' : 'the commit records no operation');
       else {
         try {
-          const op = { ...rec } as Record<string, unknown>;
-          if (op.op === 'knowledge.write' && typeof op.content_blob === 'string') {
-            op.content = (await store.objects.readBlob(op.content_blob)).toString('utf8');
-            delete op.content_blob;
-          }
+          const op = await restoreOp(store.objects, rec);
           // Applied now, on the remote's tip: its time is at least the tip's.
-          const out = await this.mutate((world) => ({ ...(op as unknown as OpBase), at: new Date(Math.max(Date.parse(String(op.at)), Date.parse(world.state.updated_at) || 0)).toISOString() }));
+          const out = await this.mutate((world) => ({ ...op, at: new Date(Math.max(Date.parse(op.at), Date.parse(world.state.updated_at) || 0)).toISOString() }));
           result.applied.push({ commit: c.oid, new_commit: out.commit, op: String(rec.op) });
         } catch (err) {
           if (!(err instanceof OrchestratorError) || !['CONFLICT', 'NOT_FOUND', 'LOCK_HELD', 'INVALID_INPUT', 'AMBIGUOUS'].includes(err.code)) throw err;
@@ -969,19 +965,6 @@ export class Orchestrator {
       if (filter.last !== undefined && out.length >= filter.last) break;
     }
     return out;
-  }
-
-  /** Checks an agent exists (NOT_FOUND otherwise). */
-  async getAgent(id: string): Promise<AgentView> {
-    const state = (await this.snapshot()).world.state;
-    const agent = getAgent(state, id);
-    return { id, ...agent, stale: this.now() - Date.parse(agent.last_seen) > this.staleMs };
-  }
-
-  /** Is a lock active now? (convenience for scripts) */
-  async isLocked(resource: string): Promise<boolean> {
-    const lock = (await this.snapshot()).world.locks[resource];
-    return !!lock && isActive(lock, this.now());
   }
 
   /** Applies a raw operation (for tools that replay recorded operations). */

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as z from 'zod/mini';
 import { OrchestratorError } from '../errors.js';
 import { LIMITS, rules } from '../domain/rules.js';
-import { FORMAT_VERSION, type Lock, type OrcEvent, type State } from '../domain/types.js';
+import { FORMAT_VERSION, TASK_STATUSES, type Lock, type OrcEvent, type State, type TaskStatus } from '../domain/types.js';
 
 export interface SeedData {
   state: State;
@@ -31,7 +31,7 @@ const seedTask = z.object({
   id: rules.taskId,
   title: rules.title,
   description: z.optional(z.nullable(rules.text)),
-  status: z.enum(['pending', 'in_progress', 'done', 'failed'], 'must be pending, in_progress, done or failed'),
+  status: z.enum(TASK_STATUSES as [TaskStatus, ...TaskStatus[]], `must be ${TASK_STATUSES.join(', ')}`),
   priority: z.optional(z.nullable(rules.priority)),
   estimate: z.optional(rules.estimate),
   assigned_to: z.optional(z.nullable(rules.agent)),

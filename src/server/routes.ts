@@ -189,25 +189,24 @@ export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: ty
     await wrote(res, 200, { ok: true, ...agent });
   });
 
-  r.get('/events', (req, res) => {
+  /** ?agent&action&since&last, shared by the event log and the audit trail. */
+  const historyFilter = (req: Request, defaultLast?: number) => {
     const last = query(req, 'last');
-    const filter = {
+    return {
       agent: query(req, 'agent'),
       action: query(req, 'action'),
       since: query(req, 'since'),
-      last: last !== undefined ? parseIntStrict(last, 'last') : undefined,
+      last: last !== undefined ? parseIntStrict(last, 'last') : defaultLast,
     };
+  };
+
+  r.get('/events', (req, res) => {
+    const filter = { ...historyFilter(req), workstream: query(req, 'workstream') };
     return cache.send(req, res, `events ${JSON.stringify(filter)}`, () => orc.getEvents(filter));
   });
 
   r.get('/log', (req, res) => {
-    const last = query(req, 'last');
-    const filter = {
-      agent: query(req, 'agent'),
-      action: query(req, 'action'),
-      since: query(req, 'since'),
-      last: last !== undefined ? parseIntStrict(last, 'last') : 50,
-    };
+    const filter = historyFilter(req, 50);
     return cache.send(req, res, `log ${JSON.stringify(filter)}`, () => orc.log(filter));
   });
 

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { OrchestratorError } from '../errors.js';
 import type { OpBase } from '../domain/op.js';
 import type { Effect } from '../domain/types.js';
-import { emptySnapshot, eventSegments, readEventsText, readKnowledgeText, readSnapshot, writeEffect, type Snapshot } from './layout.js';
+import { emptySnapshot, eventSegments, readKnowledgeText, readSnapshot, writeEffect, type Snapshot } from './layout.js';
 import { filterEvents, type EventFilter } from '../domain/queries.js';
 import type { OrcEvent } from '../domain/types.js';
 import { ObjectStore } from './objects.js';
@@ -87,10 +87,6 @@ export class GitStore {
     const snap = await writeEffect(this.objects, base, effect, op, subject);
     this.remember(snap);
     return snap;
-  }
-
-  eventsText(snap: Snapshot): Promise<string> {
-    return readEventsText(this.objects, snap);
   }
 
   /**

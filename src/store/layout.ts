@@ -124,11 +124,6 @@ export async function readSnapshot(objects: ObjectStore, commit: string): Promis
   };
 }
 
-/** The live segment's text. */
-export async function readEventsText(objects: ObjectStore, snap: Snapshot): Promise<string> {
-  return snap.eventsOid ? (await objects.readBlob(snap.eventsOid)).toString('utf8') : '';
-}
-
 /** The event log's segments, newest first: the live one, then the sealed ones. */
 export function eventSegments(snap: Snapshot): string[] {
   return [...(snap.eventsOid ? [snap.eventsOid] : []), ...snap.segments.map((e) => e.oid).reverse()];
@@ -189,6 +184,16 @@ export function recordOp(op: OpBase, blobs: Record<string, string>): Record<stri
     rec.lock_count = Object.keys(o.locks).length;
   }
   return rec;
+}
+
+/** The full operation from its record: the reverse of recordOp (content read back from its blob). */
+export async function restoreOp(objects: ObjectSink, rec: Record<string, unknown>): Promise<OpBase> {
+  const op = { ...rec };
+  if (op.op === 'knowledge.write' && typeof op.content_blob === 'string') {
+    op.content = (await objects.readBlob(op.content_blob)).toString('utf8');
+    delete op.content_blob;
+  }
+  return op as unknown as OpBase;
 }
 
 export function commitMessage(subject: string, recorded: Record<string, unknown>): string {

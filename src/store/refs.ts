@@ -296,8 +296,8 @@ export class Mutex {
    * a wake-up, and a writer that just released is the fastest to go again);
    * after that it queues. Throughput first, and no writer starves.
    */
-  private mayBarge(queue: string[], ticket: string | null): boolean {
-    if (queue.length === 0 || queue[0] === ticket) return true;
+  private mayBarge(queue: string[]): boolean {
+    if (queue.length === 0) return true;
     const m = /\.wait-(\d+)-/.exec(queue[0]);
     const since = m ? (performance.timeOrigin + performance.now()) * 1000 - Number(m[1]) : Infinity;
     return since < FAIR_AFTER_MS * 1000;
@@ -340,7 +340,7 @@ export class Mutex {
    * queues behind those already waiting.
    */
   async acquire(waitMs: number): Promise<boolean> {
-    if (this.mayBarge(this.waiters(), null)) {
+    if (this.mayBarge(this.waiters())) {
       const first = this.tryTake();
       if (first !== 'busy') return first === 'taken';
     }

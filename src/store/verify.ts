@@ -10,10 +10,10 @@ import { OrchestratorError } from '../errors.js';
 import { applyOp, subjectOf } from '../domain/apply.js';
 import { isNoChange, type OpBase } from '../domain/op.js';
 import { recordedOp } from './history.js';
-import { emptySnapshot, readSnapshot, serializeLock, serializeState, TRAILER, writeEffect, type Snapshot } from './layout.js';
+import { emptySnapshot, readSnapshot, restoreOp, serializeLock, serializeState, TRAILER, writeEffect, type Snapshot } from './layout.js';
 import { LOCK_SKEW_MS } from '../domain/locks.js';
 import { fileToResource, resourceToFile, rules } from '../domain/rules.js';
-import type { State } from '../domain/types.js';
+import { TASK_STATUSES, type State } from '../domain/types.js';
 import { DryRunObjects, type CommitInfo, type ObjectStore, type TreeEntry } from './objects.js';
 
 export interface VerifyProblem {
@@ -70,16 +70,6 @@ async function describeTreeDifference(objects: ObjectStore, expected: TreeEntry[
   }
   for (const name of exp.keys()) if (!act.has(name)) return `lacks ${prefix}${name}`;
   return 'has a tree that differs from its operation\'s result';
-}
-
-/** Rebuilds the full operation from its record (content referenced by blob id). */
-async function fullOp(objects: ObjectStore, rec: Record<string, unknown>): Promise<OpBase> {
-  const op = { ...rec } as Record<string, unknown>;
-  if (op.op === 'knowledge.write' && typeof op.content_blob === 'string') {
-    op.content = (await objects.readBlob(op.content_blob)).toString('utf8');
-    delete op.content_blob;
-  }
-  return op as unknown as OpBase;
 }
 
 const IMPORT_ENTRIES = new Set(['state.json', 'events.jsonl', 'events', 'knowledge', 'locks']);
@@ -147,7 +137,7 @@ function checkBoard(state: State): string | null {
     for (const t of ws.tasks) {
       if (!rules.taskId.safeParse(t.id).success || seen.has(t.id)) return `task id ${JSON.stringify(t.id)} in ${name}`;
       seen.add(t.id);
-      if (!rules.title.safeParse(t.title).success || !['pending', 'in_progress', 'done', 'failed'].includes(t.status) || !Number.isInteger(t.priority)) return `task ${t.id} in ${name}`;
+      if (!rules.title.safeParse(t.title).success || !TASK_STATUSES.includes(t.status) || !Number.isInteger(t.priority)) return `task ${t.id} in ${name}`;
       if (t.assigned_to !== null && !rules.agent.safeParse(t.assigned_to).success) return `the assignee of task ${t.id}`;
     }
   }
@@ -199,7 +189,7 @@ export async function verifyRange(objects: ObjectStore, to: string, from: string
     }
     let op: OpBase;
     try {
-      op = await fullOp(objects, rec);
+      op = await restoreOp(objects, rec);
     } catch (err) {
       return fail(`lacks its recorded content: ${(err as Error).message}`);
     }
