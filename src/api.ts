@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listRemotes } from 'isomorphic-git';
-import { Engine, type MutationOutcome, type Prepare } from './engine.js';
+import { Engine, type MutateOptions, type MutationOutcome, type Prepare } from './engine.js';
 import { syncBranch, type SyncResult } from './sync.js';
 import { known, OrchestratorError } from './errors.js';
 import { findTaskAnywhere, getTask, getWorkstream } from './domain/draft.js';
@@ -212,8 +212,8 @@ export class Orchestrator {
     return { repo: r.repo.workdir ?? r.repo.gitdir, branch: r.branch, remote: r.remote, offline: engine.offline };
   }
 
-  private async mutate<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
-    const out = await (await this.engine()).mutate(prepare);
+  private async mutate<R>(prepare: Prepare<R>, opts?: MutateOptions): Promise<MutationOutcome<R>> {
+    const out = await (await this.engine()).mutate(prepare, opts);
     this.lastCommit = out.commit;
     this.lastAttempts = out.attempts;
     return out;
@@ -879,7 +879,7 @@ export class Orchestrator {
 
   /** Applies a raw operation (for tools that replay recorded operations). */
   apply(op: OpBase): Promise<MutationOutcome<unknown>> {
-    return this.mutate(() => op);
+    return this.mutate(() => op, { raw: true });
   }
 }
 

@@ -1,12 +1,20 @@
 /**
- * The mutation loop: read the newest tip, apply the operation, write one
- * commit, advance the branch by compare-and-swap (and, with a remote, by a
- * fast-forward push), and on a lost race re-apply the operation on the new
- * tip, with randomized spacing, up to a bounded number of attempts.
+ * The mutation loop: take the clone's turn, plan every waiting operation on
+ * the newest tip known, write one commit per operation (each on the
+ * previous: group commit), advance the branch by compare-and-swap (with a
+ * remote, by one fast-forward push of the chain), and on a lost race fetch
+ * the one ref and plan again, up to a bounded number of attempts.
+ *
+ * Built for round trips: an uncontended write is one push (it builds on the
+ * tip it knows); after a lost race it is one fetch and one push; nobody
+ * sleeps. Writers that share a clone (processes, or requests of one server)
+ * do not race each other: the one whose turn it is carries the others'
+ * operations in its chain, and each caller gets its own result.
  *
  * A refusal (task no longer pending, lock held) is an answer, not a retry;
- * but it is only given on a tip that was just fetched, so a stale local view
- * never refuses what the remote would allow.
+ * but it is only given on the remote's tip (a tip just fetched, or the base
+ * a chain was pushed on), so a stale local view never refuses what the
+ * remote would allow.
  */
 import { OrchestratorError } from './errors.js';
 import { applyOp, subjectOf } from './domain/apply.js';
@@ -14,10 +22,15 @@ import { isNoChange, type NoChange, type OpBase } from './domain/op.js';
 import type { Effect, World } from './domain/types.js';
 import type { GitStore } from './store/git-store.js';
 import type { Snapshot } from './store/layout.js';
-import { rejectedError } from './store/remote.js';
+import type { Mutex, AcquireResult } from './store/mutex.js';
+import { rejectedError, type PushOutcome } from './store/remote.js';
+import { Spool, type Intent, type SpoolEntry } from './engine/spool.js';
+import { findLanded, resultOf } from './engine/landed.js';
+
+export type { Intent };
 
 export interface Ctx {
-  /** The operation's time (ISO). */
+  /** The operation's time (ISO): the writer's own clock. */
   at: string;
   /** A fresh random 8-hex-digit id. */
   newId(): string;
@@ -26,13 +39,27 @@ export interface Ctx {
 /** Builds the operation from the newest world, or decides there is nothing to do. */
 export type Prepare<R> = (world: World, ctx: Ctx) => OpBase | NoChange<R>;
 
+/** A named, pure way to build an operation from its input: what lets another process carry it. */
+export type Planner = (world: World, ctx: Ctx, input: any) => OpBase | NoChange<unknown>;
+
 export interface MutationOutcome<R> {
   result: R;
-  /** The commit that holds the result (the new one, or the tip when nothing changed). */
+  /** The commit that holds the result (the operation's own, or the tip when nothing changed). */
   commit: string | null;
   /** The recorded operation, or null when nothing changed. */
   op: OpBase | null;
+  /** Pushes (or ref swaps) it took part in; 1 when nobody raced it. */
   attempts: number;
+}
+
+export interface MutateOptions {
+  /**
+   * The same operation as data (a planner's name and input), so that the
+   * writer whose turn it is in another process can carry it.
+   */
+  intent?: Intent;
+  /** Record the operation exactly as prepared, without an operation id (replay tools, tests). */
+  raw?: boolean;
 }
 
 export interface EngineOptions {
@@ -49,22 +76,55 @@ export interface EngineOptions {
   maxAttempts?: number;
   /** Milliseconds since the epoch (tests pass a fixed clock). */
   clock?: () => number;
-  random?: () => number;
-  /** How long a writer waits for the clone's writer mutex before racing without it. */
+  /** How long a writer waits for the clone's turn before racing without it. */
   mutexWaitMs?: number;
+  /** Planners by intent name: lets this writer carry other processes' waiting operations. */
+  planners?: (name: string) => Planner | undefined;
+  /** Most operations in one chain (default 64). */
+  maxBatch?: number;
 }
 
 const REFUSALS = new Set(['NOT_FOUND', 'CONFLICT', 'LOCK_HELD', 'AMBIGUOUS']);
+/** A competing writer seen this recently means: fetch before building (see runBatch). */
+const CONTENDED_MS = 2000;
+/** How often a writer waiting for the turn looks whether its operation was carried. */
+const LANDED_POLL_MS = 10;
 
-// ORCHESTRATOR_TRACE=1 prints each step of each attempt to stderr (timings in ms).
+// ORCHESTRATOR_TRACE=1 prints each step to stderr (timings in ms).
 const TRACE = !!process.env.ORCHESTRATOR_TRACE;
 let traceT0 = 0;
-function trace(msg: string): void {
+export function trace(msg: string): void {
   if (!TRACE) return;
   const now = performance.now();
   const wall = (performance.timeOrigin + now) % 100_000;
   process.stderr.write(`[orchestrator ${process.pid} ${wall.toFixed(1)} +${(now - traceT0).toFixed(1)}ms] ${msg}\n`);
   traceT0 = now;
+}
+
+// node:crypto loads on first use: commands that only read never pay for it.
+const randomHex = (bytes: number): string => (require('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
+export const newOpId = (): string => randomHex(8);
+const newId = (): string => randomHex(4);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** One operation waiting to be written: a caller's in this process, or another process's from the spool. */
+interface Item {
+  opId: string | null;
+  plan: (world: World, ctx: Ctx) => OpBase | NoChange<unknown>;
+  intent?: Intent;
+  /** The tip when it was left in the spool (it cannot have landed before); undefined: never left there. */
+  publishedBase?: string | null;
+  spoolFile?: string;
+  /** Another process's request: nobody here waits for it. */
+  foreign?: SpoolEntry;
+  waiter?: { resolve: (o: MutationOutcome<unknown>) => void; reject: (e: unknown) => void };
+  attempts: number;
+}
+
+interface Planned {
+  chain: Array<{ item: Item; op: OpBase; effect: Effect; snap: Snapshot }>;
+  refused: Array<{ item: Item; err: OrchestratorError }>;
+  unchanged: Array<{ item: Item; result: unknown }>;
 }
 
 export class Engine {
@@ -74,14 +134,17 @@ export class Engine {
   private readonly onOffline?: (reason: string) => void;
   readonly maxAttempts: number;
   readonly clock: () => number;
-  private readonly random: () => number;
   private readonly mutexWaitMs: number;
+  private readonly planners?: (name: string) => Planner | undefined;
+  private readonly maxBatch: number;
   /** Set when the remote was asked and does not have the branch. */
   private remoteAbsent = false;
-  /** Recent push duration (ms), for fair spacing of writers. */
-  private pushMs = 50;
-  /** When this engine's last push succeeded. */
-  private lastWin: number | null = null;
+  /** The remote's tip as this engine last knew it (undefined: never asked), and when it last saw another writer. */
+  private knownTip: string | null | undefined = undefined;
+  private competitionSeenAt = -Infinity;
+  private queue: Item[] = [];
+  private draining: Promise<void> | null = null;
+  private spoolCache: Spool | null = null;
 
   constructor(opts: EngineOptions) {
     this.store = opts.store;
@@ -90,8 +153,9 @@ export class Engine {
     this.onOffline = opts.onOffline;
     this.maxAttempts = opts.maxAttempts ?? 30;
     this.clock = opts.clock ?? Date.now;
-    this.random = opts.random ?? Math.random;
     this.mutexWaitMs = opts.mutexWaitMs ?? 30_000;
+    this.planners = opts.planners;
+    this.maxBatch = opts.maxBatch ?? 64;
   }
 
   get offline(): boolean {
@@ -122,6 +186,10 @@ export class Engine {
       } catch (err) {
         this.goOffline(err);
       }
+      // The remote moved since we last knew it, and not by our push: another writer is at work.
+      const after = this.store.trackingTip();
+      if (this.knownTip !== undefined && after !== this.knownTip) this.competitionSeenAt = performance.now();
+      this.knownTip = after;
     }
     return this.baseTip();
   }
@@ -151,146 +219,281 @@ export class Engine {
     return this.store.snapshot(await this.refresh());
   }
 
-  /** Applies one operation as one commit (see the module comment). */
-  async mutate<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
-    const mutex = this.store.mutex();
-    trace('mutate: waiting for the writer lock');
-    const locked = await mutex.acquire(this.mutexWaitMs);
-    trace(`mutate: writer lock ${locked ? 'taken' : 'not taken'}`);
-    try {
-      return await this.attempt(prepare);
-    } finally {
-      if (locked) mutex.release();
-    }
-  }
-
-  private async attempt<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
-    const store = this.store;
-    // Online, the first attempt builds on what we know (push first, fetch on
-    // rejection), unless fetching is as cheap as reading.
-    let fresh = !this.online || !!store.remote!.cheapFetch;
-    if (this.online && !store.remote!.cheapFetch) await this.yieldAfterWin();
-    let base = this.online && store.remote!.cheapFetch ? await this.refresh() : await this.baseTip();
-    for (let attempt = 1; ; attempt++) {
-      const snap = await store.snapshot(base);
-      // Time never runs backwards along the branch: a writer whose clock is
-      // behind the last commit's takes that commit's time.
-      const at = new Date(Math.max(this.clock(), Date.parse(snap.world.state.updated_at) || 0)).toISOString();
-      let planned: { op: OpBase; effect: Effect<R> } | NoChange<R>;
-      try {
-        planned = this.plan(snap.world, prepare, at);
-      } catch (err) {
-        // A refusal on a view that may be stale is checked against the remote first.
-        if (!fresh && err instanceof OrchestratorError && REFUSALS.has(err.code)) {
-          fresh = true;
-          const newer = await this.refresh();
-          if (newer !== base) {
-            base = newer;
-            continue;
-          }
-        }
-        throw err;
-      }
-      if (isNoChange(planned)) {
-        if (!fresh) {
-          fresh = true;
-          const newer = await this.refresh();
-          if (newer !== base) {
-            base = newer;
-            continue;
-          }
-        }
-        return { result: planned.result, commit: base, op: null, attempts: attempt };
-      }
-      const { op, effect } = planned;
-      trace(`attempt ${attempt}: planned ${op.op} on ${base?.slice(0, 8) ?? '(none)'}`);
-      const next = await store.commit(snap, effect, op, subjectOf(op));
-      const commit = next.commit!;
-      trace(`attempt ${attempt}: wrote ${commit.slice(0, 8)}`);
-      let pushed: Awaited<ReturnType<NonNullable<GitStore['remote']>['push']>> | null = null;
-      const started = performance.now();
-      if (this.online) {
-        try {
-          pushed = await store.remote!.push(commit, base);
-        } catch (err) {
-          this.goOffline(err);
-        }
-      }
-      if (pushed) {
-        this.pushMs = 0.8 * this.pushMs + 0.2 * (performance.now() - started);
-        trace(`attempt ${attempt}: push ${pushed.ok ? 'ok' : 'rejected ' + pushed.reason}`);
-        if (pushed.ok) {
-          await store.setTracking(commit);
-          this.remoteAbsent = false;
-          await this.advanceLocal(base, commit, op);
-          this.lastWin = performance.now();
-          store.maintain();
-          return { result: effect.result, commit, op, attempts: attempt };
-        }
-        this.giveUpAfter(attempt);
-        // Space the losers out before they fetch: the more often a writer lost,
-        // the sooner it goes (the oldest first), with jitter to break ties.
-        await this.sleep(this.pushMs * (Math.max(0, 8 - attempt) / 8 + this.random() / 8));
-        const before = base;
-        base = await this.refresh();
-        fresh = true;
-        // The remote did not move: this was a refusal (a hook, permissions), not a race.
-        if (base === before) throw rejectedError(store.remote!.name, pushed);
-      } else {
-        if (await store.swapLocal(base, commit, op.by, subjectOf(op))) {
-          store.maintain();
-          return { result: effect.result, commit, op, attempts: attempt };
-        }
-        this.giveUpAfter(attempt);
-        await this.sleep(this.random() * Math.min(50, 2 * attempt));
-        base = store.localTip();
-      }
-    }
-  }
-
-  private giveUpAfter(attempt: number): void {
-    if (attempt >= this.maxAttempts) {
-      throw new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${this.store.branch} branch; try again`, {
-        attempts: attempt,
+  /**
+   * Applies one operation as one commit (see the module comment). Calls made
+   * while a write is under way are carried together in the next chain.
+   */
+  mutate<R>(prepare: Prepare<R>, opts: MutateOptions = {}): Promise<MutationOutcome<R>> {
+    return new Promise<MutationOutcome<R>>((resolve, reject) => {
+      this.queue.push({
+        opId: opts.raw ? null : newOpId(),
+        plan: prepare,
+        intent: opts.intent,
+        waiter: { resolve: resolve as (o: MutationOutcome<unknown>) => void, reject },
+        attempts: 0,
       });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = this.drain()
+      .catch((err) => {
+        for (const item of this.queue.splice(0)) item.waiter?.reject(err);
+      })
+      .finally(() => {
+        this.draining = null;
+        if (this.queue.length) this.kick();
+      });
+  }
+
+  private spool(): Spool {
+    return (this.spoolCache ??= new Spool(this.store.spoolDir()));
+  }
+
+  /** Takes turns until nothing of ours waits. */
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const mutex = this.store.mutex();
+      const got = await this.waitTurn(mutex);
+      if (got === 'done') continue;
+      trace(`turn: ${got}`);
+      const items = this.queue.splice(0, this.maxBatch);
+      try {
+        for (const item of items) {
+          if (item.spoolFile) this.spool().withdraw(item.spoolFile);
+          item.spoolFile = undefined;
+        }
+        const carried = got === 'taken' ? this.othersWaiting(items) : [];
+        await this.runBatch([...items, ...carried]);
+      } catch (err) {
+        for (const item of items) item.waiter?.reject(err);
+      } finally {
+        if (got === 'taken') mutex.release();
+      }
     }
   }
 
   /**
-   * Fairness over a remote reached by git push. A writer that just won is the
-   * only one that knows the new tip without fetching; writing again at once
-   * it would win every time while the others fetch (capture). So a writer
-   * that comes back right after its own successful push first waits about
-   * one push: the writers that lost go first.
+   * Waits for the clone's turn. While another writer holds it, our
+   * operations that can travel as data are left in the spool for it to
+   * carry; those it carries are answered from the branch as they land.
+   * 'done' when nothing of ours is left waiting.
    */
-  private async yieldAfterWin(): Promise<void> {
-    if (this.lastWin === null) return;
-    const since = performance.now() - this.lastWin;
-    if (since < 2 * this.pushMs) await this.sleep(this.pushMs * (1 + this.random()) - since);
+  private async waitTurn(mutex: Mutex): Promise<AcquireResult | 'done'> {
+    const abort = new AbortController();
+    const acquiring = mutex.acquire(this.mutexWaitMs, abort.signal);
+    const canCarry = () => this.queue.some((i) => i.intent && i.publishedBase === undefined);
+    if (!canCarry() && !this.queue.some((i) => i.spoolFile)) return acquiring;
+    // A free turn is taken at once, with nothing left in the spool.
+    const first = await Promise.race([acquiring, sleep(1).then(() => null)]);
+    if (first) return first;
+    let scannedTo: string | null | undefined;
+    for (;;) {
+      if (canCarry()) {
+        const base = this.store.localTip();
+        for (const item of this.queue) {
+          if (!item.intent || item.publishedBase !== undefined) continue;
+          item.publishedBase = base;
+          item.spoolFile = this.spool().publish(item.opId!, item.intent, base);
+        }
+        trace('waiting: operations left in the spool');
+      }
+      const got = await Promise.race([acquiring, sleep(LANDED_POLL_MS).then(() => null)]);
+      scannedTo = await this.answerLanded(scannedTo);
+      if (got) return got;
+      if (!this.queue.length) {
+        abort.abort();
+        if ((await acquiring) === 'taken') mutex.release();
+        return 'done';
+      }
+    }
   }
 
-  private plan<R>(world: World, prepare: Prepare<R>, at: string): { op: OpBase; effect: Effect<R> } | NoChange<R> {
-    const ctx: Ctx = { at, newId: () => (require('node:crypto') as typeof import('node:crypto')).randomBytes(4).toString('hex') };
-    const op = prepare(world, ctx);
-    if (isNoChange(op)) return op;
-    const out = applyOp<R>(world, op);
-    if (isNoChange(out)) return out;
-    return { op, effect: out };
+  /** Answers our waiting operations that another writer carried onto the branch; returns the tip looked at. */
+  private async answerLanded(scannedTo: string | null | undefined): Promise<string | null | undefined> {
+    const published = this.queue.filter((i) => i.publishedBase !== undefined);
+    if (!published.length) return scannedTo;
+    const tip = this.online && this.store.remote!.cheapFetch ? await this.refresh() : await this.baseTip();
+    if (tip === scannedTo) return scannedTo;
+    const ids = new Set(published.map((i) => i.opId!));
+    const landed = await findLanded(this.store, tip, ids, published.map((i) => i.publishedBase!));
+    for (const item of published) {
+      const l = landed.get(item.opId!);
+      if (!l) continue;
+      this.queue.splice(this.queue.indexOf(item), 1);
+      if (item.spoolFile) this.spool().withdraw(item.spoolFile);
+      trace(`carried by another writer: ${l.op.op} in ${l.commit.slice(0, 8)}`);
+      item.waiter?.resolve({ result: await resultOf(this.store, l), commit: l.commit, op: l.op, attempts: 1 });
+    }
+    return tip;
+  }
+
+  /** Other processes' operations waiting in the spool that this writer knows how to plan. */
+  private othersWaiting(own: Item[]): Item[] {
+    if (!this.planners) return [];
+    const room = this.maxBatch - own.length;
+    if (room <= 0) return [];
+    const out: Item[] = [];
+    for (const entry of this.spool().list(new Set(own.map((i) => i.opId ?? '')))) {
+      const planner = this.planners(entry.intent.name);
+      if (!planner) continue;
+      out.push({ opId: entry.op_id, plan: (world, ctx) => planner(world, ctx, entry.intent.input), publishedBase: entry.base, foreign: entry, attempts: 0 });
+      if (out.length >= room) break;
+    }
+    return out;
+  }
+
+  /** Plans, writes and advances one chain for `items`, retrying lost races. */
+  private async runBatch(items: Item[]): Promise<void> {
+    const store = this.store;
+    const cheap = this.online && !!store.remote!.cheapFetch;
+    // Fetching first costs a round trip; it pays only when another writer was seen lately
+    // (building on the tip we know would most likely lose).
+    let fresh = !this.online || cheap || this.contended();
+    let base = fresh && this.online ? await this.refresh() : await this.baseTip();
+    let live = items;
+    for (let attempt = 1; ; attempt++) {
+      const snap = await store.snapshot(base);
+      live = await this.dropLanded(live, snap.commit);
+      if (!live.length) return;
+      const planned = await this.plan(live, snap);
+      live = live.filter((i) => planned.chain.some((c) => c.item === i) || planned.refused.some((r) => r.item === i) || planned.unchanged.some((u) => u.item === i));
+      if (!planned.chain.length) {
+        if (!fresh && (planned.refused.length || planned.unchanged.length)) {
+          fresh = true;
+          const newer = await this.refresh();
+          if (newer !== base) {
+            base = newer;
+            continue;
+          }
+        }
+        this.answerUnchanged(planned, base, attempt);
+        return;
+      }
+      for (const item of live) item.attempts++;
+      const tipSnap = planned.chain[planned.chain.length - 1].snap;
+      trace(`attempt ${attempt}: ${planned.chain.length} operation(s) on ${base?.slice(0, 8) ?? '(none)'} -> ${tipSnap.commit!.slice(0, 8)}`);
+      const pushed = await this.advance(base, tipSnap.commit!, planned);
+      if (pushed === true) {
+        for (const c of planned.chain) {
+          if (c.item.foreign) this.spool().withdraw(c.item.foreign.file);
+          c.item.waiter?.resolve({ result: c.effect.result, commit: c.snap.commit, op: c.op, attempts: c.item.attempts });
+        }
+        // Pushed on the remote's tip: the refusals were judged on it.
+        this.answerUnchanged(planned, base, attempt);
+        store.maintain();
+        return;
+      }
+      this.competitionSeenAt = performance.now();
+      if (attempt >= this.maxAttempts) {
+        const err = new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${store.branch} branch; try again`, { attempts: attempt });
+        for (const item of live) item.waiter?.reject(err);
+        return;
+      }
+      const before = base;
+      base = await this.refresh();
+      fresh = true;
+      // The remote did not move: this was a refusal (a hook, permissions), not a race.
+      if (pushed !== false && base === before) {
+        const err = rejectedError(store.remote!.name, pushed);
+        for (const item of live) item.waiter?.reject(err);
+        return;
+      }
+    }
+  }
+
+  private contended(): boolean {
+    return performance.now() - this.competitionSeenAt < CONTENDED_MS;
+  }
+
+  /** Builds the chain: each operation planned on the world the previous one left. */
+  private async plan(items: Item[], snap: Snapshot): Promise<Planned> {
+    const out: Planned = { chain: [], refused: [], unchanged: [] };
+    let cur = snap;
+    for (const item of items) {
+      const ctx: Ctx = { at: new Date(this.clock()).toISOString(), newId };
+      try {
+        let op = item.plan(cur.world, ctx);
+        if (isNoChange(op)) {
+          out.unchanged.push({ item, result: op.result });
+          continue;
+        }
+        if (item.opId) op = { ...op, op_id: item.opId } as OpBase;
+        const effect = applyOp(cur.world, op);
+        if (isNoChange(effect)) {
+          out.unchanged.push({ item, result: effect.result });
+          continue;
+        }
+        const next = await this.store.commit(cur, effect, op, subjectOf(op));
+        out.chain.push({ item, op, effect, snap: next });
+        cur = next;
+      } catch (err) {
+        if (err instanceof OrchestratorError && REFUSALS.has(err.code)) out.refused.push({ item, err });
+        // Anything else (bad input, a bug) is final for this operation alone.
+        else item.waiter?.reject(err);
+      }
+    }
+    return out;
+  }
+
+  /** Answers the callers whose operation changed nothing or was refused (others' requests stay in the spool). */
+  private answerUnchanged(planned: Planned, base: string | null, attempt: number): void {
+    for (const r of planned.refused) r.item.waiter?.reject(r.err);
+    for (const u of planned.unchanged) u.item.waiter?.resolve({ result: u.result, commit: base, op: null, attempts: Math.max(1, u.item.attempts || attempt) });
+  }
+
+  /** Operations that were left in the spool and already landed (carried by a writer that then stopped). */
+  private async dropLanded(items: Item[], tip: string | null): Promise<Item[]> {
+    const published = items.filter((i) => i.publishedBase !== undefined && i.opId);
+    if (!published.length) return items;
+    const landed = await findLanded(this.store, tip, new Set(published.map((i) => i.opId!)), published.map((i) => i.publishedBase!));
+    if (!landed.size) return items;
+    const out: Item[] = [];
+    for (const item of items) {
+      const l = item.opId ? landed.get(item.opId) : undefined;
+      if (!l) out.push(item);
+      else if (item.foreign) this.spool().withdraw(item.foreign.file);
+      else item.waiter?.resolve({ result: await resultOf(this.store, l), commit: l.commit, op: l.op, attempts: Math.max(1, item.attempts) });
+    }
+    return out;
+  }
+
+  /** Makes `commit` the branch tip if it is still at `base`: true, false (lost a race), or the remote's refusal. */
+  private async advance(base: string | null, commit: string, planned: Planned): Promise<true | false | Extract<PushOutcome, { ok: false }>> {
+    const store = this.store;
+    const last = planned.chain[planned.chain.length - 1].op;
+    const message = planned.chain.length === 1 ? subjectOf(last) : `${planned.chain.length} operations`;
+    if (this.online) {
+      let pushed: PushOutcome | null = null;
+      try {
+        pushed = await store.remote!.push(commit, base);
+      } catch (err) {
+        this.goOffline(err);
+      }
+      if (pushed) {
+        trace(`push: ${pushed.ok ? 'ok' : 'rejected ' + pushed.reason}`);
+        if (!pushed.ok) return pushed;
+        await store.setTracking(commit);
+        this.remoteAbsent = false;
+        this.knownTip = commit;
+        await this.advanceLocal(base, commit, last.by, message);
+        return true;
+      }
+    }
+    return store.swapLocal(base, commit, last.by, message);
   }
 
   /** After a successful push, the local branch follows unless it already moved past us. */
-  private async advanceLocal(base: string | null, commit: string, op: OpBase): Promise<void> {
+  private async advanceLocal(base: string | null, commit: string, by: string, message: string): Promise<void> {
     const store = this.store;
     for (let i = 0; i < 5; i++) {
-      if (await store.swapLocal(base, commit, op.by, subjectOf(op))) return;
+      if (await store.swapLocal(base, commit, by, message)) return;
       const local = store.localTip();
       if (local === commit) return;
       if (local !== null && !(await store.isAncestor(local, commit, 1000))) return;
       base = local;
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
   }
 }

@@ -12,13 +12,10 @@ export function applyOp<R = unknown>(world: World, op: OpBase): Effect<R> | NoCh
   const spec = specOf(op);
   if (!spec) throw new OrchestratorError('INVALID_INPUT', `unknown operation "${op.op}"`, { op: op.op });
   const valid = validateOp(spec, op);
-  // Operations are ordered in time along the branch: expiry and staleness are judged by `at`.
-  if (world.state.version > 0 && Date.parse(op.at) < Date.parse(world.state.updated_at)) {
-    throw new OrchestratorError('CONFLICT', `operation time ${op.at} is before its parent's (${world.state.updated_at}); time never runs backwards on the branch`, {
-      at: op.at,
-      parent_at: world.state.updated_at,
-    });
-  }
+  // Each operation carries its writer's own clock: a clock that runs ahead
+  // decides only for its own operations (verify and the receive hook flag
+  // it), never for the writers after it. Time along the branch may therefore
+  // step back by as much as clocks disagree.
   const out = spec.apply(world, valid) as Effect<R> | NoChange<R>;
   if (isNoChange(out)) return out;
   const state = out.state === world.state ? { ...world.state } : out.state;

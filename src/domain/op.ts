@@ -15,6 +15,12 @@ export interface OpBase {
   at: string;
   /** The acting agent, or "system". */
   by: string;
+  /**
+   * The operation's own identity (16 hex digits), recorded in its commit:
+   * a writer that carried it, or a resumed sync, is recognised by it, so
+   * nothing is applied twice. Absent in operations recorded before it existed.
+   */
+  op_id?: string;
 }
 
 /** An operation that decided nothing needs to change: no commit is made. */
@@ -39,7 +45,7 @@ export function isNoChange<R>(x: object): x is NoChange<R> {
   return (x as NoChange<R>).noop === true;
 }
 
-const base = () => ({ op: z.string(), at: rules.time, by: z.union([z.literal('system'), rules.agent]) });
+const base = () => ({ op: z.string(), at: rules.time, by: z.union([z.literal('system'), rules.agent]), op_id: z.optional(z.string().check(z.regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits'))) });
 
 const DEFAULT_LABELS: Record<string, string> = {
   workstream: 'workstream name',

@@ -44,7 +44,7 @@ export async function checkPush(input: string, guarded: string[], cwd: string): 
         }
       }
       // Operation times may not run ahead of this server's clock (lock expiry is judged by them).
-      const r = await verifyRange(objects, newOid, from, { notAfterMs: Date.now() + LOCK_SKEW_MS, forcedImports: false });
+      const r = await verifyRange(objects, newOid, from, { notAfterMs: Date.now() + LOCK_SKEW_MS, forcedImports: false, server: true });
       if (r.problem) refusals.push({ ref, message: `refused: commit ${r.problem.commit.slice(0, 8)} on ${branch} ${r.problem.reason}` });
     }
   } finally {

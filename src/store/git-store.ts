@@ -12,7 +12,8 @@ import { emptySnapshot, eventSegments, readKnowledgeText, readSnapshot, writeEff
 import { filterEvents, type EventFilter } from '../domain/queries.js';
 import type { OrcEvent } from '../domain/types.js';
 import { ObjectStore } from './objects.js';
-import { casRef, Mutex, readRef } from './refs.js';
+import { casRef, readRef } from './refs.js';
+import { Mutex } from './mutex.js';
 import { gitEnv } from './git-env.js';
 import { openLocalTransport } from './local-remote.js';
 import { GitTransport, type Transport } from './remote.js';
@@ -209,11 +210,19 @@ export class GitStore {
     }
   }
 
-  /** The writer lock: shared by all clones of a local remote, else per clone. */
+  /** Where the writer turn and the request spool live: the remote's directory when every clone can reach it, else this clone's. */
+  private coordinationDir(): string {
+    return path.join(this.remote?.sharedDir?.() ?? this.repo.commondir, 'orchestrator');
+  }
+
+  /** The writer turn: shared by all clones of a remote on this file system, else per clone (and its linked work trees). */
   mutex(): Mutex {
-    if (this.remote?.writerMutex) return this.remote.writerMutex();
-    const file = path.join(this.repo.commondir, 'orchestrator', encodeURIComponent(this.branch) + '.writer.lock');
-    return new Mutex(file);
+    return new Mutex(path.join(this.coordinationDir(), encodeURIComponent(this.branch) + '.writer.lock'));
+  }
+
+  /** Where writers waiting for the turn leave their operations for the writer whose turn it is. */
+  spoolDir(): string {
+    return path.join(this.coordinationDir(), 'requests', encodeURIComponent(this.branch));
   }
 
   close(): void {

@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ObjectStore, TREE_MODE } from './objects.js';
-import { casRef, Mutex, readRef } from './refs.js';
+import { casRef, readRef } from './refs.js';
 import { OrchestratorError } from '../errors.js';
 import { GitTransport, type PushOutcome, type Transport } from './remote.js';
 import { findRepo, type RepoPaths } from './repo.js';
@@ -226,8 +226,8 @@ export class LocalTransport implements Transport {
     return { ok: false, reason: '[remote rejected] (failed to update ref)', stderr: '' };
   }
 
-  writerMutex(): Mutex {
-    return new Mutex(path.join(this.remote.commondir, 'orchestrator', encodeURIComponent(this.branch) + '.writer.lock'));
+  sharedDir(): string {
+    return this.remote.commondir;
   }
 
   close(): void {

@@ -26,8 +26,8 @@ export interface Transport {
   fetch(): Promise<'fetched' | 'absent'>;
   /** Makes `commit` the remote branch if it is still at `base` (fast-forward only). */
   push(commit: string, base: string | null): Promise<PushOutcome>;
-  /** A writer lock shared by every clone of this remote, when the transport can offer one. */
-  writerMutex?(): import('./refs.js').Mutex;
+  /** A git directory every clone of this remote can reach (a remote on this file system): writers of all clones share their turn there. */
+  sharedDir?(): string;
   close?(): void;
 }
 

@@ -151,10 +151,30 @@ function checkBoard(state: State): string | null {
  */
 export interface VerifyOptions {
   onProgress?: (checked: number, total: number) => void;
-  /** Refuse operation times after this (ms since the epoch): a receiving server's clock plus the skew margin. */
+  /** Refuse operation times after this (ms since the epoch; default: this machine's clock plus the skew margin). */
   notAfterMs?: number;
+  /** The check runs on the receiving server (for messages). */
+  server?: boolean;
   /** Accept an import that replaces a branch with data (default true; the hook says false). */
   forcedImports?: boolean;
+}
+
+/**
+ * The oldest commit whose recorded time is ahead of every commit written
+ * after it by more than the skew margin (a writer whose clock ran ahead:
+ * the writers after it disagree). The newest commits, which have nothing
+ * after them, are judged against the verifier's clock instead.
+ */
+function firstAheadOfLater(commits: CommitInfo[]): { index: number; laterMax: string } | null {
+  const times = commits.map((c) => Date.parse(String(recordedOp(c.message)?.at ?? '')));
+  let laterMax = -Infinity;
+  let found: { index: number; laterMax: string } | null = null;
+  for (let i = times.length - 1; i >= 0; i--) {
+    const t = times[i];
+    if (Number.isFinite(laterMax) && t > laterMax + LOCK_SKEW_MS) found = { index: i, laterMax: new Date(laterMax).toISOString() };
+    if (Number.isFinite(t)) laterMax = Math.max(laterMax, t);
+  }
+  return found;
 }
 
 export async function verifyRange(objects: ObjectStore, to: string, from: string | null, opts: VerifyOptions = {}): Promise<VerifyResult> {
@@ -163,13 +183,15 @@ export async function verifyRange(objects: ObjectStore, to: string, from: string
   for (let oid: string | undefined = to; oid !== undefined && oid !== from; ) {
     const c = await objects.readCommit(oid);
     commits.push(c);
-    if (c.parents.length > 1) return { ok: false, checked: 0, problem: { commit: c.oid, reason: `is a merge of ${c.parents.length} parents (the coordination branch is linear)` } };
+    if (c.parents.length > 1) return { ok: false, checked: 1, problem: { commit: c.oid, reason: `is a merge of ${c.parents.length} parents (the coordination branch is linear)` } };
     oid = c.parents[0];
     if (oid === undefined && from !== null) {
       throw new OrchestratorError('INVALID_INPUT', `${short(from)} is not an ancestor of ${short(to)}`, { from, to });
     }
   }
   commits.reverse();
+  const ahead = firstAheadOfLater(commits);
+  const notAfterMs = opts.notAfterMs ?? Date.now() + LOCK_SKEW_MS;
   const dry = new DryRunObjects(objects);
   let snap = from ? await readSnapshot(objects, from) : emptySnapshot();
   let checked = 0;
@@ -178,8 +200,11 @@ export async function verifyRange(objects: ObjectStore, to: string, from: string
     const fail = (reason: string): VerifyResult => ({ ok: false, checked, problem: { commit: c.oid, reason } });
     const rec = recordedOp(c.message);
     if (!rec) return fail(`records no operation (no ${TRAILER} trailer): the orchestrator did not make it`);
-    if (opts.notAfterMs !== undefined && Date.parse(String(rec.at)) > opts.notAfterMs) {
-      return fail(`records a time (${String(rec.at)}) ahead of this server's clock; clocks must agree within ${LOCK_SKEW_MS / 1000} s`);
+    if (ahead && ahead.index === checked - 1) {
+      return fail(`records a time (${String(rec.at)}) ahead of the commits written after it (the newest of them at ${ahead.laterMax}) by more than the ${LOCK_SKEW_MS / 1000} s clock-skew margin: its writer's clock was ahead`);
+    }
+    if (Date.parse(String(rec.at)) > notAfterMs) {
+      return fail(`records a time (${String(rec.at)}) ahead of this ${opts.server ? "server's" : "machine's"} clock; clocks must agree within ${LOCK_SKEW_MS / 1000} s`);
     }
     if (rec.op === 'import') {
       const r = await checkImport(objects, c, rec, snap, opts.forcedImports ?? true);
