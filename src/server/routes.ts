@@ -173,6 +173,15 @@ export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: ty
     const task = await orc.completeTask(String(req.params.name), String(req.params.id), str(b, 'result') ?? null, str(b, 'agent'));
     await wrote(res, 200, task);
   });
+  r.post('/workstreams/:name/tasks/:id/fail', async (req, res) => {
+    const b = body(req);
+    const task = await orc.failTask(String(req.params.name), String(req.params.id), str(b, 'reason', true), str(b, 'agent'));
+    await wrote(res, 200, task);
+  });
+  r.post('/workstreams/:name/tasks/:id/release', async (req, res) => {
+    const task = await orc.releaseTask(String(req.params.name), String(req.params.id), str(body(req), 'agent'));
+    await wrote(res, 200, task);
+  });
   r.post('/workstreams/:name/next', async (req, res) => {
     const task = await orc.getNextTask(String(req.params.name), str(body(req), 'agent', true));
     await wrote(res, 200, task ?? { message: 'No pending tasks' });
