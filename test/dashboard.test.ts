@@ -2,9 +2,10 @@
  * The dashboard in a real browser: a temp repository, the real `serve`
  * command in a child process, the real CLI making changes, and Chromium
  * rendering web/. Checks live updates without reloads, escaping, that typing
- * survives updates, knowledge writes through the page, the token and
- * read-only modes, the polling fallback; saves screenshots to
- * test-artifacts/.
+ * survives updates, knowledge writes through the page, managing work from
+ * the page (seen from another clone, authored as the chosen agent), refusals
+ * shown in words, the token and read-only modes, the polling fallback; saves
+ * screenshots to test-artifacts/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,7 +14,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BIN, cli, cliAsync } from './helpers/cli.js';
 import { describeBrowser, launchBrowser } from './helpers/browser.js';
-import { cleanup, git, GIT_ENV, makeRepo } from './helpers/repos.js';
+import { cleanup, git, GIT_ENV, makeCluster, makeRepo } from './helpers/repos.js';
 
 const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts');
 const XSS = '<img src=x onerror=alert(1)>';
@@ -259,7 +260,8 @@ describeBrowser('dashboard', () => {
     await expectSamePage();
   });
 
-  it('keeps what the user types across live updates, and writes knowledge', async () => {
+  it('keeps what the user types across live updates, and writes knowledge as the chosen agent', async () => {
+    await page.fill('#act-as', 'writer-1');
     await page.fill('#kb-topic', 'design-notes');
     await page.click('#kb-content');
     await page.keyboard.type('Half-written thought');
@@ -274,6 +276,7 @@ describeBrowser('dashboard', () => {
     await page.locator('#kb-message.ok').waitFor();
     const read = run(repo, 'kb', 'read', 'design-notes');
     expect(read.stdout.trim()).toBe('Half-written thought, finished.');
+    expect(git(repo, 'log', '-1', '--format=%an', 'refs/heads/orchestrator')).toBe('writer-1');
     await page.locator('#topics').getByText('design-notes', { exact: true }).waitFor();
     await page.locator('#topic-content').getByText('Half-written thought, finished.').waitFor();
     await expectSamePage();
@@ -333,6 +336,214 @@ describeBrowser('dashboard', () => {
   });
 });
 
+/** A task's row on the board, found by its title. */
+function taskRow(page: Page, title: string) {
+  return page.locator('#workstreams .task', { has: page.locator('.task-title', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
+}
+
+/** The branch's commits in a clone, newest first: "author | subject". */
+function history(clone: string, n: number): string[] {
+  return git(clone, 'log', `-${n}`, '--format=%an | %s', 'refs/heads/orchestrator').split('\n');
+}
+
+describeBrowser('dashboard manages work', () => {
+  // The server runs in one clone and never fetches on its own (--fetch-interval 0), so what
+  // another clone does reaches it only when it writes: the 409 below is not a race.
+  let server: Served;
+  let here: string;
+  let there: string;
+  let context: BrowserContext;
+  let page: Page;
+  let g: ReturnType<typeof guard>;
+  let schema: string;
+
+  beforeAll(async () => {
+    ({
+      clones: [here, there],
+    } = makeCluster(2));
+    await Promise.all([runAsync(here, 'ws', 'create', 'backend', 'API and storage', '1'), runAsync(here, 'a', 'register', 'agent-1', 'coder'), runAsync(here, 'a', 'register', 'agent-2', 'reviewer')]);
+    schema = (await runAsync(here, '--json', 't', 'add', 'backend', 'Design the schema')).json.id as string;
+    const [s, b] = await Promise.allSettled([serveDashboard(here, ['--fetch-interval', '0']), browser ?? launchBrowser()]);
+    if (s.status === 'fulfilled') server = s.value;
+    if (b.status === 'fulfilled') browser = b.value;
+    for (const r of [s, b]) if (r.status === 'rejected') throw r.reason;
+    context = await browser!.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+    context.setDefaultTimeout(LIVE);
+    ({ page, guard: g } = await openDashboard(context, server.url));
+    await taskRow(page, 'Design the schema').waitFor();
+  });
+
+  afterEach(() => {
+    expect(g?.problems ?? []).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await stop(server);
+  });
+
+  it('asks who acts before writing, offering the registered agents', async () => {
+    expect(await page.locator('#act-as').isVisible()).toBe(true);
+    await expect.poll(() => page.locator('#agent-ids option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['agent-1', 'agent-2']);
+    await page.click('#ws-new');
+    await page.fill('#ws-name', 'payments');
+    await page.click('#ws-create');
+    await page.locator('#ws-message.error').waitFor();
+    expect(await page.locator('#ws-message').textContent()).toMatch(/Choose who you act as/);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('act-as');
+    expect(history(here, 1)[0]).toMatch(/^system \| task add backend\//);
+  });
+
+  it('creates a workstream and a task with priority and a dependency, seen by another clone and authored as the chosen agent', async () => {
+    await page.fill('#act-as', 'agent-1');
+    await page.fill('#ws-desc', 'Taking money');
+    await page.fill('#ws-priority', '2');
+    await page.click('#ws-create');
+    await page.locator('#ws-message.ok').waitFor();
+    await page.locator('#workstreams [data-workstream="payments"]').waitFor();
+
+    await page.click('#task-new');
+    // The workstream just created is the one the next task goes to.
+    await expect.poll(() => page.inputValue('#task-ws')).toBe('payments');
+    await page.fill('#task-title', 'Charge cards');
+    await page.fill('#task-desc', 'Through the provider API');
+    await page.fill('#task-priority', '1');
+    await page.fill('#task-estimate', '2h');
+    await page.fill('#task-needs', 'db');
+    await page.fill('#task-deps-filter', 'schema');
+    await page.locator(`#task-deps input[value="${schema}"]`).check();
+    expect(await page.locator('#task-deps-note').textContent()).toBe(`1 chosen: ${schema}`);
+    await page.click('#task-add');
+    await page.locator('#task-message.ok').waitFor();
+    const row = taskRow(page, 'Charge cards');
+    await row.waitFor();
+    expect(await row.locator('.chip-dep').textContent()).toBe(schema);
+    expect(await row.locator('.waits').textContent()).toBe(`waits for ${schema}`);
+    expect(await row.locator('button[data-action="claim"]').count()).toBe(0);
+    // The form is ready for the next task: title and dependencies cleared, workstream kept.
+    expect(await page.inputValue('#task-title')).toBe('');
+    expect(await page.locator('#task-deps input:checked').count()).toBe(0);
+    expect(await page.inputValue('#task-ws')).toBe('payments');
+
+    const listed = run(there, '--json', 't', 'ls', 'payments').json as Array<Record<string, unknown>>;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ title: 'Charge cards', description: 'Through the provider API', priority: 1, estimate: '2h', depends_on: [schema], needs: ['db'], status: 'pending' });
+    expect(history(there, 2)).toEqual([`agent-1 | task add payments/${listed[0].id} by agent-1`, 'agent-1 | workstream create payments by agent-1']);
+    expect(run(there, '--json', 'ws', 'ls').json).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'payments', description: 'Taking money', priority: 2 })]));
+  });
+
+  it('shows a refused field in words and marks it', async () => {
+    // The form stays open after a workstream is created, for the next one.
+    expect(await page.locator('#ws-form').isVisible()).toBe(true);
+    await page.fill('#ws-name', 'not a name!');
+    await page.click('#ws-create');
+    await page.locator('#ws-message.error').waitFor();
+    expect(await page.locator('#ws-message').textContent()).toMatch(/^Not saved: workstream name "not a name!" is invalid/);
+    expect(await page.getAttribute('#ws-name', 'aria-invalid')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('ws-name');
+    await page.keyboard.press('Escape');
+    expect(await page.locator('#ws-form').isHidden()).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('ws-new');
+  });
+
+  it('claims, completes, fails and releases from the page, as the chosen agent', async () => {
+    const design = taskRow(page, 'Design the schema');
+    const charge = taskRow(page, 'Charge cards');
+    // Claim with the keyboard; the focus stays on the task, on its next action.
+    await design.locator('button[data-action="claim"]').focus();
+    await page.keyboard.press('Enter');
+    await design.locator('.badge', { hasText: 'in progress' }).waitFor();
+    expect(await design.locator('.assignee').textContent()).toBe('agent-1');
+    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.action)).toBe('complete');
+
+    await page.keyboard.press('Enter');
+    await page.locator('#task-dialog[open]').waitFor();
+    expect(await page.locator('#td-task').textContent()).toContain('Design the schema');
+    await page.keyboard.type('schema v1 merged');
+    await page.click('#td-submit');
+    await page.locator('#task-dialog').waitFor({ state: 'hidden' });
+    await design.locator('.badge', { hasText: 'done' }).waitFor();
+    expect(await design.locator('.task-result').textContent()).toBe('resultschema v1 merged');
+    // Its dependency done, the next task can be claimed; now as a typed-in agent.
+    await page.fill('#act-as', 'agent-3');
+    await charge.locator('button[data-action="claim"]').click();
+    await charge.locator('.badge', { hasText: 'in progress' }).waitFor();
+    expect(await charge.locator('.assignee').textContent()).toBe('agent-3');
+    await charge.locator('button[data-action="release"]').click();
+    await charge.locator('.badge', { hasText: 'pending' }).waitFor();
+    expect(await charge.locator('.assignee').textContent()).toBe('unassigned');
+    await charge.locator('button[data-action="claim"]').click();
+    await charge.locator('button[data-action="fail"]').click();
+    await page.locator('#task-dialog[open]').waitFor();
+    // A failure needs a reason; the page says so before asking the server.
+    await page.click('#td-submit');
+    expect(await page.locator('#td-message').textContent()).toBe('Say why it failed.');
+    await page.fill('#td-text', 'provider sandbox down');
+    await page.click('#td-submit');
+    await charge.locator('.badge', { hasText: 'failed' }).waitFor();
+    expect(await charge.locator('.task-result').textContent()).toBe('errorprovider sandbox down');
+    await charge.locator('button[data-action="release"]').click();
+    await charge.locator('.badge', { hasText: 'pending' }).waitFor();
+
+    // The board's history, in the page and in the other clone.
+    await expect.poll(() => page.locator('#log .commit .subject').first().textContent()).toMatch(/^task release payments\//);
+    const actions = await page.locator('#events .ev-action').allTextContents();
+    expect(actions.slice(0, 6)).toEqual(['task released', 'task failed', 'task claimed', 'task released', 'task claimed', 'task unblocked']);
+    const id = (run(there, '--json', 't', 'ls', 'payments').json as Array<{ id: string }>)[0].id;
+    expect(history(there, 7)).toEqual([
+      `agent-3 | task release payments/${id} by agent-3`,
+      `agent-3 | task fail payments/${id} by agent-3`,
+      `agent-3 | task claim payments/${id} by agent-3`,
+      `agent-3 | task release payments/${id} by agent-3`,
+      `agent-3 | task claim payments/${id} by agent-3`,
+      `agent-1 | task complete backend/${schema} by agent-1`,
+      `agent-1 | task claim backend/${schema} by agent-1`,
+    ]);
+  });
+
+  it('shows a claim refused because another clone claimed the task meanwhile', async () => {
+    await page.fill('#act-as', 'agent-1');
+    const charge = taskRow(page, 'Charge cards');
+    const id = (await charge.getAttribute('data-task'))!;
+    run(there, 't', 'claim', 'payments', id, 'agent-2');
+    // The page has not heard of it (the server does not fetch on its own).
+    expect(await charge.locator('.badge').textContent()).toBe('pending');
+    await charge.locator('button[data-action="claim"]').click();
+    const note = charge.locator('.task-note .form-message.error');
+    await note.waitFor();
+    expect(await note.textContent()).toMatch(/^Not claimed: task "[0-9a-f]{8}" is in progress \(assigned to agent-2\), not pending$/);
+    // The board catches up, and the refusal stays beside the task until dismissed.
+    await charge.locator('.badge', { hasText: 'in progress' }).waitFor();
+    expect(await charge.locator('.assignee').textContent()).toBe('agent-2');
+    expect(await note.textContent()).toMatch(/assigned to agent-2/);
+    expect(history(here, 1)[0]).toBe(`agent-2 | task claim payments/${id} by agent-2`);
+    await charge.locator('button[data-action="dismiss"]').click();
+    expect(await charge.locator('.task-note').count()).toBe(0);
+  });
+
+  it('keeps a half-written task and its chosen dependencies across live updates', async () => {
+    if (await page.locator('#task-form').isHidden()) await page.click('#task-new');
+    await page.selectOption('#task-ws', 'backend');
+    await page.locator(`#task-deps input[value="${schema}"]`).check();
+    await page.click('#task-title');
+    await page.keyboard.type('Index the');
+    run(here, 't', 'add', 'backend', 'Added meanwhile');
+    await page.locator('#task-deps .dep-title', { hasText: 'Added meanwhile' }).waitFor();
+    await taskRow(page, 'Added meanwhile').waitFor();
+    expect(await page.inputValue('#task-title')).toBe('Index the');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('task-title');
+    expect(await page.locator(`#task-deps input[value="${schema}"]`).isChecked()).toBe(true);
+    await page.keyboard.type(' tables');
+    await page.click('#task-add');
+    await page.locator('#task-message.ok').waitFor();
+    const added = (run(there, '--json', 't', 'ls', 'backend').json as Array<{ title: string; depends_on?: string[] }>).find((t) => t.title === 'Index the tables');
+    expect(added?.depends_on).toEqual([schema]);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-work.png'), fullPage: true });
+  });
+});
+
 describeBrowser('dashboard modes', () => {
   let repo: string;
   let withToken: Served;
@@ -345,7 +556,7 @@ describeBrowser('dashboard modes', () => {
       serveDashboard(repo, ['--token', 'correct-horse-battery']),
       serveDashboard(repo, ['--read-only']),
       browser ?? launchBrowser(),
-      runAsync(repo, 'ws', 'create', 'ops', 'Operations', '1'),
+      runAsync(repo, 'ws', 'create', 'ops', 'Operations', '1').then(() => runAsync(repo, 't', 'add', 'ops', 'Rotate the keys')),
     ]);
     if (t.status === 'fulfilled') withToken = t.value;
     if (r.status === 'fulfilled') readOnly = r.value;
@@ -368,41 +579,90 @@ describeBrowser('dashboard modes', () => {
     expect(await page.evaluate(() => location.hash)).toBe('');
     expect(await page.evaluate(() => sessionStorage.getItem('orchestrator.token'))).toBe('correct-horse-battery');
     expect(await page.locator('#token-form').isHidden()).toBe(true);
+    await page.locator('#ws-new').waitFor();
+    await page.fill('#act-as', 'ops-bot');
     await page.fill('#kb-topic', 'runbook');
     await page.fill('#kb-content', 'Restart with care.');
     await page.click('#kb-save');
     await page.locator('#kb-message.ok').waitFor();
     expect(run(repo, 'kb', 'read', 'runbook').stdout.trim()).toBe('Restart with care.');
-
-    // Without the token: reading works, a write asks for it, a pasted token works.
-    const bare = await context.newPage();
-    const g2 = guard(bare);
-    await bare.goto(server.url.replace(/#.*$/, ''));
-    await bare.locator('#token-form').waitFor();
-    await bare.fill('#kb-topic', 'runbook');
-    await bare.fill('#kb-content', 'Changed without a token');
-    await bare.click('#kb-save');
-    await bare.locator('#kb-message.error').waitFor();
-    expect(await bare.locator('#kb-message').textContent()).toContain('Authorization: Bearer');
-    await bare.fill('#token-input', 'correct-horse-battery');
-    await bare.click('#token-form button[type="submit"]');
-    await bare.click('#kb-save');
-    await bare.locator('#kb-message.ok').waitFor();
-    expect(run(repo, 'kb', 'read', 'runbook').stdout.trim()).toBe('Changed without a token');
-    expect(await bare.inputValue('#kb-content')).toBe('Changed without a token');
-    expect([...g.problems, ...g2.problems]).toEqual([]);
+    await taskRow(page, 'Rotate the keys').locator('button[data-action="claim"]').click();
+    await taskRow(page, 'Rotate the keys').locator('.badge', { hasText: 'in progress' }).waitFor();
+    expect(git(repo, 'log', '-1', '--format=%an | %s', 'refs/heads/orchestrator')).toMatch(/^ops-bot \| task claim ops\/[0-9a-f]{8} by ops-bot$/);
+    expect(g.problems).toEqual([]);
     await page.close();
-    await bare.close();
+  });
+
+  it('shows write controls only once the token is given, and keeps them for the tab', async () => {
+    const page = await context.newPage();
+    const g = guard(page);
+    await page.goto(withToken.url);
+    // Reading works without it; nothing that writes is offered.
+    await page.locator('#token-form').waitFor();
+    await taskRow(page, 'Rotate the keys').waitFor();
+    for (const control of ['#ws-new', '#task-new', '#act-as', '#kb-form', '#workstreams .task-actions']) {
+      expect(await page.locator(control).first().isHidden(), control).toBe(true);
+    }
+    expect(await page.locator('#token-message').textContent()).toMatch(/Reading works without it/);
+    await page.fill('#token-input', 'correct-horse-battery');
+    await page.press('#token-input', 'Enter');
+    await page.locator('#ws-new').waitFor();
+    expect(await page.locator('#token-form').isHidden()).toBe(true);
+    // The act-as box takes the focus: the next thing a writer needs.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('act-as');
+    await page.keyboard.type('ops-bot');
+    // A reload keeps the token and the agent (both per tab).
+    await page.reload();
+    await page.locator('#conn[data-state="live"]').waitFor();
+    await page.locator('#ws-new').waitFor();
+    expect(await page.inputValue('#act-as')).toBe('ops-bot');
+    await page.click('#ws-new');
+    await page.fill('#ws-name', 'security');
+    await page.click('#ws-create');
+    await page.locator('#ws-message.ok').waitFor();
+    expect(git(repo, 'log', '-1', '--format=%an | %s', 'refs/heads/orchestrator')).toBe('ops-bot | workstream create security by ops-bot');
+    // Another tab asks again.
+    const other = await context.newPage();
+    await other.goto(withToken.url);
+    await other.locator('#token-form').waitFor();
+    expect(await other.locator('#ws-new').isHidden()).toBe(true);
+    expect([...g.problems]).toEqual([]);
+    await other.close();
+    await page.close();
+  });
+
+  it('forgets a refused token, hides the controls and asks again, keeping what was typed', async () => {
+    const { page, guard: g } = await openDashboard(context, withToken.url + '#token=not-the-token');
+    await page.locator('#ws-new').waitFor();
+    await page.fill('#act-as', 'ops-bot');
+    await page.fill('#kb-topic', 'runbook');
+    await page.fill('#kb-content', 'Written with a bad token');
+    await page.click('#kb-save');
+    await page.locator('#token-form').waitFor();
+    expect(await page.locator('#token-message').textContent()).toBe('The token was refused; paste a valid one.');
+    expect(await page.locator('#kb-form').isHidden()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.getItem('orchestrator.token'))).toBeNull();
+    await page.fill('#token-input', 'correct-horse-battery');
+    await page.press('#token-input', 'Enter');
+    await page.locator('#kb-form').waitFor();
+    expect(await page.inputValue('#kb-content')).toBe('Written with a bad token');
+    expect(await page.locator('#kb-message').textContent()).toMatch(/needs its token/);
+    await page.click('#kb-save');
+    await page.locator('#kb-message.ok').waitFor();
+    expect(run(repo, 'kb', 'read', 'runbook').stdout.trim()).toBe('Written with a bad token');
+    expect(g.problems).toEqual([]);
+    await page.close();
   });
 
   it('hides write controls on a read-only server', async () => {
     const { page, guard: g } = await openDashboard(context, readOnly.url);
-    await page.locator('#workstreams').getByText('ops', { exact: true }).waitFor();
+    await taskRow(page, 'Rotate the keys').waitFor();
     expect(await page.locator('#mode').textContent()).toBe('read-only');
-    expect(await page.locator('#kb-form').isHidden()).toBe(true);
-    expect(await page.locator('#token-form').isHidden()).toBe(true);
+    for (const control of ['#ws-new', '#task-new', '#act-as', '#kb-form', '#token-form', '#workstreams .task-actions', '#workstreams .ws-add']) {
+      expect(await page.locator(control).first().isHidden(), control).toBe(true);
+    }
     await page.locator('#topics').getByText('runbook', { exact: true }).click();
-    await page.locator('#topic-content').getByText('Changed without a token').waitFor();
+    await page.locator('#topic-content').getByText('Written with a bad token').waitFor();
     expect(await page.locator('#topic-delete').isHidden()).toBe(true);
     expect(await page.locator('#topic-edit').isHidden()).toBe(true);
     expect(g.problems).toEqual([]);
