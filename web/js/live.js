@@ -73,7 +73,7 @@ async function load() {
     fetchFailed = false;
     data.lastUpdate = Date.now();
     data.health = health;
-    applyHealth(health);
+    showHealth(health);
     emit('health');
     data.status = status;
     emit('status');
@@ -97,7 +97,8 @@ async function load() {
   }
 }
 
-function applyHealth(hl) {
+/** What health says about the remote, in the footer and the banner. */
+function showHealth(hl) {
   setText('foot-remote', hl.remote ? 'remote: ' + hl.remote : 'local branch (no remote)');
   if (hl.fetch_error) showBanner('Fetching the remote failed: ' + hl.fetch_error + ' (the board may be behind).');
   else $('banner').hidden = true;

@@ -13,7 +13,7 @@
 import { $, announce, formMessage, h, region } from './dom.js';
 import { api, ApiError, request } from './api.js';
 import { refresh } from './live.js';
-import { requireAgent, writeError } from './session.js';
+import { canWrite, requireAgent, writeError } from './session.js';
 import { setTaskBusy, setTaskNote, sortedWorkstreams, STATUS_LABEL, taskKey } from './board.js';
 
 let status = null;
@@ -247,24 +247,27 @@ function findTask(ws, id) {
 
 const PAST = { claim: 'Claimed', complete: 'Completed', fail: 'Failed', release: 'Released' };
 
-/** POSTs one task action as the acting agent; a refusal stays beside the task's buttons. */
+/**
+ * POSTs one task action as the acting agent. Resolves with null when it was
+ * done, else with the refusal in words, which also stays beside the task.
+ */
 async function act(action, ws, id, extra) {
   const key = taskKey(ws, id);
   const say = (text) => setTaskNote(key, { text, kind: 'error' });
   const agent = requireAgent(say);
-  if (!agent) return false;
+  if (!agent) return 'choose who you act as first.';
   setTaskNote(key, null);
   setTaskBusy(key, action);
   try {
     await request('POST', api('workstreams', ws, 'tasks', id, action), { agent, ...extra });
     const t = findTask(ws, id);
     announce(PAST[action] + ' ' + (t ? '"' + t.title + '"' : id) + ' as ' + agent);
-    return true;
+    return null;
   } catch (err) {
-    const text = 'Not ' + PAST[action].toLowerCase() + ': ' + writeError(err);
-    setTaskNote(key, { text, kind: 'error' });
-    announce(text);
-    throw err;
+    const text = writeError(err);
+    say('Not ' + PAST[action].toLowerCase() + ': ' + text);
+    announce('Not ' + PAST[action].toLowerCase() + ': ' + text);
+    return text;
   } finally {
     setTaskBusy(key, null);
     refresh();
@@ -279,11 +282,7 @@ async function onBoardClick(ev) {
   if (action === 'add-task') return openTaskForm(ws);
   if (action === 'dismiss') return setTaskNote(taskKey(ws, id), null);
   if (action === 'complete' || action === 'fail') return openDialog(action, ws, id, button);
-  try {
-    await act(action, ws, id, {});
-  } catch {
-    /* shown beside the task */
-  }
+  await act(action, ws, id, {});
 }
 
 // --- the Done / Fail dialog ------------------------------------------------------
@@ -325,21 +324,23 @@ async function onDialogSubmit(ev) {
   const agent = requireAgent('td-message');
   if (!agent) {
     // The box is outside the dialog: close it so the focus can get there; the text stays.
+    dialogFor.focusTo = 'act-as';
     closeDialog();
-    $('act-as').focus();
     return;
   }
   const button = $('td-submit');
   button.disabled = true;
   formMessage('td-message', 'Saving…', 'busy');
-  try {
-    await act(action, ws, id, action === 'complete' ? { result: text || null } : { reason: text });
+  const refusal = await act(action, ws, id, action === 'complete' ? { result: text || null } : { reason: text });
+  button.disabled = false;
+  if (refusal === null) {
     $('td-text').value = '';
     closeDialog();
-  } catch (err) {
-    formMessage('td-message', 'Not saved: ' + writeError(err), 'error');
-  } finally {
-    button.disabled = false;
+  } else if (!canWrite()) {
+    // The token was refused: the token bar asks for it, outside this dialog; the text is kept for later.
+    closeDialog();
+  } else {
+    formMessage('td-message', 'Not saved: ' + refusal, 'error');
   }
 }
 
@@ -377,6 +378,12 @@ export function initWork() {
   $('td-cancel').addEventListener('click', closeDialog);
   $('task-dialog').addEventListener('close', () => {
     if (!dialogFor) return;
+    const to = dialogFor.focusTo || (!canWrite() && !$('token-form').hidden ? 'token-input' : null);
+    dialogFor.focusTo = null;
+    if (to) {
+      $(to).focus();
+      return;
+    }
     // Back to the button that opened it, or to its task when a live update rebuilt the row.
     if (dialogFor.opener.isConnected) dialogFor.opener.focus();
     else {
