@@ -12,6 +12,7 @@ import { known, OrchestratorError } from './errors.js';
 import { findTaskAnywhere, getTask, getWorkstream } from './domain/draft.js';
 import { DEFAULT_TTL_MS, isActive, LOCK_SKEW_MS } from './domain/locks.js';
 import type { OpBase } from './domain/op.js';
+import { own } from './domain/own.js';
 import type { AcquireLockOp } from './domain/ops/acquire-lock.js';
 import type { AddTaskOp } from './domain/ops/add-task.js';
 import type { ClaimTaskOp } from './domain/ops/claim-task.js';
@@ -526,11 +527,7 @@ export class Orchestrator {
   /** The state in the original's shape (locks included, read from locks/). */
   async loadState(): Promise<SeedState> {
     const snap = await this.snapshot();
-    const locks: SeedState['locks'] = {};
-    for (const l of activeLocks(snap.world.locks, this.now())) {
-      const { resource, ...rest } = l;
-      locks[resource] = rest;
-    }
+    const locks: SeedState['locks'] = Object.fromEntries(activeLocks(snap.world.locks, this.now()).map(({ resource, ...rest }) => [resource, rest]));
     return { ...snap.world.state, locks };
   }
 
@@ -593,7 +590,7 @@ export class Orchestrator {
         : ws.tasks
             .filter((t) => t.status === 'in_progress')
             .filter((t) => {
-              const a = t.assigned_to ? world.state.agents[t.assigned_to] : undefined;
+              const a = t.assigned_to ? own(world.state.agents, t.assigned_to) : undefined;
               const lastSign = a ? Date.parse(a.last_seen) : Date.parse(t.updated_at);
               return now - lastSign > staleMs;
             })

@@ -16,6 +16,7 @@ import { OrchestratorError } from '../errors.js';
 import { fileToResource, resourceToFile } from '../domain/rules.js';
 import { DEFAULT_EVENTS_PER_SEGMENT, emptyState, type Effect, type Lock, type State, type World } from '../domain/types.js';
 import type { OpBase } from '../domain/op.js';
+import { newRecord } from '../domain/own.js';
 import { BLOB_MODE, TREE_MODE, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
 
 export const STATE_FILE = 'state.json';
@@ -47,7 +48,7 @@ export function emptySnapshot(): Snapshot {
   return {
     commit: null,
     root: [],
-    world: { state: emptyState(EPOCH), locks: {}, topics: [] },
+    world: { state: emptyState(EPOCH), locks: newRecord(), topics: [] },
     knowledgeTree: [],
     locksTree: [],
     eventsOid: null,
@@ -99,7 +100,7 @@ export async function readSnapshot(objects: ObjectStore, commit: string): Promis
   const knowledgeTree = kEntry ? await objects.readTree(kEntry.oid) : [];
   const lEntry = entry(root, LOCKS_DIR);
   const locksTree = lEntry ? await objects.readTree(lEntry.oid) : [];
-  const locks: Record<string, Lock> = {};
+  const locks = newRecord<Lock>();
   for (const e of locksTree) {
     let lock: Lock;
     try {
@@ -254,7 +255,7 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
 
   if (effect.locks && Object.keys(effect.locks).length) {
     let tree = base.locksTree;
-    const next: Record<string, Lock> = { ...locks };
+    const next = newRecord(locks);
     for (const [resource, lock] of Object.entries(effect.locks)) {
       const name = resourceToFile(resource);
       tree = upsert(tree, name, lock ? { mode: BLOB_MODE, name, oid: await objects.writeBlob(serializeLock(lock)) } : null);
@@ -266,7 +267,7 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
     locks = next;
   }
 
-  const blobs: Record<string, string> = {};
+  const blobs = newRecord<string>();
   if (effect.knowledge && Object.keys(effect.knowledge).length) {
     let tree = base.knowledgeTree;
     for (const [topic, content] of Object.entries(effect.knowledge)) {

@@ -3,6 +3,7 @@ import { OrchestratorError } from '../../errors.js';
 import { shallowState } from '../draft.js';
 import { isTakeable, LOCK_SKEW_MS, makeLock } from '../locks.js';
 import type { OpBase, OpSpec } from '../op.js';
+import { own } from '../own.js';
 import { rules } from '../rules.js';
 import type { Lock, OrcEvent } from '../types.js';
 
@@ -21,7 +22,7 @@ export const acquireLock: OpSpec<AcquireLockOp, Lock & { renewed: boolean }> = {
   type: 'lock.acquire',
   params: () => z.object({ resource: rules.resource, agent: rules.agent, ttl_ms: rules.ttl }),
   apply(world, op) {
-    const held = world.locks[op.resource];
+    const held = own(world.locks, op.resource);
     const at = Date.parse(op.at);
     const events: OrcEvent[] = [];
     if (held && held.agent !== op.agent) {

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { conflict } from '../../errors.js';
 import type { OpBase, OpSpec } from '../op.js';
+import { newRecord } from '../own.js';
 import { rules } from '../rules.js';
 import type { Lock, OrcEvent, State } from '../types.js';
 
@@ -55,10 +56,10 @@ export const importBoard: OpSpec<ImportBoardOp, ImportResult> = {
       topics: Object.keys(op.knowledge).length,
       locks: Object.keys(op.locks).length,
     };
-    const knowledge: Record<string, string | null> = { ...op.knowledge };
-    for (const t of world.topics) if (!(t in knowledge)) knowledge[t] = null;
-    const locks: Record<string, Lock | null> = { ...op.locks };
-    for (const r of Object.keys(world.locks)) if (!(r in locks)) locks[r] = null;
+    const knowledge = newRecord<string | null>(op.knowledge);
+    for (const t of world.topics) if (!Object.hasOwn(knowledge, t)) knowledge[t] = null;
+    const locks = newRecord<Lock | null>(op.locks);
+    for (const r of Object.keys(world.locks)) if (!Object.hasOwn(locks, r)) locks[r] = null;
     return {
       state,
       replaceEvents: true,

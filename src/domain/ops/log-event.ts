@@ -21,16 +21,37 @@ export const logEvent: OpSpec<LogEventOp, OrcEvent> = {
     z.object({
       agent: z.union([z.literal('system'), rules.agent]),
       action: rules.action,
-      data: z.record(z.string(), z.unknown()),
+      // Not z.record: it drops a "__proto__" key silently; such a key is refused below instead.
+      data: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a JSON object'),
     }),
   apply(world, op) {
+    const size = Buffer.byteLength(JSON.stringify(op.data));
+    if (size > LIMITS.eventData) throw invalid(`event data is ${size} bytes; at most ${LIMITS.eventData} are allowed`, { bytes: size });
+    const proto = protoKeyPath(op.data);
+    if (proto !== null) {
+      throw invalid(`event data must not use the key "__proto__" (at ${proto}): JavaScript readers of the log would take it for the object's prototype`, { field: proto });
+    }
     for (const key of RESERVED) {
       if (Object.prototype.hasOwnProperty.call(op.data, key)) throw invalid(`event data must not set "${key}" (it is set by the log)`, { field: key });
     }
-    const size = Buffer.byteLength(JSON.stringify(op.data));
-    if (size > LIMITS.eventData) throw invalid(`event data is ${size} bytes; at most ${LIMITS.eventData} are allowed`, { bytes: size });
     const event: OrcEvent = { ts: op.at, agent: op.agent, action: op.action, ...op.data };
     return { state: shallowState(world.state), events: [event], result: event };
   },
   subject: (op) => `event ${op.action} by ${op.agent}`,
 };
+
+/** Where a "__proto__" key is in a JSON value (`data.a[0].__proto__`), or null. Iterative: data may nest deeply. */
+export function protoKeyPath(value: unknown): string | null {
+  const stack: Array<[unknown, string]> = [[value, 'data']];
+  while (stack.length) {
+    const [v, where] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${where}[${i}]`]);
+      continue;
+    }
+    if (Object.hasOwn(v, '__proto__')) return `${where}.__proto__`;
+    for (const key of Object.keys(v).reverse()) stack.push([(v as Record<string, unknown>)[key], `${where}.${key}`]);
+  }
+  return null;
+}

@@ -3,6 +3,7 @@ import { notFound } from '../../errors.js';
 import { shallowState } from '../draft.js';
 import { isTakeable } from '../locks.js';
 import type { OpBase, OpSpec } from '../op.js';
+import { own } from '../own.js';
 import { rules } from '../rules.js';
 import { lockHeld } from './acquire-lock.js';
 
@@ -31,7 +32,7 @@ export const releaseLock: OpSpec<ReleaseLockOp, ReleaseResult> = {
   type: 'lock.release',
   params: () => z.object({ resource: rules.resource, agent: rules.agent, force: z.optional(z.boolean()) }),
   apply(world, op) {
-    const held = world.locks[op.resource];
+    const held = own(world.locks, op.resource);
     if (!held) throw notFound(`lock "${op.resource}" is not held by anyone`, { resource: op.resource });
     const state = shallowState(world.state);
     const at = Date.parse(op.at);

@@ -3,6 +3,7 @@ import { notFound } from '../../errors.js';
 import { shallowState } from '../draft.js';
 import { makeLock } from '../locks.js';
 import type { OpBase, OpSpec } from '../op.js';
+import { own } from '../own.js';
 import { rules } from '../rules.js';
 import type { Lock } from '../types.js';
 import { lockHeld } from './acquire-lock.js';
@@ -22,7 +23,7 @@ export const renewLock: OpSpec<RenewLockOp, Lock> = {
   type: 'lock.renew',
   params: () => z.object({ resource: rules.resource, agent: rules.agent, ttl_ms: rules.ttl }),
   apply(world, op) {
-    const held = world.locks[op.resource];
+    const held = own(world.locks, op.resource);
     if (!held) throw notFound(`lock "${op.resource}" is not held by anyone; acquire it instead`, { resource: op.resource });
     if (held.agent !== op.agent) throw lockHeld(held, Date.parse(op.at));
     const lock = makeLock(op.resource, op.agent, op.at, op.ttl_ms);
