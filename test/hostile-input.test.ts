@@ -5,6 +5,7 @@
  * a line are refused in new input and neutralised wherever text is shown.
  * Through the library and the real CLI.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,9 +13,11 @@ import { openOrchestrator } from '../src/api.js';
 import { agentList, eventLine, lockList, taskLine, workstreamList } from '../src/cli/format.js';
 import { statusText, type StatusView } from '../src/domain/queries.js';
 import { cli } from './helpers/cli.js';
-import { cleanup, git, makeRepo, tempDir } from './helpers/repos.js';
+import { GIT_ENV, cleanup, git, makeRepo, tempDir } from './helpers/repos.js';
 
 afterAll(cleanup);
+
+const execGit = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: GIT_ENV }).toString('binary');
 
 const JS_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
 /** The JavaScript names that the name rules let through (they start with a letter). */
@@ -179,5 +182,141 @@ describe('names like object members through the CLI', () => {
     const ok = cli(['--json', 'events', 'add', 'deploy', '{"constructor": "c"}'], { cwd: repo });
     expect(ok.code).toBe(0);
     expect(ok.json).toMatchObject({ action: 'deploy', constructor: 'c' });
+  });
+});
+
+/** Characters that reorder or break a line where a one-line field is shown. */
+const LINE_BREAKERS: Array<[string, string]> = [
+  ['right-to-left override', '\u202e'],
+  ['left-to-right embedding', '\u202a'],
+  ['pop directional formatting', '\u202c'],
+  ['first strong isolate', '\u2068'],
+  ['pop directional isolate', '\u2069'],
+  ['left-to-right mark', '\u200e'],
+  ['right-to-left mark', '\u200f'],
+  ['Arabic letter mark', '\u061c'],
+  ['line separator', '\u2028'],
+  ['paragraph separator', '\u2029'],
+  ['newline', '\n'],
+  ['next line (C1)', '\u0085'],
+  ['escape', '\u001b'],
+];
+
+describe('one-line fields refuse characters that reorder or break the line', () => {
+  it.each(LINE_BREAKERS)('%s in a title, an estimate or a resource is INVALID_INPUT', async (_name, ch) => {
+    const repo = makeRepo();
+    const orc = openOrchestrator({ repo, agent: 'alice' });
+    await orc.createWorkstream('w');
+    const t = await orc.addTask('w', { title: 'fine' });
+    const tip = git(repo, 'rev-parse', 'orchestrator');
+    await expectCode(orc.addTask('w', { title: `pay ${ch}gnp.exe` }), 'INVALID_INPUT');
+    await expectCode(orc.addTask('w', { title: 'ok', estimate: `2${ch}h` }), 'INVALID_INPUT');
+    await expectCode(orc.lock(`db${ch}1`, 'alice'), 'INVALID_INPUT');
+    expect(git(repo, 'rev-parse', 'orchestrator')).toBe(tip);
+    expect((await orc.getTask(t.id)).title).toBe('fine');
+  });
+
+  it('right-to-left text itself is welcome in titles, descriptions and knowledge', async () => {
+    const orc = openOrchestrator({ repo: makeRepo() });
+    await orc.createWorkstream('w', { description: 'שלום\u200f עולם' });
+    const t = await orc.addTask('w', { title: 'تحديث قاعدة البيانات', description: 'نص\u200f\nسطر ثان' });
+    expect((await orc.getTask(t.id)).description).toBe('نص\u200f\nسطر ثان');
+    await orc.writeKnowledge('rtl', 'مرحبا\u200f\n');
+    expect(await orc.readKnowledge('rtl')).toBe('مرحبا\u200f\n');
+  });
+
+  it('the CLI refuses a title with a right-to-left override (exit 2)', () => {
+    const repo = makeRepo();
+    expect(cli(['ws', 'create', 'w'], { cwd: repo }).code).toBe(0);
+    const r = cli(['t', 'add', 'w', 'invoice \u202efdp.exe'], { cwd: repo });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('bidirectional');
+    expect(cli(['--json', 't', 'ls', 'w'], { cwd: repo }).json).toEqual([]);
+  });
+});
+
+describe('knowledge is text', () => {
+  it.each([
+    ['NUL', 'a\u0000b'],
+    ['escape sequence', 'see \u001b[31mred\u001b[0m'],
+    ['backspace', 'x\u0008'],
+  ])('content with %s is INVALID_INPUT', async (_name, content) => {
+    const repo = makeRepo();
+    const orc = openOrchestrator({ repo });
+    await expectCode(orc.writeKnowledge('notes', content), 'INVALID_INPUT');
+    expect(await orc.listKnowledge()).toEqual([]);
+  });
+
+  it('keeps tabs, form feeds, CRLF and a byte-order mark exactly', async () => {
+    const orc = openOrchestrator({ repo: makeRepo() });
+    const content = '\ufeff# T\r\n\tindented\f\r\n';
+    await orc.writeKnowledge('notes', content);
+    expect(await orc.readKnowledge('notes')).toBe(content);
+    expect((await orc.verify()).ok).toBe(true);
+  });
+
+  it('`kb write <topic> -` refuses bytes that are not UTF-8 (exit 2) and writes nothing', () => {
+    const repo = makeRepo();
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xd8]);
+    const r = cli(['kb', 'write', 'logo', '-'], { cwd: repo, input: png });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('standard input is not UTF-8 text');
+    expect(cli(['--json', 'kb', 'ls'], { cwd: repo }).json).toEqual([]);
+    const latin1 = cli(['kb', 'write', 'notes', '-'], { cwd: repo, input: Buffer.from('caf\xe9\n', 'latin1') });
+    expect(latin1.code).toBe(2);
+  });
+
+  it('`kb write <topic> -` stores UTF-8 text byte for byte, a byte-order mark included', () => {
+    const repo = makeRepo();
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('# Café ☕\n\tdone\n')]);
+    expect(cli(['kb', 'write', 'notes', '-'], { cwd: repo, input: bytes }).code).toBe(0);
+    expect(Buffer.from(execGit(repo, 'show', 'orchestrator:knowledge/notes.md'), 'binary').equals(bytes)).toBe(true);
+  });
+});
+
+describe('stored text is shown on its own line, in its own order', () => {
+  // Values as an import or an older version may have stored them.
+  const evil = 'a\u202eb\u2028c\nd\u0085e\u001b[2Jf\u2066g';
+  const clean = (s: string) => expect(s).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
+  const task = { id: 'abc', title: evil, description: evil, status: 'pending' as const, priority: 1, estimate: evil, assigned_to: evil, created_at: '', updated_at: '', result: evil, depends_on: [evil], workstream: evil };
+
+  it.each([
+    ['taskLine', () => taskLine(task)],
+    ['workstreamList', () => workstreamList([{ name: evil, description: evil, priority: 1, status: 'active', tasks: [], created_at: '', task_count: 0, pending: 0, in_progress: 0, done: 0, failed: 0 }])],
+    ['agentList', () => agentList([{ id: evil, type: evil, status: evil, capabilities: [evil], registered_at: '', last_seen: new Date().toISOString(), stale: false }], Date.now())],
+    ['lockList', () => lockList([{ resource: evil, agent: evil, acquired_at: '', ttl_ms: 1, expires_at: evil }], Date.now())],
+    ['eventLine', () => eventLine({ ts: evil, agent: evil, action: evil, [evil]: evil, nested: { k: evil } })],
+  ])('%s', (_name, show) => {
+    const text = show();
+    clean(text);
+    expect(text.split('\n').length).toBe(_name === 'workstreamList' ? 2 : 1);
+    expect(text).toContain('a\\u202eb\\u2028c\\nd\\u0085e\\u001b[2Jf\\u2066g');
+  });
+
+  it('statusText', () => {
+    const view: StatusView = {
+      version: 1,
+      updated_at: '2026-01-01T00:00:00.000Z',
+      commit: '0'.repeat(40),
+      branch: 'orchestrator',
+      workstreams: [{ name: evil, description: '', priority: 1, status: 'active', tasks: [], created_at: '', task_count: 0, pending: 0, in_progress: 0, done: 0, failed: 0 }],
+      agents: [{ id: evil, type: evil, status: evil, capabilities: [], registered_at: '', last_seen: '', stale: false }],
+      active_locks: [{ resource: evil, agent: evil, acquired_at: '', ttl_ms: 1, expires_at: '2026-01-01T00:00:00.000Z' }],
+      recent_events: [{ ts: '2026-01-01T00:00:00.000Z', agent: evil, action: evil }],
+      knowledge_topics: [evil],
+    };
+    const text = statusText(view);
+    clean(text);
+    const empty = statusText({ ...view, workstreams: [], agents: [], active_locks: [], recent_events: [], knowledge_topics: [] });
+    expect(text.split('\n').length).toBe(empty.split('\n').length);
+  });
+
+  it('event data with line breaks and overrides shows on one line in `events`', () => {
+    const repo = makeRepo();
+    expect(cli(['events', 'add', 'note', JSON.stringify({ text: 'one\ntwo\u202ethree\u2028four' })], { cwd: repo, env: { ORCHESTRATOR_AGENT: 'alice' } }).code).toBe(0);
+    const list = cli(['events', '--last', '1'], { cwd: repo });
+    expect(list.stdout.trim().split('\n')).toHaveLength(1);
+    expect(list.stdout).toContain('text=one\\ntwo\\u202ethree\\u2028four');
+    expect(cli(['--json', 'events', '--last', '1'], { cwd: repo }).json[0].text).toBe('one\ntwo\u202ethree\u2028four');
   });
 });

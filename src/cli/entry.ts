@@ -1,12 +1,12 @@
 /** Process entry of the CLI bundle: runs main() with the real process streams. */
 import { main } from './main.js';
-import { readStdin } from '../read-stdin.js';
+import { readStdinText } from '../read-stdin.js';
 
 export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
   return main(argv, {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
-    stdin: readStdin,
+    stdin: readStdinText,
     env: process.env,
     cwd: process.cwd(),
     bin: process.argv[1],

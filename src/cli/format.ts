@@ -1,9 +1,11 @@
 /**
  * Text output in the original CLI's words. Every function here is pure:
- * it gets a result and returns the lines to print.
+ * it gets a result and returns the lines to print. Values from the branch
+ * go through oneLine: a stored name or title cannot break or reorder a line.
  */
 import type { WorkstreamSummary, AgentView } from '../domain/queries.js';
 import type { Lock, OrcEvent, Task } from '../domain/types.js';
+import { oneLine } from '../domain/text.js';
 
 function clock(ts: string): string {
   return ts.split('T')[1]?.split('.')[0] ?? ts;
@@ -14,16 +16,16 @@ export function workstreamList(list: WorkstreamSummary[]): string {
   return list
     .map((ws) => {
       const failed = ws.failed ? `, ${ws.failed} failed` : '';
-      return `[P${ws.priority}] ${ws.name} - ${ws.description || '(no desc)'}\n  Tasks: ${ws.pending} pending, ${ws.in_progress} active, ${ws.done} done${failed}`;
+      return `[P${ws.priority}] ${oneLine(ws.name)} - ${ws.description ? oneLine(ws.description) : '(no desc)'}\n  Tasks: ${ws.pending} pending, ${ws.in_progress} active, ${ws.done} done${failed}`;
     })
     .join('\n');
 }
 
 export function taskLine(t: Task & { workstream?: string }): string {
-  const assignee = t.assigned_to ? ` -> ${t.assigned_to}` : '';
-  const where = t.workstream ? `${t.workstream}/` : '';
-  const deps = t.depends_on?.length ? ` (after ${t.depends_on.join(', ')})` : '';
-  return `[${t.status}] ${where}${t.id}: ${t.title}${assignee}${deps}`;
+  const assignee = t.assigned_to ? ` -> ${oneLine(t.assigned_to)}` : '';
+  const where = t.workstream ? `${oneLine(t.workstream)}/` : '';
+  const deps = t.depends_on?.length ? ` (after ${t.depends_on.map(oneLine).join(', ')})` : '';
+  return `[${oneLine(t.status)}] ${where}${oneLine(t.id)}: ${oneLine(t.title)}${assignee}${deps}`;
 }
 
 export function taskList(tasks: Array<Task & { workstream?: string }>, empty = 'No tasks.'): string {
@@ -35,8 +37,8 @@ export function agentList(agents: AgentView[], now: number): string {
   return agents
     .map((a) => {
       const age = Math.max(0, Math.round((now - Date.parse(a.last_seen)) / 1000));
-      const caps = a.capabilities.length ? ` [${a.capabilities.join(', ')}]` : '';
-      return `${a.id} (${a.type}): ${a.status}${a.stale ? ' [STALE]' : ''}, seen ${age}s ago${caps}`;
+      const caps = a.capabilities.length ? ` [${a.capabilities.map(oneLine).join(', ')}]` : '';
+      return `${oneLine(a.id)} (${oneLine(a.type)}): ${oneLine(a.status)}${a.stale ? ' [STALE]' : ''}, seen ${age}s ago${caps}`;
     })
     .join('\n');
 }
@@ -44,15 +46,15 @@ export function agentList(agents: AgentView[], now: number): string {
 export function lockList(locks: Lock[], now: number): string {
   if (!locks.length) return '(none)';
   return locks
-    .map((l) => `${l.resource}: held by ${l.agent} until ${l.expires_at} (${Math.max(0, Math.ceil((Date.parse(l.expires_at) - now) / 1000))}s left)`)
+    .map((l) => `${oneLine(l.resource)}: held by ${oneLine(l.agent)} until ${oneLine(l.expires_at)} (${Math.max(0, Math.ceil((Date.parse(l.expires_at) - now) / 1000))}s left)`)
     .join('\n');
 }
 
 export function eventLine(e: OrcEvent): string {
   const extra = Object.keys(e).filter((k) => k !== 'ts' && k !== 'agent' && k !== 'action');
-  const fmt = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-  const extraStr = extra.length ? ` {${extra.map((k) => `${k}=${fmt(e[k])}`).join(', ')}}` : '';
-  return `[${clock(e.ts)}] ${e.agent}: ${e.action}${extraStr}`;
+  const fmt = (v: unknown) => oneLine(typeof v === 'string' ? v : JSON.stringify(v));
+  const extraStr = extra.length ? ` {${extra.map((k) => `${oneLine(k)}=${fmt(e[k])}`).join(', ')}}` : '';
+  return `[${oneLine(clock(String(e.ts)))}] ${oneLine(e.agent)}: ${oneLine(e.action)}${extraStr}`;
 }
 
 export function eventList(events: OrcEvent[]): string {

@@ -3,6 +3,7 @@
  * and the exact commands to report back. Pure: the caller gathers the
  * knowledge and events.
  */
+import { oneLine, safeLines } from './text.js';
 import { taskIndex } from './draft.js';
 import type { OrcEvent, Task, World } from './types.js';
 
@@ -52,32 +53,32 @@ export function makeBrief(b: BriefInput): string {
   const byId = taskIndex(b.world.state);
   const ref = `${workstream}/${task.id}`;
   const out: string[] = [];
-  out.push(`## Agent brief: ${task.title}`, '');
+  out.push(`## Agent brief: ${oneLine(task.title)}`, '');
   out.push(`- **Workstream**: ${workstream}`);
   out.push(`- **Task**: ${task.id} (${task.status}${task.assigned_to ? `, assigned to ${task.assigned_to}` : ''})`);
-  out.push(`- **Priority**: ${task.priority}${task.estimate ? ` | **Estimate**: ${task.estimate}` : ''}`);
-  if (task.needs?.length) out.push(`- **Needs**: ${task.needs.join(', ')} (take the locks below first)`);
-  out.push('', '### Task', '', task.description || task.title, '');
+  out.push(`- **Priority**: ${task.priority}${task.estimate ? ` | **Estimate**: ${oneLine(task.estimate)}` : ''}`);
+  if (task.needs?.length) out.push(`- **Needs**: ${task.needs.map(oneLine).join(', ')} (take the locks below first)`);
+  out.push('', '### Task', '', safeLines(task.description || task.title), '');
   if (task.depends_on?.length) {
     out.push('### Results of its dependencies', '');
     for (const id of task.depends_on) {
       const d = byId.get(id);
-      out.push(`- **${id}** ${d ? `${d.title} (${d.status})` : '(missing)'}${d?.result ? `: ${d.result}` : ''}`);
+      out.push(`- **${id}** ${d ? `${oneLine(d.title)} (${d.status})` : '(missing)'}${d?.result ? `: ${oneLine(d.result)}` : ''}`);
     }
     out.push('');
   }
   if (b.knowledge.length) {
     out.push('### Relevant knowledge', '');
-    for (const k of b.knowledge) out.push(`#### ${k.topic}`, '', k.content.trimEnd(), '');
+    for (const k of b.knowledge) out.push(`#### ${k.topic}`, '', safeLines(k.content.trimEnd()), '');
   }
   if (b.events.length) {
     out.push('### Recent events', '');
     for (const e of b.events) {
       const extra = Object.entries(e)
         .filter(([k]) => k !== 'ts' && k !== 'agent' && k !== 'action')
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .map(([k, v]) => `${oneLine(k)}=${oneLine(typeof v === 'string' ? v : JSON.stringify(v))}`)
         .join(', ');
-      out.push(`- ${e.ts} ${e.agent} ${e.action}${extra ? ` (${extra})` : ''}`);
+      out.push(`- ${oneLine(e.ts)} ${oneLine(e.agent)} ${oneLine(e.action)}${extra ? ` (${extra})` : ''}`);
     }
     out.push('');
   }

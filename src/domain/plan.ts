@@ -14,6 +14,7 @@
  *   task in progress makes its tasks wait.
  * - Stale agents, with the tasks they hold, to requeue.
  */
+import { oneLine } from './text.js';
 import { isActive } from './locks.js';
 import { listAgents, readyTasks } from './queries.js';
 import type { Task, World } from './types.js';
@@ -147,18 +148,18 @@ export function planMarkdown(p: Plan): string {
   const out: string[] = [`# Cycle plan`, '', `Generated ${p.generated_at} from commit ${p.commit?.slice(0, 8) ?? '(none)'}.`, ''];
   out.push('## Assignments', '');
   if (!p.assignments.length) out.push(p.idle_agents.length ? '(no ready task for the idle agents)' : '(no idle agent)');
-  for (const a of p.assignments) out.push(`- **${a.agent}** -> \`${a.workstream}/${a.id}\` ${a.title} (P${a.priority}; ${a.reason})`);
+  for (const a of p.assignments) out.push(`- **${a.agent}** -> \`${a.workstream}/${a.id}\` ${oneLine(a.title)} (P${a.priority}; ${oneLine(a.reason)})`);
   if (p.unassigned.length) {
     out.push('', '## Ready, no agent free', '');
-    for (const t of p.unassigned) out.push(`- \`${t.workstream}/${t.id}\` ${t.title} (P${t.priority})`);
+    for (const t of p.unassigned) out.push(`- \`${t.workstream}/${t.id}\` ${oneLine(t.title)} (P${t.priority})`);
   }
   if (p.serial.length) {
     out.push('', '## Run one at a time', '');
-    for (const s of p.serial) out.push(`- ${s.reason}: ${s.tasks.map((t) => `\`${t}\``).join(', ')}`);
+    for (const s of p.serial) out.push(`- ${oneLine(s.reason)}: ${s.tasks.map((t) => `\`${t}\``).join(', ')}`);
   }
   if (p.waiting.length) {
     out.push('', '## Waiting for a resource', '');
-    for (const w of p.waiting) out.push(`- \`${w.workstream}/${w.id}\` ${w.title}: needs ${w.resource} (${w.held_by})`);
+    for (const w of p.waiting) out.push(`- \`${w.workstream}/${w.id}\` ${oneLine(w.title)}: needs ${oneLine(w.resource)} (${oneLine(w.held_by)})`);
   }
   if (p.stale_agents.length) {
     out.push('', '## Stale agents (requeue their work)', '');

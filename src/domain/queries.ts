@@ -5,6 +5,7 @@
 import { OrchestratorError } from '../errors.js';
 import { getWorkstream, isReady, taskIndex } from './draft.js';
 import { isActive } from './locks.js';
+import { oneLine } from './text.js';
 import type { Agent, Lock, OrcEvent, State, Task, Workstream } from './types.js';
 
 export const DEFAULT_STALE_MS = 5 * 60 * 1000;
@@ -158,7 +159,7 @@ function clock(ts: string): string {
   return ts.split('T')[1]?.split('.')[0] ?? ts;
 }
 
-/** The original's status text, plus the commit the view was read from. */
+/** The original's status text, plus the commit the view was read from. Every value from the branch is shown on its own line (oneLine). */
 export function statusText(s: StatusView): string {
   const lines: string[] = [];
   lines.push('=== Orchestrator Status ===');
@@ -171,23 +172,23 @@ export function statusText(s: StatusView): string {
   lines.push('--- Workstreams ---');
   for (const ws of s.workstreams) {
     const failed = ws.failed ? `, ${ws.failed} failed` : '';
-    lines.push(`[P${ws.priority}] ${ws.name}: ${ws.pending} pending, ${ws.in_progress} active, ${ws.done} done${failed}`);
+    lines.push(`[P${ws.priority}] ${oneLine(ws.name)}: ${ws.pending} pending, ${ws.in_progress} active, ${ws.done} done${failed}`);
   }
   if (s.workstreams.length === 0) lines.push('(none)');
   lines.push('');
   lines.push('--- Agents ---');
-  for (const a of s.agents) lines.push(`${a.id} (${a.type}): ${a.status}${a.stale ? ' [STALE]' : ''}`);
+  for (const a of s.agents) lines.push(`${oneLine(a.id)} (${oneLine(a.type)}): ${oneLine(a.status)}${a.stale ? ' [STALE]' : ''}`);
   if (s.agents.length === 0) lines.push('(none registered)');
   lines.push('');
   lines.push('--- Active Locks ---');
-  for (const l of s.active_locks) lines.push(`${l.resource}: held by ${l.agent} until ${clock(l.expires_at)}`);
+  for (const l of s.active_locks) lines.push(`${oneLine(l.resource)}: held by ${oneLine(l.agent)} until ${clock(l.expires_at)}`);
   if (s.active_locks.length === 0) lines.push('(none)');
   lines.push('');
   lines.push('--- Recent Events ---');
-  for (const e of s.recent_events) lines.push(`[${clock(e.ts)}] ${e.agent}: ${e.action}`);
+  for (const e of s.recent_events) lines.push(`[${oneLine(clock(e.ts))}] ${oneLine(e.agent)}: ${oneLine(e.action)}`);
   if (s.recent_events.length === 0) lines.push('(none)');
   lines.push('');
   lines.push('--- Knowledge Base ---');
-  lines.push(s.knowledge_topics.join(', ') || '(empty)');
+  lines.push(s.knowledge_topics.map(oneLine).join(', ') || '(empty)');
   return lines.join('\n');
 }

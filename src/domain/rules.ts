@@ -6,6 +6,7 @@
  */
 import * as z from 'zod/mini';
 import { OrchestratorError } from '../errors.js';
+import { BIDI_OR_SEPARATOR } from './text.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const AGENT = /^[A-Za-z0-9][A-Za-z0-9._@+:-]*$/;
@@ -14,6 +15,9 @@ const ACTION = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
 // C0/C1 controls and lone surrogates never round-trip as printable text.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_EXCEPT_WHITESPACE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+// Knowledge is text: NUL and the other C0 controls but tab, newline, form feed and
+// carriage return mark binary content (or terminal escapes, shown by `kb read`).
+const BINARY_CONTROL = /[\u0000-\u0008\u000b\u000e-\u001f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const LIMITS = {
@@ -34,6 +38,11 @@ export const LIMITS = {
 } as const;
 
 const noLoneSurrogates = z.refine<string>((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode text');
+// One-line fields (title, estimate, resource) are shown inside a line of output.
+const noBidi = z.refine<string>(
+  (s) => !BIDI_OR_SEPARATOR.test(s),
+  'must not contain bidirectional formatting characters or line separators (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C, U+2028, U+2029)',
+);
 
 function pattern(re: RegExp, max: number, describe: string) {
   return z.string('must be a string').check(
@@ -55,12 +64,14 @@ export const rules = {
     z.minLength(1, 'must not be empty'),
     z.maxLength(LIMITS.resource, `must be at most ${LIMITS.resource} characters`),
     z.refine((s: string) => !CONTROL.test(s), 'must not contain control characters'),
+    noBidi,
     noLoneSurrogates,
   ),
   title: z.string('must be a string').check(
     z.refine((s: string) => s.trim().length > 0, 'must not be empty'),
     z.maxLength(LIMITS.title, `must be at most ${LIMITS.title} characters`),
     z.refine((s: string) => !CONTROL.test(s), 'must be one line without control characters'),
+    noBidi,
     noLoneSurrogates,
   ),
   text: z.string('must be a string').check(
@@ -70,12 +81,15 @@ export const rules = {
   ),
   knowledge: z.string('must be a string').check(
     z.maxLength(LIMITS.knowledge, `must be at most ${LIMITS.knowledge} characters`),
+    z.refine((s: string) => !BINARY_CONTROL.test(s), 'must be text: it contains NUL or another control character (binary content is not stored)'),
     noLoneSurrogates,
   ),
   estimate: z.nullable(
     z.string('must be a string').check(
       z.maxLength(LIMITS.estimate, `must be at most ${LIMITS.estimate} characters`),
       z.refine((s: string) => !CONTROL.test(s), 'must not contain control characters'),
+      noBidi,
+      noLoneSurrogates,
     ),
   ),
   priority: z.int('must be an integer').check(

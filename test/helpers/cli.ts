@@ -15,7 +15,7 @@ export interface CliResult {
 
 export interface CliOptions {
   cwd: string;
-  input?: string;
+  input?: string | Buffer;
   env?: Record<string, string | undefined>;
 }
 
