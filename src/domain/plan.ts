@@ -72,7 +72,7 @@ export function makePlan(world: World, commit: string | null, nowMs: number, sta
   const stale = agents.filter((a) => a.stale);
   const idle = agents.filter((a) => !a.stale && !busy.has(a.id)).sort((a, b) => a.registered_at.localeCompare(b.registered_at) || a.id.localeCompare(b.id));
 
-  const wsOrder = Object.entries(state.workstreams).sort(([an, a], [bn, b]) => a.priority - b.priority || an.localeCompare(bn));
+  const wsOrder = Object.entries(state.workstreams).filter(([, ws]) => ws.status !== 'archived').sort(([an, a], [bn, b]) => a.priority - b.priority || an.localeCompare(bn));
   const workstreams = wsOrder.map(([name, ws]) => {
     const ready = readyTasks(state, name).map(planned);
     return {

@@ -19,8 +19,10 @@ export interface WorkstreamSummary extends Workstream {
   failed: number;
 }
 
-export function listWorkstreams(state: State): WorkstreamSummary[] {
+/** Workstreams with their task counts, most urgent first; archived ones only with `includeArchived`. */
+export function listWorkstreams(state: State, includeArchived = false): WorkstreamSummary[] {
   return Object.entries(state.workstreams)
+    .filter(([, ws]) => includeArchived || ws.status !== 'archived')
     .map(([name, ws]) => {
       const count = (s: string) => ws.tasks.filter((t) => t.status === s).length;
       return {

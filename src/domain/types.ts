@@ -33,6 +33,8 @@ export interface Workstream {
   status: string;
   tasks: Task[];
   created_at: string;
+  /** When it was archived (status "archived"): it takes no new tasks and default lists hide it. */
+  archived_at?: string;
 }
 
 export interface Agent {

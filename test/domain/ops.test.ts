@@ -2,62 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { applyOp } from '../../src/domain/apply.js';
 import { isNoChange, type OpBase } from '../../src/domain/op.js';
 import { serializeState } from '../../src/store/layout.js';
-import { emptyState, type Effect, type World } from '../../src/domain/types.js';
-import { OrchestratorError } from '../../src/errors.js';
+import type { Effect } from '../../src/domain/types.js';
 import { LOCK_SKEW_MS } from '../../src/domain/locks.js';
 import { fileToResource, resourceToFile } from '../../src/domain/rules.js';
+import { at, refused, run, task, world, ws as makeWs } from './world.js';
 
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-const at = (ms = 0) => new Date(T0 + ms).toISOString();
-
-function world(): World {
-  return { state: emptyState(at()), locks: {}, topics: [] };
-}
-
-/** Applies ops in order, carrying the world forward like the store does. */
-function run(w: World, ...ops: Array<Partial<OpBase> & Record<string, unknown>>): { world: World; effects: Effect[] } {
-  const effects: Effect[] = [];
-  for (const o of ops) {
-    const op = { at: at(), by: 'system', ...o } as OpBase;
-    const out = applyOp(w, op);
-    if (isNoChange(out)) continue;
-    effects.push(out);
-    const locks = { ...w.locks };
-    for (const [r, l] of Object.entries(out.locks ?? {})) {
-      if (l) locks[r] = l;
-      else delete locks[r];
-    }
-    let topics = [...w.topics];
-    for (const [t, c] of Object.entries(out.knowledge ?? {})) {
-      topics = topics.filter((x) => x !== t);
-      if (c !== null) topics.push(t);
-    }
-    w = { state: out.state, locks, topics };
-  }
-  return { world: w, effects };
-}
-
-function refused(f: () => unknown): OrchestratorError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof OrchestratorError) return err;
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
-
-const ws = { op: 'workstream.create', name: 'revenue', description: 'Revenue', priority: 1 };
-const task = (id: string, extra: Record<string, unknown> = {}) => ({
-  op: 'task.add',
-  workstream: 'revenue',
-  id,
-  title: `Task ${id}`,
-  description: '',
-  priority: 5,
-  estimate: null,
-  ...extra,
-});
+const ws = makeWs();
 
 describe('operations are deterministic', () => {
   it('applying the same operations twice gives the same bytes', () => {

@@ -3,6 +3,7 @@ import { conflict, invalid, known, notFound } from '../../errors.js';
 import { editWorkstream, findTaskAnywhere, taskIndex } from '../draft.js';
 import type { OpBase, OpSpec } from '../op.js';
 import { LIMITS, rules } from '../rules.js';
+import { refuseIfArchived } from './archive-workstream.js';
 import type { State, Task } from '../types.js';
 
 export interface AddTaskOp extends OpBase {
@@ -36,6 +37,7 @@ export const addTask: OpSpec<AddTaskOp, Task> = {
     const existing = findTaskAnywhere(world.state, op.id);
     if (existing) throw conflict(`task id "${op.id}" already exists in workstream "${existing.workstream}"`, { task_id: op.id });
     const { state, ws } = editWorkstream(world.state, op.workstream);
+    refuseIfArchived(ws, op.workstream, 'add tasks to it');
     const task: Task = {
       id: op.id,
       title: op.title,

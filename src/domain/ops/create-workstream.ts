@@ -21,7 +21,8 @@ export const createWorkstream: OpSpec<CreateWorkstreamOp, WorkstreamResult> = {
   params: () => z.object({ name: rules.workstream, description: rules.text, priority: rules.priority }),
   apply(world, op) {
     if (Object.prototype.hasOwnProperty.call(world.state.workstreams, op.name)) {
-      throw conflict(`workstream "${op.name}" already exists`, { workstream: op.name });
+      const archived = world.state.workstreams[op.name].archived_at ? ' (archived)' : '';
+      throw conflict(`workstream "${op.name}" already exists${archived}`, { workstream: op.name });
     }
     const ws: Workstream = { description: op.description, priority: op.priority, status: 'active', tasks: [], created_at: op.at };
     const state = shallowState(world.state);

@@ -19,6 +19,10 @@ import { collectCycle, type CollectCycleOp } from './collect-cycle.js';
 import { importBoard, type ImportBoardOp } from './import-board.js';
 import { setSettings, type SetSettingsOp } from './set-settings.js';
 import { archiveTasks, type ArchiveTasksOp } from './archive-tasks.js';
+import { editTask, type EditTaskOp } from './edit-task.js';
+import { deleteTask, type DeleteTaskOp } from './delete-task.js';
+import { archiveWorkstream, type ArchiveWorkstreamOp } from './archive-workstream.js';
+import { removeAgent, type RemoveAgentOp } from './remove-agent.js';
 
 export type Op =
   | InitOp
@@ -40,7 +44,11 @@ export type Op =
   | CollectCycleOp
   | ImportBoardOp
   | SetSettingsOp
-  | ArchiveTasksOp;
+  | ArchiveTasksOp
+  | EditTaskOp
+  | DeleteTaskOp
+  | ArchiveWorkstreamOp
+  | RemoveAgentOp;
 
 export const OPS: Record<Op['op'], OpSpec<any, any>> = {
   init,
@@ -63,6 +71,10 @@ export const OPS: Record<Op['op'], OpSpec<any, any>> = {
   import: importBoard,
   'settings.set': setSettings,
   'task.archive': archiveTasks,
+  'task.edit': editTask,
+  'task.delete': deleteTask,
+  'workstream.archive': archiveWorkstream,
+  'agent.remove': removeAgent,
 };
 
 export function specOf(op: OpBase): OpSpec<any, any> | undefined {

@@ -3,6 +3,7 @@ import { conflict } from '../../errors.js';
 import { editWorkstream, getTask, patchTask } from '../draft.js';
 import type { OpBase, OpSpec } from '../op.js';
 import { rules } from '../rules.js';
+import { refuseIfArchived } from './archive-workstream.js';
 import type { Task } from '../types.js';
 
 export interface ReleaseTaskOp extends OpBase {
@@ -19,7 +20,8 @@ export const releaseTask: OpSpec<ReleaseTaskOp, Task> = {
   type: 'task.release',
   params: () => z.object({ workstream: rules.workstream, id: rules.taskId }),
   apply(world, op) {
-    const { task, index } = getTask(world.state, op.workstream, op.id);
+    const { ws: current, task, index } = getTask(world.state, op.workstream, op.id);
+    refuseIfArchived(current, op.workstream, `release task "${op.id}"`);
     if (task.status !== 'in_progress' && task.status !== 'failed') {
       throw conflict(`task "${op.id}" is ${task.status}; only a task in progress or failed can be released`, { workstream: op.workstream, task_id: op.id, status: task.status });
     }
