@@ -21,7 +21,7 @@ import type { CreateWorkstreamOp, WorkstreamResult } from './domain/ops/create-w
 import type { DeleteKnowledgeOp } from './domain/ops/delete-knowledge.js';
 import type { HeartbeatOp } from './domain/ops/heartbeat.js';
 import type { InitOp } from './domain/ops/init.js';
-import type { LogEventOp } from './domain/ops/log-event.js';
+import { checkEventData, type LogEventOp } from './domain/ops/log-event.js';
 import type { AgentResult, RegisterAgentOp } from './domain/ops/register-agent.js';
 import type { ReleaseLockOp, ReleaseResult } from './domain/ops/release-lock.js';
 import type { WriteKnowledgeOp } from './domain/ops/write-knowledge.js';
@@ -509,6 +509,7 @@ export class Orchestrator {
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
       throw new OrchestratorError('INVALID_INPUT', 'event data must be a JSON object', { field: 'data' });
     }
+    checkEventData(data);
     return this.run((_w, ctx) => ({ op: 'event.log', at: ctx.at, by: agent, agent, action, data: JSON.parse(JSON.stringify(data)) }) satisfies LogEventOp);
   }
 

@@ -255,6 +255,17 @@ describe('knowledge is text', () => {
     expect((await orc.verify()).ok).toBe(true);
   });
 
+  it('an import refuses knowledge with NUL bytes and writes nothing', async () => {
+    const repo = makeRepo();
+    const orc = openOrchestrator({ repo });
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ version: 1, workstreams: {}, agents: {} }));
+    fs.mkdirSync(path.join(dir, 'knowledge'));
+    fs.writeFileSync(path.join(dir, 'knowledge', 'logo.md'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x00, 0x00, 0x0d]));
+    await expectCode(orc.importSeed(dir), 'INVALID_INPUT');
+    expect(() => git(repo, 'rev-parse', '--verify', '--quiet', 'orchestrator')).toThrow();
+  });
+
   it('`kb write <topic> -` refuses bytes that are not UTF-8 (exit 2) and writes nothing', () => {
     const repo = makeRepo();
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xd8]);
@@ -318,5 +329,21 @@ describe('stored text is shown on its own line, in its own order', () => {
     expect(list.stdout.trim().split('\n')).toHaveLength(1);
     expect(list.stdout).toContain('text=one\\ntwo\\u202ethree\\u2028four');
     expect(cli(['--json', 'events', '--last', '1'], { cwd: repo }).json[0].text).toBe('one\ntwo\u202ethree\u2028four');
+  });
+});
+
+describe('deeply nested event data', () => {
+  const nested = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+
+  it('is refused with INVALID_INPUT past 100 levels, through the library and the CLI (exit 2)', async () => {
+    const repo = makeRepo();
+    const orc = openOrchestrator({ repo });
+    await orc.logEvent('alice', 'deep', JSON.parse(nested(100)));
+    await expectCode(Promise.resolve().then(() => orc.logEvent('alice', 'deeper', JSON.parse(nested(101)))), 'INVALID_INPUT');
+    const r = cli(['events', 'add', 'x', nested(5000)], { cwd: repo });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nests deeper than 100 levels');
+    expect((await orc.getEvents()).map((e) => e.action)).toEqual(['deep']);
+    expect((await orc.verify()).ok).toBe(true);
   });
 });

@@ -17,3 +17,23 @@ export function newRecord<T>(from?: Readonly<Record<string, T>>): Record<string,
   if (from) for (const key of Object.keys(from)) out[key] = from[key];
   return out;
 }
+
+/**
+ * Where a "__proto__" key is in parsed JSON (`data.a[0].__proto__`), or null:
+ * JSON.parse keeps such a key, but most JavaScript that copies the object
+ * takes it for the prototype. Iterative: data may nest deeply.
+ */
+export function protoKeyPath(value: unknown, root = 'data'): string | null {
+  const stack: Array<[unknown, string]> = [[value, root]];
+  while (stack.length) {
+    const [v, where] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${where}[${i}]`]);
+      continue;
+    }
+    if (Object.hasOwn(v, '__proto__')) return `${where}.__proto__`;
+    for (const key of Object.keys(v).reverse()) stack.push([(v as Record<string, unknown>)[key], `${where}.${key}`]);
+  }
+  return null;
+}

@@ -29,6 +29,8 @@ export const LIMITS = {
   estimate: 100,
   knowledge: 1024 * 1024,
   eventData: 64 * 1024,
+  /** Levels of nesting in event data (deeper JSON overflows recursive readers). */
+  eventDepth: 100,
   capabilities: 50,
   dependencies: 100,
   minTtl: 1,

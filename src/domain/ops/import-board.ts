@@ -40,7 +40,7 @@ export const importBoard: OpSpec<ImportBoardOp, ImportResult> = {
       force: z.boolean(),
       state: z.looseObject({ workstreams: z.record(rules.workstream, z.looseObject({ tasks: z.array(z.looseObject({ id: rules.taskId })) })), agents: z.record(rules.agent, z.unknown()) }),
       events: z.array(z.looseObject({ ts: z.string(), agent: z.string(), action: z.string() })),
-      knowledge: z.record(rules.topic, z.string()),
+      knowledge: z.record(rules.topic, rules.knowledge),
       locks: z.record(rules.resource, z.looseObject({ agent: rules.agent, acquired_at: z.string(), ttl_ms: z.number(), expires_at: z.string() })),
     }),
   apply(world, op) {

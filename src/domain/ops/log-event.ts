@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { invalid } from '../../errors.js';
 import { shallowState } from '../draft.js';
 import type { OpBase, OpSpec } from '../op.js';
+import { protoKeyPath } from '../own.js';
 import { LIMITS, rules } from '../rules.js';
 import type { OrcEvent } from '../types.js';
 
@@ -25,6 +26,7 @@ export const logEvent: OpSpec<LogEventOp, OrcEvent> = {
       data: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a JSON object'),
     }),
   apply(world, op) {
+    checkEventData(op.data);
     const size = Buffer.byteLength(JSON.stringify(op.data));
     if (size > LIMITS.eventData) throw invalid(`event data is ${size} bytes; at most ${LIMITS.eventData} are allowed`, { bytes: size });
     const proto = protoKeyPath(op.data);
@@ -40,18 +42,16 @@ export const logEvent: OpSpec<LogEventOp, OrcEvent> = {
   subject: (op) => `event ${op.action} by ${op.agent}`,
 };
 
-/** Where a "__proto__" key is in a JSON value (`data.a[0].__proto__`), or null. Iterative: data may nest deeply. */
-export function protoKeyPath(value: unknown): string | null {
-  const stack: Array<[unknown, string]> = [[value, 'data']];
+/**
+ * Refuses event data nested deeper than LIMITS.eventDepth (INVALID_INPUT),
+ * before anything recursive (JSON.stringify) reads it. Iterative.
+ */
+export function checkEventData(data: unknown): void {
+  const stack: Array<[unknown, number]> = [[data, 1]];
   while (stack.length) {
-    const [v, where] = stack.pop()!;
+    const [v, depth] = stack.pop()!;
     if (typeof v !== 'object' || v === null) continue;
-    if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${where}[${i}]`]);
-      continue;
-    }
-    if (Object.hasOwn(v, '__proto__')) return `${where}.__proto__`;
-    for (const key of Object.keys(v).reverse()) stack.push([(v as Record<string, unknown>)[key], `${where}.${key}`]);
+    if (depth > LIMITS.eventDepth) throw invalid(`event data nests deeper than ${LIMITS.eventDepth} levels`, { field: 'data' });
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth + 1]);
   }
-  return null;
 }
