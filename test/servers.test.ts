@@ -5,7 +5,7 @@
  * with the library coordinating two clones through it. Outside CI a server
  * whose programs are missing is skipped, saying why; in CI it fails.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -160,7 +160,7 @@ describe('the latency proxy', () => {
   }
 
   it('delays each way, keeps order and half-closes, counts connections', async () => {
-    const proxy = await startLatencyProxy({ target: echoPort, delayMs: 25 });
+    const proxy = await startLatencyProxy({ target: echoPort, delayMs: 25, handshake: false });
     try {
       const chunks = Array.from({ length: 50 }, (_, i) => `chunk ${i};`);
       const r = await exchange(proxy.port, chunks);
@@ -168,7 +168,10 @@ describe('the latency proxy', () => {
       // A round trip crosses the proxy twice: at least 2 x the one-way delay.
       expect(r.firstMs).toBeGreaterThanOrEqual(50);
       expect(proxy.connections).toBe(1);
-      await exchange(proxy.port, ['again']);
+
+      // With the handshake, a new connection reaches the target 3 x the delay after it was opened.
+      proxy.handshake = true;
+      expect((await exchange(proxy.port, ['again'])).firstMs).toBeGreaterThanOrEqual(100);
       expect(proxy.connections).toBe(2);
       proxy.resetCount();
       expect(proxy.connections).toBe(0);
@@ -176,6 +179,7 @@ describe('the latency proxy', () => {
       // The delay can change while running; 0 forwards at once.
       proxy.delayMs = 0;
       expect((await exchange(proxy.port, ['now'])).text).toBe('now');
+      expect(proxy.delayMs).toBe(0);
       expect(() => (proxy.delayMs = -1)).toThrow(RangeError);
     } finally {
       await proxy.close();
@@ -304,6 +308,10 @@ describe.skipIf(sshAvailable.skip)('an ssh server behind the latency proxy', () 
     server.proxy!.resetCount();
     for (let i = 0; i < 3; i++) await ok(tempDir(), ['ls-remote', server.url('slow')], env);
     expect(server.proxy!.connections).toBe(1);
+
+    // The proxy has a thread of its own: a caller that blocks its event loop still gets through.
+    const refs = execFileSync('git', ['ls-remote', server.url('slow')], { env: { ...GIT_ENV, ...server.env }, encoding: 'utf8' });
+    expect(refs).toContain('refs/heads/feature');
     // Stop the master before the server goes.
     await new Promise<void>((resolve) =>
       execFile('sh', ['-c', `${env.GIT_SSH_COMMAND} -O exit -p ${server.proxy!.port} ${server.login}@127.0.0.1`], () => resolve()),
