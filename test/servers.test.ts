@@ -12,10 +12,11 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../src/api.js';
 import { requireBinary, ServerUnavailableError } from './helpers/daemon.js';
-import { startHttpServer, httpServerAvailable, type HttpServer } from './helpers/http-server.js';
+import { startGitServer } from './helpers/git-server.js';
+import { httpServerAvailable, type HttpServer } from './helpers/http-server.js';
 import { startLatencyProxy } from './helpers/latency-proxy.js';
 import { cleanup, GIT_ENV, tempDir } from './helpers/repos.js';
-import { startSshServer, sshServerAvailable, type SshServer } from './helpers/ssh-server.js';
+import { startSshServer, sshServerAvailable, withControlMaster, type SshServer } from './helpers/ssh-server.js';
 
 afterAll(cleanup);
 
@@ -114,6 +115,17 @@ async function proveLibrary(server: Server, repo: string): Promise<void> {
   const tip = await ok(remote, ['rev-parse', 'orchestrator']);
   expect(await ok(a, ['rev-parse', 'orchestrator'])).toBe(tip);
   expect(await ok(b, ['rev-parse', 'orchestrator'])).toBe(tip);
+}
+
+/** 16 clients at once (as many agents starting together) all get the refs. */
+async function proveBurst(server: Server, repo: string): Promise<void> {
+  await server.createRepo(repo);
+  const seed = await server.clone(repo, path.join(tempDir(), 'seed'));
+  const tip = await commit(seed, 'README.md', '# burst\n');
+  await ok(seed, ['push', '-q', 'origin', 'HEAD:main']);
+  const runs = await Promise.all(Array.from({ length: 16 }, () => git(tempDir(), ['ls-remote', server.url(repo), 'refs/heads/main'], server.env)));
+  for (const r of runs) expect(r.stderr).toBe('');
+  expect(runs.map((r) => r.stdout)).toEqual(Array(16).fill(`${tip}\trefs/heads/main`));
 }
 
 /** A pre-receive hook that refuses every push, saying who pushed. */
@@ -281,6 +293,10 @@ describe.skipIf(sshAvailable.skip)('an ssh server (sshd + gitolite)', () => {
     expect(r.stderr).toMatch(/Permission denied|Could not read from remote/);
   });
 
+  it('serves a burst of 16 clients at once', async () => {
+    await proveBurst(server, 'burst');
+  });
+
   it('coordinates two clones through the library', async () => {
     await proveLibrary(server, 'board');
   });
@@ -304,7 +320,7 @@ describe.skipIf(sshAvailable.skip)('an ssh server behind the latency proxy', () 
     expect(server.proxy!.connections).toBe(3);
     // ...unless a ControlMaster shares one.
     const control = tempDir('orc-ctl-');
-    const env = { GIT_SSH_COMMAND: `${server.sshCommand} -o ControlMaster=auto -o ControlPath=${control}/%C -o ControlPersist=30` };
+    const env = { GIT_SSH_COMMAND: withControlMaster(server.sshCommand, control, 30) };
     server.proxy!.resetCount();
     for (let i = 0; i < 3; i++) await ok(tempDir(), ['ls-remote', server.url('slow')], env);
     expect(server.proxy!.connections).toBe(1);
@@ -322,7 +338,7 @@ describe.skipIf(sshAvailable.skip)('an ssh server behind the latency proxy', () 
 describe.skipIf(httpAvailable.skip)('a smart HTTP server (nginx + fcgiwrap + git http-backend)', () => {
   let server: HttpServer;
   beforeAll(async () => {
-    server = await startHttpServer();
+    server = await startGitServer('http');
   });
   afterAll(() => server?.close());
 
@@ -353,6 +369,10 @@ describe.skipIf(httpAvailable.skip)('a smart HTTP server (nginx + fcgiwrap + git
     fs.writeFileSync(path.join(server.repoPath('hooked'), 'hooks', 'pre-receive'), REFUSE('refused over http'), { mode: 0o755 });
     const clone = await server.clone('hooked', path.join(tempDir(), 'c'));
     await proveRefused(server, 'hooked', clone, /refused over http \(user test\)/);
+  });
+
+  it('serves a burst of 16 clients at once', async () => {
+    await proveBurst(server, 'burst');
   });
 
   it('coordinates two clones through the library', async () => {

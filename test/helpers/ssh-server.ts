@@ -288,6 +288,16 @@ export async function startSshServer(opts: SshServerOptions = {}): Promise<SshSe
   }
 }
 
+/**
+ * `sshCommand` with OpenSSH connection reuse: the first command opens a
+ * master connection (socket in `controlDir`, a short path: unix sockets
+ * are limited to ~100 bytes) that later commands share, kept
+ * `persistSeconds` after the last one. The master ends with the server.
+ */
+export function withControlMaster(sshCommand: string, controlDir: string, persistSeconds = 60): string {
+  return `${sshCommand} -o ControlMaster=auto -o ${shellQuote(`ControlPath=${path.join(controlDir, '%C')}`)} -o ControlPersist=${persistSeconds}`;
+}
+
 /** Whether sshd + gitolite can run here (see Availability.skip for tests). */
 export function sshServerAvailable(): Availability {
   return serversAvailable('ssh');
