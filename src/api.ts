@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listRemotes } from 'isomorphic-git';
-import { Engine, type MutateOptions, type MutationOutcome, type Prepare } from './engine.js';
+import { Engine, type Intent, type MutateOptions, type MutationOutcome, type Prepare } from './engine.js';
+import { PLANNERS } from './planners.js';
+import type { NoChange } from './domain/op.js';
 import { syncBranch, type SyncResult } from './sync.js';
 import { known, OrchestratorError } from './errors.js';
 import { findTaskAnywhere, getTask, getWorkstream } from './domain/draft.js';
@@ -198,6 +200,7 @@ export class Orchestrator {
           onOffline: this.options.onOffline,
           maxAttempts: this.options.maxAttempts,
           clock: this.options.clock,
+          planners: (name) => (Object.prototype.hasOwnProperty.call(PLANNERS, name) ? PLANNERS[name as keyof typeof PLANNERS] : undefined),
         });
         return { engine, r: { repo, branch, remote: remote?.name ?? null } };
       })();
@@ -220,8 +223,8 @@ export class Orchestrator {
     return out;
   }
 
-  private async run<R>(prepare: Prepare<R>): Promise<R> {
-    return (await this.mutate(prepare)).result;
+  private async run<R>(prepare: Prepare<R>, intent?: Intent): Promise<R> {
+    return (await this.mutate(prepare, intent ? { intent } : undefined)).result;
   }
 
   /** The tip commit reads answer from (fetched first when online), without reading it. */
@@ -382,11 +385,8 @@ export class Orchestrator {
    */
   getNextTask(workstream: string, agent: string): Promise<Task | null> {
     check('agent', agent);
-    return this.run<Task | null>((world, ctx) => {
-      const task = pickNext(world.state, workstream);
-      if (!task) return { noop: true, result: null };
-      return { op: 'task.claim', at: ctx.at, by: agent, workstream, id: task.id, agent, next: true } satisfies ClaimTaskOp;
-    });
+    const input = { workstream, agent };
+    return this.run<Task | null>((world, ctx) => PLANNERS['task.next'](world, ctx, input) as ClaimTaskOp | NoChange<Task | null>, { name: 'task.next', input });
   }
 
   // --- Agents ---------------------------------------------------------------

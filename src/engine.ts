@@ -23,7 +23,8 @@ import type { Effect, World } from './domain/types.js';
 import type { GitStore } from './store/git-store.js';
 import type { Snapshot } from './store/layout.js';
 import type { Mutex, AcquireResult } from './store/mutex.js';
-import { rejectedError, type PushOutcome } from './store/remote.js';
+import { rejectedError, type PushOutcome, type RefChange } from './store/remote.js';
+import { Board } from './engine/board.js';
 import { Spool, type Intent, type SpoolEntry } from './engine/spool.js';
 import { findLanded, resultOf } from './engine/landed.js';
 
@@ -115,8 +116,10 @@ interface Item {
   /** The tip when it was left in the spool (it cannot have landed before); undefined: never left there. */
   publishedBase?: string | null;
   spoolFile?: string;
-  /** Another process's request: nobody here waits for it. */
-  foreign?: SpoolEntry;
+  /** Another writer's request (from the spool, or null: from the board): nobody here waits for it. */
+  foreign?: SpoolEntry | null;
+  /** Its request ref on the remote's board (ours once published, or the one we carry). */
+  remote?: { ref: string; oid: string };
   waiter?: { resolve: (o: MutationOutcome<unknown>) => void; reject: (e: unknown) => void };
   attempts: number;
 }
@@ -125,6 +128,7 @@ interface Planned {
   chain: Array<{ item: Item; op: OpBase; effect: Effect; snap: Snapshot }>;
   refused: Array<{ item: Item; err: OrchestratorError }>;
   unchanged: Array<{ item: Item; result: unknown }>;
+  failed: Array<{ item: Item; err: unknown }>;
 }
 
 export class Engine {
@@ -145,6 +149,11 @@ export class Engine {
   private queue: Item[] = [];
   private draining: Promise<void> | null = null;
   private spoolCache: Spool | null = null;
+  private boardCache: Board | null = null;
+  /** The remote refused the board (no atomic pushes, or its refs are not ours to write): race plainly. */
+  private boardOff = false;
+  /** The board was turned off after a refusal that may have been the branch's own. */
+  private boardSuspect = false;
 
   constructor(opts: EngineOptions) {
     this.store = opts.store;
@@ -345,6 +354,13 @@ export class Engine {
     return out;
   }
 
+  /** The remote's request board, when this transport has one and the remote takes it. */
+  private board(): Board | null {
+    const remote = this.store.remote;
+    if (this.boardOff || !this.online || !remote?.requests || remote.cheapFetch) return null;
+    return (this.boardCache ??= new Board(this.store, remote.requests));
+  }
+
   /** Plans, writes and advances one chain for `items`, retrying lost races. */
   private async runBatch(items: Item[]): Promise<void> {
     const store = this.store;
@@ -356,10 +372,18 @@ export class Engine {
     let live = items;
     for (let attempt = 1; ; attempt++) {
       const snap = await store.snapshot(base);
+      const board = this.board();
+      // Operations other clones published, as fetched: carried along when they plan.
+      if (board && fresh && this.planners) {
+        const waiting = await this.remoteWaiting(board, live);
+        if (waiting.length) trace(`carrying ${waiting.length} operation(s) from the board`);
+        live = live.concat(waiting);
+      }
       live = await this.dropLanded(live, snap.commit);
       if (!live.length) return;
       const planned = await this.plan(live, snap);
-      live = live.filter((i) => planned.chain.some((c) => c.item === i) || planned.refused.some((r) => r.item === i) || planned.unchanged.some((u) => u.item === i));
+      for (const f of planned.failed) await this.answer(f.item, { err: f.err });
+      live = live.filter((i) => !planned.failed.some((f) => f.item === i));
       if (!planned.chain.length) {
         if (!fresh && (planned.refused.length || planned.unchanged.length)) {
           fresh = true;
@@ -369,36 +393,59 @@ export class Engine {
             continue;
           }
         }
-        this.answerUnchanged(planned, base, attempt);
+        await this.answerUnchanged(planned, base, attempt);
         return;
       }
-      for (const item of live) item.attempts++;
+      for (const item of live) if (!item.foreign) item.attempts++;
       const tipSnap = planned.chain[planned.chain.length - 1].snap;
+      const extra = board ? board.changes(planned.chain.flatMap((c) => (c.item.remote ? [c.item.remote] : [])), tipSnap.commit!, fresh) : [];
       trace(`attempt ${attempt}: ${planned.chain.length} operation(s) on ${base?.slice(0, 8) ?? '(none)'} -> ${tipSnap.commit!.slice(0, 8)}`);
-      const pushed = await this.advance(base, tipSnap.commit!, planned);
+      let pushed: Awaited<ReturnType<Engine['advance']>>;
+      try {
+        pushed = await this.advance(base, tipSnap.commit!, planned, extra);
+      } catch (err) {
+        if (!board || !Board.unsupported(err)) throw err;
+        trace(`board off: ${(err as Error).message}`);
+        this.boardOff = true;
+        attempt--;
+        continue;
+      }
+      if (pushed !== true && pushed !== false && !pushed.race && extra.length) {
+        // Refused with the board's refs in the push: try once without them (a remote that keeps
+        // them from us works without the board; a refusal of the branch itself comes back).
+        trace(`board off after a refusal: ${pushed.reason}`);
+        this.boardOff = true;
+        this.boardSuspect = true;
+        attempt--;
+        continue;
+      }
       if (pushed === true) {
+        board?.pushed(extra);
         for (const c of planned.chain) {
           if (c.item.foreign) this.spool().withdraw(c.item.foreign.file);
           c.item.waiter?.resolve({ result: c.effect.result, commit: c.snap.commit, op: c.op, attempts: c.item.attempts });
         }
         // Pushed on the remote's tip: the refusals were judged on it.
-        this.answerUnchanged(planned, base, attempt);
+        await this.answerUnchanged(planned, base, attempt);
         store.maintain();
         return;
       }
       this.competitionSeenAt = performance.now();
       if (attempt >= this.maxAttempts) {
         const err = new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${store.branch} branch; try again`, { attempts: attempt });
-        for (const item of live) item.waiter?.reject(err);
+        for (const item of live) await this.answer(item, { err });
         return;
       }
       const before = base;
-      base = await this.refresh();
+      // One fetch; a writer that lost also leaves its operations on the board (once each), meanwhile.
+      [base] = await Promise.all([this.refresh(), board ? this.publish(board, live, planned, base) : null]);
       fresh = true;
       // The remote did not move: this was a refusal (a hook, permissions), not a race.
-      if (pushed !== false && base === before) {
+      if (pushed !== false && !pushed.race && base === before) {
+        // Refused without the board's refs too: the board was not the cause.
+        if (this.boardSuspect) this.boardOff = this.boardSuspect = false;
         const err = rejectedError(store.remote!.name, pushed);
-        for (const item of live) item.waiter?.reject(err);
+        for (const item of live) await this.answer(item, { err });
         return;
       }
     }
@@ -408,9 +455,39 @@ export class Engine {
     return performance.now() - this.competitionSeenAt < CONTENDED_MS;
   }
 
+  /** Operations other clones left on the board that this writer can plan. */
+  private async remoteWaiting(board: Board, live: Item[]): Promise<Item[]> {
+    const room = this.maxBatch - live.length;
+    if (room <= 0) return [];
+    const out: Item[] = [];
+    for (const req of await board.list(new Set(live.map((i) => i.opId ?? '')))) {
+      const planner = this.planners!(req.intent.name);
+      if (!planner) continue;
+      out.push({ opId: req.op_id, plan: (world, ctx) => planner(world, ctx, req.intent.input), publishedBase: req.base, remote: { ref: req.ref, oid: req.oid }, foreign: null, attempts: 0 });
+      if (out.length >= room) break;
+    }
+    return out;
+  }
+
+  /** Leaves our waiting operations on the board (each once), so that whoever wins next carries them. */
+  private async publish(board: Board, live: Item[], planned: Planned, base: string | null): Promise<void> {
+    for (const item of live) {
+      if (item.foreign !== undefined || !item.intent || item.remote || !item.opId) continue;
+      const by = planned.chain.find((c) => c.item === item)?.op.by ?? 'system';
+      const req = await board.publish(item.opId, item.intent, base, by).catch(() => null);
+      if (!req) {
+        trace('board off: publication refused');
+        this.boardOff = true;
+        return;
+      }
+      item.remote = req;
+      if (item.publishedBase === undefined) item.publishedBase = base;
+    }
+  }
+
   /** Builds the chain: each operation planned on the world the previous one left. */
   private async plan(items: Item[], snap: Snapshot): Promise<Planned> {
-    const out: Planned = { chain: [], refused: [], unchanged: [] };
+    const out: Planned = { chain: [], refused: [], unchanged: [], failed: [] };
     let cur = snap;
     for (const item of items) {
       const ctx: Ctx = { at: new Date(this.clock()).toISOString(), newId };
@@ -432,19 +509,44 @@ export class Engine {
       } catch (err) {
         if (err instanceof OrchestratorError && REFUSALS.has(err.code)) out.refused.push({ item, err });
         // Anything else (bad input, a bug) is final for this operation alone.
-        else item.waiter?.reject(err);
+        else out.failed.push({ item, err });
       }
     }
     return out;
   }
 
-  /** Answers the callers whose operation changed nothing or was refused (others' requests stay in the spool). */
-  private answerUnchanged(planned: Planned, base: string | null, attempt: number): void {
-    for (const r of planned.refused) r.item.waiter?.reject(r.err);
-    for (const u of planned.unchanged) u.item.waiter?.resolve({ result: u.result, commit: base, op: null, attempts: Math.max(1, u.item.attempts || attempt) });
+  /** Answers the callers whose operation changed nothing or was refused (others' requests stay waiting). */
+  private async answerUnchanged(planned: Planned, base: string | null, attempt: number): Promise<void> {
+    for (const r of planned.refused) await this.answer(r.item, { err: r.err });
+    for (const u of planned.unchanged) await this.answer(u.item, { ok: { result: u.result, commit: base, op: null, attempts: Math.max(1, u.item.attempts || attempt) } });
   }
 
-  /** Operations that were left in the spool and already landed (carried by a writer that then stopped). */
+  /**
+   * Answers a caller whose operation did not land. One it left on the board
+   * is withdrawn first: when the withdrawal finds it gone, another writer
+   * carried it, and the caller hears that result instead.
+   */
+  private async answer(item: Item, outcome: { ok: MutationOutcome<unknown> } | { err: unknown }): Promise<void> {
+    if (!item.waiter) return;
+    const board = this.boardCache;
+    if (item.remote && board) {
+      const gone = (await board.withdraw(item.remote).catch(() => 'withdrawn' as const)) === 'gone';
+      item.remote = undefined;
+      if (gone) {
+        const tip = await this.refresh().catch(() => null);
+        const landed = await findLanded(this.store, tip, new Set([item.opId!]), [item.publishedBase ?? null]);
+        const l = landed.get(item.opId!);
+        if (l) {
+          item.waiter.resolve({ result: await resultOf(this.store, l), commit: l.commit, op: l.op, attempts: Math.max(1, item.attempts) });
+          return;
+        }
+      }
+    }
+    if ('ok' in outcome) item.waiter.resolve(outcome.ok);
+    else item.waiter.reject(outcome.err);
+  }
+
+  /** Operations that were left waiting and already landed (carried by another writer). */
   private async dropLanded(items: Item[], tip: string | null): Promise<Item[]> {
     const published = items.filter((i) => i.publishedBase !== undefined && i.opId);
     if (!published.length) return items;
@@ -460,16 +562,17 @@ export class Engine {
     return out;
   }
 
-  /** Makes `commit` the branch tip if it is still at `base`: true, false (lost a race), or the remote's refusal. */
-  private async advance(base: string | null, commit: string, planned: Planned): Promise<true | false | Extract<PushOutcome, { ok: false }>> {
+  /** Makes `commit` the branch tip if it is still at `base`: true, false (lost a local race), or the remote's rejection. */
+  private async advance(base: string | null, commit: string, planned: Planned, extra: RefChange[]): Promise<true | false | Extract<PushOutcome, { ok: false }>> {
     const store = this.store;
     const last = planned.chain[planned.chain.length - 1].op;
     const message = planned.chain.length === 1 ? subjectOf(last) : `${planned.chain.length} operations`;
     if (this.online) {
       let pushed: PushOutcome | null = null;
       try {
-        pushed = await store.remote!.push(commit, base);
+        pushed = await store.remote!.push(commit, base, extra);
       } catch (err) {
+        if (Board.unsupported(err)) throw err;
         this.goOffline(err);
       }
       if (pushed) {

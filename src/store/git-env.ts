@@ -28,6 +28,6 @@ export function transferEnv(): NodeJS.ProcessEnv {
 }
 
 /** Names of the GIT_* variables simple-git must let through (it strips them by default). */
-export function allowedGitVariables(): string[] {
-  return Object.keys(transferEnv()).filter((k) => k.toUpperCase().startsWith('GIT_'));
+export function allowedGitVariables(env: NodeJS.ProcessEnv = transferEnv()): string[] {
+  return Object.keys(env).filter((k) => k.toUpperCase().startsWith('GIT_'));
 }

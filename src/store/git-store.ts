@@ -55,7 +55,7 @@ export class GitStore {
     checkBranchName(branch);
     const objects = new ObjectStore(repo);
     let transport: Transport | null = null;
-    if (remote) transport = (await openLocalTransport(repo, objects, remote.name, branch, remote.url)) ?? new GitTransport(repo, remote.name, branch);
+    if (remote) transport = (await openLocalTransport(repo, objects, remote.name, branch, remote.url)) ?? new GitTransport(repo, remote.name, branch, remote.url);
     return new GitStore(repo, branch, objects, transport);
   }
 

@@ -219,11 +219,11 @@ export class LocalTransport implements Transport {
     // or an older commit when `base` holds local commits not pushed yet.
     const remoteTip = readRef(this.remote, this.ref);
     if (remoteTip !== base && remoteTip !== null && !(await reaches(this.localObjects, base, remoteTip))) {
-      return { ok: false, reason: '[rejected] (fetch first)', stderr: '' };
+      return { ok: false, reason: '[rejected] (fetch first)', stderr: '', race: true };
     }
     await copyHistory(this.localObjects, this.remoteObjects, commit, remoteTip);
     if (await casRef(this.remote, { ref: this.ref, expected: remoteTip, next: commit, message: 'push' })) return { ok: true };
-    return { ok: false, reason: '[remote rejected] (failed to update ref)', stderr: '' };
+    return { ok: false, reason: '[remote rejected] (failed to update ref)', stderr: '', race: true };
   }
 
   sharedDir(): string {

@@ -142,3 +142,48 @@ function appendReflog(repo: RepoPaths, u: RefUpdate, old: string | null): void {
     /* the reflog is a convenience; the ref itself is updated */
   }
 }
+
+/** The refs under `prefix` (loose and packed), by full name. */
+export function listRefs(repo: RepoPaths, prefix: string): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    for (const line of fs.readFileSync(path.join(repo.commondir, 'packed-refs'), 'utf8').split('\n')) {
+      if (line.length > 41 && line[40] === ' ' && line.startsWith(prefix, 41) && isOid(line.slice(0, 40))) out.set(line.slice(41), line.slice(0, 40));
+    }
+  } catch {
+    /* no packed refs */
+  }
+  const walk = (dir: string, name: string): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.name.endsWith('.lock')) continue;
+      const full = `${name}${e.name}`;
+      if (e.isDirectory()) walk(path.join(dir, e.name), full + '/');
+      else {
+        try {
+          const v = fs.readFileSync(path.join(dir, e.name), 'utf8').trim();
+          if (isOid(v)) out.set(full, v);
+        } catch {
+          /* removed meanwhile */
+        }
+      }
+    }
+  };
+  walk(path.join(repo.commondir, prefix), prefix);
+  return out;
+}
+
+/** Deletes a loose ref of ours if it still holds `expected` (packed ones are left to git). */
+export function dropLooseRef(repo: RepoPaths, ref: string, expected: string): void {
+  const file = path.join(repo.commondir, ref);
+  try {
+    if (fs.readFileSync(file, 'utf8').trim() === expected) fs.unlinkSync(file);
+  } catch {
+    /* already gone */
+  }
+}

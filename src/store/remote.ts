@@ -7,11 +7,40 @@
  * pays for it.
  */
 import { OrchestratorError } from '../errors.js';
-import { allowedGitVariables, transferEnv } from './git-env.js';
+import { allowedGitVariables, gitEnv, transferEnv } from './git-env.js';
 import type { RepoPaths } from './repo.js';
+import { controlDir, isSshUrl, sharingSshCommand } from './ssh.js';
 
 
-export type PushOutcome = { ok: true } | { ok: false; reason: string; stderr: string };
+/**
+ * A push's outcome. A rejection is a `race` when the remote moved under us
+ * (the branch, or a ref we leased): fetch and try again; otherwise the
+ * remote refused (a hook, permissions) and trying again would not help.
+ */
+export type PushOutcome = { ok: true } | { ok: false; reason: string; stderr: string; race: boolean };
+
+/** One more ref to change in the same atomic push: `to` null deletes; `expect` leases its current value (null: must not exist). */
+export interface RefChange {
+  ref: string;
+  to: string | null;
+  expect?: string | null;
+}
+
+/**
+ * The remote's request board: operations waiting to be carried, one ref
+ * each under `remotePrefix` (fetched under `localPrefix`), and an announce
+ * ref every publication moves, which every push of the branch leases, so a
+ * writer that keeps winning hears that others wait.
+ */
+export interface RequestBoard {
+  readonly remotePrefix: string;
+  readonly localPrefix: string;
+  readonly announceRef: string;
+  /** Publishes a request commit (and moves the announce ref to it); false when the remote refused. */
+  publish(oid: string, ref: string): Promise<boolean>;
+  /** Deletes our request if it is still `expect`; 'gone' when it was carried (or removed) first. */
+  withdraw(ref: string, expect: string): Promise<'withdrawn' | 'gone'>;
+}
 
 /** How the branch travels to and from a remote. */
 export interface Transport {
@@ -24,8 +53,10 @@ export interface Transport {
   readonly cheapFetch?: boolean;
   /** Brings the remote's branch into the tracking ref; "absent" when the remote has no such branch. */
   fetch(): Promise<'fetched' | 'absent'>;
-  /** Makes `commit` the remote branch if it is still at `base` (fast-forward only). */
-  push(commit: string, base: string | null): Promise<PushOutcome>;
+  /** Makes `commit` the remote branch if it is still at `base` (fast-forward only), with `extra` changes in the same atomic push. */
+  push(commit: string, base: string | null, extra?: RefChange[]): Promise<PushOutcome>;
+  /** The remote's request board, when the transport has one (see RequestBoard). */
+  readonly requests?: RequestBoard;
   /** A git directory every clone of this remote can reach (a remote on this file system): writers of all clones share their turn there. */
   sharedDir?(): string;
   close?(): void;
@@ -37,15 +68,46 @@ interface RawResult {
   stderr: string;
 }
 
+/**
+ * Options that keep a transfer to the one process git needs for it: no
+ * background maintenance after a fetch (the store packs objects itself), no
+ * submodules, no tags, and no client hooks on push (pre-push hooks guard
+ * code, and a coordination write must not wait for them).
+ */
+const QUIET_CONFIG = ['-c', 'maintenance.auto=false', '-c', 'gc.auto=0', '-c', 'fetch.recurseSubmodules=false', '-c', 'push.recurseSubmodules=no', '-c', 'push.followTags=false'];
+
 export class GitTransport implements Transport {
   readonly kind = 'git' as const;
   private lib: typeof import('simple-git') | null = null;
+  private envCache: NodeJS.ProcessEnv | null = null;
 
   constructor(
     readonly repo: RepoPaths,
     readonly name: string,
     readonly branch: string,
+    readonly url: string = '',
   ) {}
+
+  /**
+   * The environment of our git processes: the user's, with ssh connection
+   * sharing added for an ssh remote (ORCHESTRATOR_SSH_REUSE=0 leaves ssh alone).
+   */
+  private env(): NodeJS.ProcessEnv {
+    if (this.envCache) return this.envCache;
+    const env = transferEnv();
+    if (isSshUrl(this.url) && process.env.ORCHESTRATOR_SSH_REUSE !== '0' && !env.GIT_SSH) {
+      let base = env.GIT_SSH_COMMAND;
+      if (base === undefined) {
+        // core.sshCommand from any config level (GIT_SSH_COMMAND would override it, so it is read and kept).
+        const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+        const r = spawnSync('git', ['config', '--get', 'core.sshCommand'], { cwd: this.repo.gitdir, env: gitEnv(), encoding: 'utf8' });
+        base = r.status === 0 ? r.stdout.trim() : undefined;
+      }
+      const sharing = sharingSshCommand(base, controlDir());
+      if (sharing) env.GIT_SSH_COMMAND = sharing;
+    }
+    return (this.envCache = env);
+  }
 
   get trackingRef(): string {
     return `refs/remotes/${this.name}/${this.branch}`;
@@ -64,7 +126,7 @@ export class GitTransport implements Transport {
       baseDir: this.repo.workdir ?? this.repo.gitdir,
       // Resolve on 'close' only: the default also waits 50 ms after 'exit'.
       completion: { onClose: true, onExit: false },
-      allowEnvironment: allowedGitVariables(),
+      allowEnvironment: allowedGitVariables(this.env()),
       // simple-git guards against untrusted arguments and environments. Our
       // arguments are fixed (remote and branch names are validated) and the
       // environment is the user's own: ssh commands, askpass and credential
@@ -88,7 +150,7 @@ export class GitTransport implements Transport {
         };
         return undefined;
       },
-    }).env(transferEnv());
+    }).env(this.env());
     try {
       const stdout = await git.raw(args);
       return outcome ?? { exitCode: 0, stdout, stderr: '' };
@@ -103,7 +165,18 @@ export class GitTransport implements Transport {
    */
   async fetch(): Promise<'fetched' | 'absent'> {
     // -v: simple-git waits 50 ms longer for commands that print nothing.
-    const r = await this.raw(['fetch', '-v', '--no-tags', '--no-write-fetch-head', this.name, `+refs/heads/${this.branch}:${this.trackingRef}`]);
+    const r = await this.raw([
+      ...QUIET_CONFIG,
+      'fetch',
+      '-v',
+      '--prune',
+      '--no-tags',
+      '--no-write-fetch-head',
+      '--no-recurse-submodules',
+      this.name,
+      `+refs/heads/${this.branch}:${this.trackingRef}`,
+      `+${this.requests.remotePrefix}*:${this.requests.localPrefix}*`,
+    ]);
     if (r.exitCode === 0) return 'fetched';
     if (/couldn't find remote ref/i.test(r.stderr)) return 'absent';
     throw remoteError(`fetch from "${this.name}" failed`, r.stderr);
@@ -114,17 +187,60 @@ export class GitTransport implements Transport {
    * returned, not thrown: the caller fetches and tells a race (the remote
    * moved) from a refusal (a hook, permissions) by whether the tip changed.
    */
-  async push(commit: string, _base?: string | null): Promise<PushOutcome> {
-    const r = await this.raw(['push', '--porcelain', this.name, `${commit}:refs/heads/${this.branch}`]);
-    // Porcelain: "<flag>\t<from>:<to>\t<summary>"; judge by the flag column.
-    const line = r.stdout.split('\n').find((l) => l.includes(`:refs/heads/${this.branch}\t`));
+  async push(commit: string, _base?: string | null, extra: RefChange[] = []): Promise<PushOutcome> {
+    const args = [...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags'];
+    if (extra.length) args.push('--atomic');
+    for (const c of extra) if (c.expect !== undefined) args.push(`--force-with-lease=${c.ref}:${c.expect ?? ''}`);
+    args.push(this.name, `${commit}:refs/heads/${this.branch}`, ...extra.map((c) => `${c.to ?? ''}:${c.ref}`));
+    return this.pushOutcome(await this.raw(args), `refs/heads/${this.branch}`);
+  }
+
+  /** Reads a porcelain push report ("<flag>\t<from>:<to>\t<summary>") for `ref`; judged by the flag column. */
+  private pushOutcome(r: RawResult, ref: string): PushOutcome {
+    const lines = r.stdout.split('\n').filter((l) => /^[ +\-*=!]\t/.test(l));
+    const line = lines.find((l) => l.includes(`:${ref}\t`));
     if (line && r.exitCode === 0 && line[0] !== '!') return { ok: true };
-    if (line && line[0] === '!') return { ok: false, reason: line.split('\t')[2] ?? line, stderr: r.stderr };
+    if (line && line[0] === '!') {
+      const rejected = lines.filter((l) => l[0] === '!');
+      // The branch (or a ref we leased) moved: a race. Anything else is the remote's refusal.
+      const race = rejected.every((l) => /\((fetch first|non-fast-forward|stale info|atomic push failed|atomic transaction failed|failed to update ref|failed to lock|cannot lock ref[^)]*)\)/.test(l));
+      const own = line.split('\t')[2] ?? line;
+      const reason = own.includes('atomic push failed') ? rejected.map((l) => l.split('\t')[2]).find((x) => x && !x.includes('atomic push failed')) ?? own : own;
+      return { ok: false, reason, stderr: r.stderr, race };
+    }
     throw remoteError(`push to "${this.name}" failed`, r.stderr);
+  }
+
+  private board: RequestBoard | null = null;
+
+  /** The request board of this remote's branch (see RequestBoard). */
+  get requests(): RequestBoard {
+    return (this.board ??= this.makeBoard());
+  }
+
+  private makeBoard(): RequestBoard {
+    const board: RequestBoard = {
+    remotePrefix: `refs/orchestrator/requests/${this.branch}/`,
+    localPrefix: `refs/orchestrator/remotes/${this.name}/requests/${this.branch}/`,
+    announceRef: `refs/orchestrator/requests/${this.branch}/announce`,
+    publish: async (oid, ref) => {
+      const r = await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags', this.name, `${oid}:${ref}`, `+${oid}:${board.announceRef}`]);
+      // Published when the request's own ref was created; the announce ref may have lost a race with
+      // another publisher's (it moved either way, which is all it is for).
+      const line = r.stdout.split('\n').find((l) => l.includes(`:${ref}\t`));
+      if (line) return line[0] !== '!';
+      throw remoteError(`push to "${this.name}" failed`, r.stderr);
+    },
+    withdraw: async (ref, expect) => {
+      const r = await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', `--force-with-lease=${ref}:${expect}`, this.name, `:${ref}`]);
+      return this.pushOutcome(r, ref).ok ? 'withdrawn' : 'gone';
+    },
+    };
+    return board;
   }
 }
 
-export function rejectedError(remote: string, outcome: Extract<PushOutcome, { ok: false }>): OrchestratorError {
+export function rejectedError(remote: string, outcome: { reason: string; stderr: string }): OrchestratorError {
   return remoteError(`push to "${remote}" was rejected: ${outcome.reason}`, outcome.stderr, { rejected: true });
 }
 
@@ -135,5 +251,7 @@ function remoteError(what: string, stderr: string, data: Record<string, unknown>
     .filter((l) => l && !/^(To |From |Done$|hint:)/.test(l))
     .slice(0, 6)
     .join('; ');
-  return new OrchestratorError('REMOTE', `${what}${detail ? ': ' + detail : ''} (use --offline to work without the remote)`, { ...data, stderr: stderr.slice(0, 2000) });
+  // A refusal is the remote's answer (a hook, permissions): working offline would not change it.
+  const hint = data.rejected ? '' : ' (use --offline to work without the remote)';
+  return new OrchestratorError('REMOTE', `${what}${detail ? ': ' + detail : ''}${hint}`, { ...data, stderr: stderr.slice(0, 2000) });
 }

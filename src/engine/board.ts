@@ -1,0 +1,127 @@
+/**
+ * The request board, the engine's side: writers on different clones that
+ * lose a race publish their waiting operation (as data: an intent) in a ref
+ * of its own on the remote; whoever wins the next round carries every
+ * published operation it can plan in its chain, and deletes their refs in
+ * the same atomic push. A writer that keeps winning hears of the others
+ * through the announce ref every push leases. So a burst of writers lands
+ * in a few rounds instead of one writer per round, and none starves.
+ *
+ * Nothing here decides an outcome: an operation has landed when a commit
+ * on the branch records its operation id. A publisher that gives up (or
+ * is refused) withdraws its request first; when the withdrawal finds it
+ * gone, the operation was carried and its result is read from the branch.
+ */
+import { OrchestratorError } from '../errors.js';
+import { recordedOp } from '../store/history.js';
+import { dropLooseRef, listRefs, readRef } from '../store/refs.js';
+import type { GitStore } from '../store/git-store.js';
+import type { RefChange, RequestBoard } from '../store/remote.js';
+import { SPOOL_TTL_MS, type Intent } from './spool.js';
+
+export interface RemoteRequest {
+  ref: string;
+  oid: string;
+  op_id: string;
+  intent: Intent;
+  base: string | null;
+  created: number;
+}
+
+const SUBJECT = 'orchestrator request';
+
+export class Board {
+  private parsed = new Map<string, RemoteRequest | null>();
+
+  constructor(
+    private readonly store: GitStore,
+    readonly remote: RequestBoard,
+  ) {}
+
+  private localRef(remoteRef: string): string {
+    return this.remote.localPrefix + remoteRef.slice(this.remote.remotePrefix.length);
+  }
+
+  /** The announce ref's value as last fetched (null: none seen). */
+  announce(): string | null {
+    return readRef(this.store.repo, this.localRef(this.remote.announceRef));
+  }
+
+  /** Requests as last fetched, oldest first, without `exclude`d ids and expired ones. */
+  async list(exclude: ReadonlySet<string>): Promise<RemoteRequest[]> {
+    const out: RemoteRequest[] = [];
+    const now = Date.now();
+    const announce = this.localRef(this.remote.announceRef);
+    for (const [local, oid] of listRefs(this.store.repo, this.remote.localPrefix)) {
+      if (local === announce) continue;
+      let req = this.parsed.get(oid);
+      if (req === undefined) {
+        req = await this.read(this.remote.remotePrefix + local.slice(this.remote.localPrefix.length), oid);
+        this.parsed.set(oid, req);
+      }
+      if (req && !exclude.has(req.op_id) && now - req.created < SPOOL_TTL_MS) out.push(req);
+    }
+    return out.sort((a, b) => a.created - b.created);
+  }
+
+  private async read(ref: string, oid: string): Promise<RemoteRequest | null> {
+    try {
+      const c = await this.store.objects.readCommit(oid);
+      if (!c.message.startsWith(SUBJECT)) return null;
+      const rec = recordedOp(c.message) as { op_id?: unknown; intent?: Intent; base?: unknown; created?: unknown } | null;
+      if (!rec || typeof rec.op_id !== 'string' || !rec.intent || typeof rec.intent.name !== 'string') return null;
+      return { ref, oid, op_id: rec.op_id, intent: rec.intent, base: typeof rec.base === 'string' ? rec.base : null, created: Number(rec.created) || 0 };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Publishes a waiting operation; null when the remote refused (the board is then not used). */
+  async publish(opId: string, intent: Intent, base: string | null, by: string): Promise<{ ref: string; oid: string } | null> {
+    const objects = this.store.objects;
+    const tree = await objects.writeTree([]);
+    const now = Date.now();
+    const person = { name: by, email: `${by}@orchestrator`, timestamp: Math.floor(now / 1000), tzOffset: 0 };
+    const record = { op_id: opId, intent, base, created: now };
+    const oid = await objects.writeCommit({ tree, parents: [], author: person, committer: person, message: `${SUBJECT} ${opId}\n\nOrchestrator-Op: ${JSON.stringify(record)}\n` });
+    const ref = `${this.remote.remotePrefix}${opId}`;
+    return (await this.remote.publish(oid, ref)) ? { ref, oid } : null;
+  }
+
+  /** Withdraws our request: 'gone' means another writer carried it (or it expired and was removed). */
+  withdraw(req: { ref: string; oid: string }): Promise<'withdrawn' | 'gone'> {
+    return this.remote.withdraw(req.ref, req.oid);
+  }
+
+  /**
+   * What the atomic push of a chain changes besides the branch: the carried
+   * requests' deletion, and, for a chain built without fetching first, a
+   * lease on the announce ref (a publication since our last fetch makes the
+   * push fail, so that we fetch and carry it). A chain built on a fresh
+   * fetch already carries what was published before it; later publications
+   * must not abort it.
+   */
+  changes(carried: Array<{ ref: string; oid: string }>, tip: string, fetched: boolean): RefChange[] {
+    const out: RefChange[] = [];
+    if (!fetched) {
+      const announce = this.announce();
+      out.push(announce ? { ref: this.remote.announceRef, to: announce, expect: announce } : { ref: this.remote.announceRef, to: tip, expect: null });
+    }
+    for (const c of carried) out.push({ ref: c.ref, to: null, expect: c.oid });
+    return out;
+  }
+
+  /** After a successful push: our copies follow what it changed. */
+  pushed(changes: RefChange[]): void {
+    for (const c of changes) {
+      const local = this.localRef(c.ref);
+      if (c.to === null && c.expect) dropLooseRef(this.store.repo, local, c.expect);
+      else if (c.to && c.expect === null) void this.store.swapRef(local, null, c.to).catch(() => undefined);
+    }
+  }
+
+  /** Is this failure the remote telling us it does not take atomic pushes or our refs? Then the board is not used. */
+  static unsupported(err: unknown): boolean {
+    return err instanceof OrchestratorError && /does not support --atomic|atomic push/i.test(String(err.data.stderr ?? err.message)) && !/stale info|fetch first/.test(String(err.data.stderr ?? ''));
+  }
+}
