@@ -61,6 +61,8 @@ export interface MutateOptions {
   intent?: Intent;
   /** Record the operation exactly as prepared, without an operation id (replay tools, tests). */
   raw?: boolean;
+  /** The operation id to record (default: a new one): an operation that must land at most once across runs (sync). */
+  opId?: string;
 }
 
 export interface EngineOptions {
@@ -235,7 +237,7 @@ export class Engine {
   mutate<R>(prepare: Prepare<R>, opts: MutateOptions = {}): Promise<MutationOutcome<R>> {
     return new Promise<MutationOutcome<R>>((resolve, reject) => {
       this.queue.push({
-        opId: opts.raw ? null : newOpId(),
+        opId: opts.raw ? null : (opts.opId ?? newOpId()),
         plan: prepare,
         intent: opts.intent,
         waiter: { resolve: resolve as (o: MutationOutcome<unknown>) => void, reject },

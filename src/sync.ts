@@ -10,6 +10,19 @@ import type { LogEventOp } from './domain/ops/log-event.js';
 import { restoreOp } from './store/layout.js';
 import { recordedOp, walkHistory } from './store/history.js';
 import type { CommitInfo } from './store/objects.js';
+import { findLanded } from './engine/landed.js';
+
+/**
+ * The ids a local commit travels under: its operation's own (or, for one
+ * recorded before operations had ids, one derived from the commit), and
+ * the id of the event that records dropping it.
+ */
+function idsOf(c: CommitInfo): { op: string; dropped: string } {
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  const derive = (what: string) => createHash('sha1').update(`${what} ${c.oid}`).digest('hex').slice(0, 16);
+  const rec = recordedOp(c.message);
+  return { op: typeof rec?.op_id === 'string' && /^[0-9a-f]{16}$/.test(rec.op_id) ? rec.op_id : derive('sync'), dropped: derive('sync-dropped') };
+}
 
 export interface SyncResult {
   remote: string;
@@ -80,26 +93,42 @@ export async function syncBranch(engine: Engine, actor: string): Promise<SyncRes
   const done = store.readRef(doneRef);
   const commits: CommitInfo[] = [];
   for await (const c of walkHistory(store.objects, pending, done)) commits.unshift(c);
+  // Exactly once, however often sync is interrupted: every operation is re-applied under its
+  // own operation id (and a dropped one's event under an id of its own), so what an earlier
+  // run carried to the remote is found there by id and not applied again.
+  const tip = await engine.refresh();
+  const base = tip ? await store.mergeBase(pending, tip) : null;
+  const ids = new Map(commits.map((c) => [c.oid, idsOf(c)]));
+  const landed = await findLanded(store, tip, new Set([...ids.values()].flatMap((i) => [i.op, i.dropped])), [base]);
   for (const c of commits) {
     const rec = recordedOp(c.message);
+    const id = ids.get(c.oid)!;
     const target = rec ? describeTarget(rec) : '';
     const drop = async (reason: string) => {
       result.dropped.push({ commit: c.oid, op: String(rec?.op ?? '(none)'), target, reason });
-      await engine.mutate((_w, ctx) => ({
-        op: 'event.log',
-        at: ctx.at,
-        by: actor,
-        agent: typeof rec?.by === 'string' && rec.by !== 'system' ? rec.by : 'system',
-        action: 'sync_dropped',
-        data: { operation: rec?.op ?? null, target, reason, commit: c.oid },
-      }) satisfies LogEventOp);
+      await engine.mutate(
+        (_w, ctx) =>
+          ({
+            op: 'event.log',
+            at: ctx.at,
+            by: actor,
+            agent: typeof rec?.by === 'string' && rec.by !== 'system' ? rec.by : 'system',
+            action: 'sync_dropped',
+            data: { operation: rec?.op ?? null, target, reason, commit: c.oid },
+          }) satisfies LogEventOp,
+        { opId: id.dropped },
+      );
     };
-    if (!rec || rec.op === 'import') await drop(rec ? 'imports are not synced; import again on the remote' : 'the commit records no operation');
+    const carried = landed.get(id.op);
+    if (carried) result.applied.push({ commit: c.oid, new_commit: carried.commit, op: String(rec?.op ?? '') });
+    else if (landed.has(id.dropped)) {
+      result.dropped.push({ commit: c.oid, op: String(rec?.op ?? '(none)'), target, reason: 'dropped by an earlier sync that was interrupted (see its sync_dropped event)' });
+    } else if (!rec || rec.op === 'import') await drop(rec ? 'imports are not synced; import again on the remote' : 'the commit records no operation');
     else {
       try {
         const op = await restoreOp(store.objects, rec);
-        // Applied now, on the remote's tip: its time is at least the tip's.
-        const out = await engine.mutate((world) => ({ ...op, at: new Date(Math.max(Date.parse(op.at), Date.parse(world.state.updated_at) || 0)).toISOString() }));
+        // Applied now, on the remote's tip, at the time it takes effect there.
+        const out = await engine.mutate((_w, ctx) => ({ ...op, at: ctx.at }), { opId: id.op });
         result.applied.push({ commit: c.oid, new_commit: out.commit, op: String(rec.op) });
       } catch (err) {
         if (!(err instanceof OrchestratorError) || !['CONFLICT', 'NOT_FOUND', 'LOCK_HELD', 'INVALID_INPUT', 'AMBIGUOUS'].includes(err.code)) throw err;

@@ -39,7 +39,8 @@ export class Mutex {
   private tryTake(): 'taken' | 'busy' | 'failed' {
     for (let i = 0; i < 2; i++) {
       try {
-        if (createExclusive(this.file)) {
+        // Look before creating: a taken turn costs one stat, and no file event that would wake the waiters.
+        if (!fs.existsSync(this.file) && createExclusive(this.file)) {
           this.held = true;
           this.ino = fs.statSync(this.file).ino;
           this.heartbeat = setInterval(() => touch(this.file), REFRESH_MS);
@@ -128,7 +129,10 @@ export class Mutex {
           if (r !== 'busy') return r;
           if (!watcher) {
             try {
-              watcher = fs.watch(dir, { persistent: false }, () => wake?.());
+              // Woken by a change of the turn or of the queue; our own temporary files are not news.
+              watcher = fs.watch(dir, { persistent: false }, (_e, name) => {
+                if (!name || !String(name).endsWith('.tmp')) wake?.();
+              });
               watcher.on('error', () => undefined);
             } catch {
               watcher = null;

@@ -1,0 +1,171 @@
+/**
+ * Faults: writers killed at any point (while syncing, while waiting for
+ * their turn, while holding a lock file) never make an operation land
+ * twice, and never hold up the writers after them.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openOrchestrator } from '../src/api.js';
+import { Mutex } from '../src/store/mutex.js';
+import { casRef } from '../src/store/refs.js';
+import { OWNER_LINE } from '../src/store/lock-file.js';
+import { BIN, cli } from './helpers/cli.js';
+import { GIT_ENV, cleanup, git, makeCluster, makeRepo, tempDir } from './helpers/repos.js';
+
+afterAll(cleanup);
+
+/** The pid of a process that has exited (so provably gone). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+/** The identity line the store writes into lock files, for another pid of this machine. */
+function ownerLineOf(pid: number): string {
+  return OWNER_LINE.replace(/^pid \d+/, `pid ${pid}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('an interrupted sync', () => {
+  it('applies each operation exactly once when killed after pushing and before recording its progress', async () => {
+    const { clones, remote } = makeCluster(2);
+    const a = openOrchestrator({ repo: clones[0], agent: 'agent-a' });
+    await a.createWorkstream('w');
+    const b = openOrchestrator({ repo: clones[1], agent: 'agent-b' });
+    await b.status();
+    const offline = openOrchestrator({ repo: clones[0], agent: 'agent-a', offline: true });
+    for (let i = 0; i < 5; i++) await offline.logEvent('agent-a', 'note', { seq: i });
+    const t = await offline.addTask('w', { title: 'added offline' });
+    await b.addTask('w', { title: 'added online' });
+    const before = git(clones[0], 'rev-parse', 'orchestrator');
+    const base = git(clones[0], 'merge-base', 'orchestrator', 'origin/orchestrator');
+    expect(cli(['sync'], { cwd: clones[0] }).stdout).toContain('6 applied, 0 dropped');
+    const synced = git(remote, 'rev-parse', 'orchestrator');
+    // As if killed right after its last push: the progress refs still say nothing was done.
+    git(clones[0], 'update-ref', 'refs/orchestrator/sync/orchestrator', before);
+    git(clones[0], 'update-ref', 'refs/orchestrator/sync-done/orchestrator', base);
+    const again = cli(['sync', '--json'], { cwd: clones[0] });
+    expect(again.code).toBe(0);
+    expect(again.json.dropped).toEqual([]);
+    expect(again.json.applied).toHaveLength(6);
+    // Nothing new was written: every operation was found on the remote by its id.
+    expect(git(remote, 'rev-parse', 'orchestrator')).toBe(synced);
+    const notes = cli(['events', '--action', 'note', '--last', '0', '--json'], { cwd: clones[1] }).json;
+    expect(notes.map((e: { seq: number }) => e.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect((await b.listTasks('w')).filter((x) => x.id === t.id)).toHaveLength(1);
+    expect(cli(['verify'], { cwd: remote }).code).toBe(0);
+  });
+
+  it('applies every operation exactly once when killed again and again, and says so at the end', async () => {
+    const { clones, remote } = makeCluster(2);
+    const a = openOrchestrator({ repo: clones[0], agent: 'agent-a' });
+    await a.createWorkstream('w');
+    const b = openOrchestrator({ repo: clones[1], agent: 'agent-b' });
+    await b.status();
+    const offline = openOrchestrator({ repo: clones[0], agent: 'agent-a', offline: true });
+    for (let i = 0; i < 40; i++) await offline.logEvent('agent-a', 'note', { seq: i });
+    for (let i = 0; i < 5; i++) await offline.addTask('w', { title: `offline ${i}` });
+    await b.addTask('w', { title: 'online' });
+    for (const ms of [120, 250, 400, 550, 700, 900]) {
+      const child = spawn(process.execPath, [BIN, 'sync'], { cwd: clones[0], env: GIT_ENV, stdio: 'ignore' });
+      const closed = new Promise((r) => child.once('close', r));
+      await sleep(ms);
+      child.kill('SIGKILL');
+      await closed;
+    }
+    const r = cli(['sync', '--json'], { cwd: clones[0] });
+    expect(r.code).toBe(0);
+    expect(r.json.dropped).toEqual([]);
+    const notes = cli(['events', '--action', 'note', '--last', '0', '--json'], { cwd: clones[1] }).json as Array<{ seq: number }>;
+    expect(notes.map((e) => e.seq).sort((x, y) => x - y)).toEqual([...Array(40).keys()]);
+    const titles = (await b.listTasks('w')).map((x) => x.title).sort();
+    expect(titles).toEqual(['offline 0', 'offline 1', 'offline 2', 'offline 3', 'offline 4', 'online']);
+    expect(cli(['events', '--action', 'sync_dropped', '--json'], { cwd: clones[1] }).json).toEqual([]);
+    expect(cli(['verify'], { cwd: remote }).code).toBe(0);
+  });
+});
+
+describe('writers that died', () => {
+  it('passes over a waiter whose process is gone at once, not after its ticket ages out', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'w.writer.lock');
+    const holder = new Mutex(file);
+    expect(await holder.acquire(0)).toBe('taken');
+    // A dead waiter queued first (its ticket is older than ours)...
+    const stamp = String(Math.floor((performance.timeOrigin + performance.now()) * 1000) - 5_000_000).padStart(17, '0');
+    fs.writeFileSync(`${file}.wait-${stamp}-${deadPid()}-x`, ownerLineOf(deadPid()));
+    const waiting = new Mutex(file).acquire(3000);
+    await sleep(100);
+    holder.release();
+    // ...does not keep the live one waiting: it takes the turn, well inside 3 s.
+    expect(await waiting).toBe('taken');
+    expect(fs.readdirSync(dir).filter((n) => n.includes('.wait-'))).toEqual([]);
+  });
+
+  it.each([
+    ['a holder that died', () => ownerLineOf(deadPid()), 0],
+    ['an empty file older than a moment', () => '', 2500],
+  ])('breaks a writer turn left by %s at once', async (_label, content, ageMs) => {
+    const file = path.join(tempDir(), 'w.writer.lock');
+    fs.writeFileSync(file, content());
+    if (ageMs) fs.utimesSync(file, new Date(Date.now() - ageMs), new Date(Date.now() - ageMs));
+    expect(await new Mutex(file).acquire(1000)).toBe('taken');
+  });
+
+  it('waits for a live holder of the turn, and says who holds a ref lock truthfully', async () => {
+    const file = path.join(tempDir(), 'w.writer.lock');
+    const holder = new Mutex(file);
+    expect(await holder.acquire(0)).toBe('taken');
+    expect(await new Mutex(file).acquire(300)).toBe('timeout');
+    holder.release();
+    const repo = makeRepo();
+    const tip = git(repo, 'rev-parse', 'main');
+    const lock = path.join(repo, '.git', 'refs', 'heads', 'main.lock');
+    // A lock of a live process of ours (this one): refused, naming it as running.
+    fs.writeFileSync(lock, ownerLineOf(process.pid));
+    const repoPaths = { gitdir: path.join(repo, '.git'), commondir: path.join(repo, '.git'), workdir: repo };
+    const err = await casRef(repoPaths, { ref: 'refs/heads/main', expected: tip, next: tip, lockWaitMs: 200 }).catch((e) => e);
+    expect(err.code).toBe('CONTENTION');
+    expect(err.message).toContain(`held by process ${process.pid} on this machine, which is running`);
+    // Left by a process that is gone: broken at once.
+    fs.writeFileSync(lock, ownerLineOf(deadPid()));
+    await expect(casRef(repoPaths, { ref: 'refs/heads/main', expected: tip, next: tip, lockWaitMs: 200 })).resolves.toBe(true);
+    // A git process's lock (an object id), unchanged for a few seconds: broken.
+    fs.writeFileSync(lock, tip + '\n');
+    fs.utimesSync(lock, new Date(Date.now() - 3000), new Date(Date.now() - 3000));
+    await expect(casRef(repoPaths, { ref: 'refs/heads/main', expected: tip, next: tip, lockWaitMs: 200 })).resolves.toBe(true);
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
+  it('keeps every write going when writers sharing a clone are killed while they wait', async () => {
+    const { clones, remote } = makeCluster(1);
+    const repo = clones[0];
+    const orc = openOrchestrator({ repo, agent: 'seed' });
+    await orc.createWorkstream('w');
+    for (let i = 0; i < 12; i++) await orc.addTask('w', { title: `t${i}` });
+    // Writers that will be killed, and writers that must finish.
+    const victims = Array.from({ length: 4 }, (_, i) => spawn(process.execPath, [BIN, 't', 'next', 'w', `victim-${i}`], { cwd: repo, env: GIT_ENV, stdio: 'ignore' }));
+    await sleep(60);
+    for (const v of victims) v.kill('SIGKILL');
+    const survivors = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const c = spawn(process.execPath, [BIN, 't', 'next', 'w', `agent-${i}`, '--json'], { cwd: repo, env: GIT_ENV });
+          let out = '';
+          c.stdout.on('data', (d) => (out += d));
+          c.on('close', (code) => resolve({ code, out }));
+        }),
+      ),
+    );
+    expect(survivors.map((s) => s.code)).toEqual([0, 0, 0, 0]);
+    const claimed = survivors.map((s) => JSON.parse(s.out).id);
+    expect(new Set(claimed).size).toBe(4);
+    const state = JSON.parse(git(remote, 'show', 'orchestrator:state.json'));
+    const byAgent = state.workstreams.w.tasks.filter((t: { assigned_to: string | null }) => t.assigned_to?.startsWith('agent-'));
+    expect(byAgent.map((t: { id: string }) => t.id).sort()).toEqual([...claimed].sort());
+    expect(cli(['verify'], { cwd: remote }).code).toBe(0);
+  });
+});
