@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOrchestrator, type Orchestrator } from '../src/api.js';
@@ -10,6 +11,8 @@ import { cli } from './helpers/cli.js';
 import { GIT_ENV, cleanup, git, makeCluster, makeRepo } from './helpers/repos.js';
 
 afterAll(cleanup);
+
+const ROOT = path.resolve(__dirname, '..');
 
 /** Commits `effect` of `op` on the current tip, as a careless or hostile writer would (no checks). */
 async function forge(orc: Orchestrator, op: OpBase, edit: (e: Effect) => Effect = (e) => e, staleBy = 0): Promise<string> {
@@ -151,6 +154,40 @@ describe('the pre-receive hook', () => {
     expect(cli(['hooks', 'uninstall', remote], { cwd: remote }).stdout).toContain('previous hook is back');
     expect(fs.readFileSync(userHook, 'utf8')).toContain('user hook ran');
     expect(cli(['hooks', 'uninstall', remote], { cwd: remote }).code).toBe(3);
+  });
+
+  it('keeps guarding after the package that installed it is removed and the repository is moved', async () => {
+    // Install from a copy of the package, then delete the copy.
+    const pkg = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'orc-pkg-')), 'package');
+    for (const dir of ['bin', 'dist', 'hooks']) fs.cpSync(path.join(ROOT, dir), path.join(pkg, dir), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
+    const { remote, clones, root } = makeCluster(1);
+    const installed = execFileSync(process.execPath, [path.join(pkg, 'bin', 'orchestrator.js'), 'hooks', 'install', remote], { cwd: root, env: GIT_ENV, encoding: 'utf8' });
+    expect(installed).toContain('Installed the pre-receive hook');
+    fs.rmSync(path.dirname(pkg), { recursive: true, force: true });
+    expect(fs.readFileSync(path.join(remote, 'hooks', 'pre-receive'), 'utf8')).not.toContain(pkg);
+    // The repository moves too; the clone follows it.
+    const moved = path.join(root, 'moved.git');
+    fs.renameSync(remote, moved);
+    git(clones[0], 'remote', 'set-url', 'origin', moved);
+    const orc = openOrchestrator({ repo: clones[0], agent: 'agent-1' });
+    await orc.createWorkstream('w');
+    await orc.addTask('w', { title: 'still guarded' });
+    expect(git(moved, 'rev-list', '--count', 'orchestrator')).toBe('2');
+    // And it still refuses what it must, saying what and why (and never to work offline).
+    await forge(openOrchestrator({ repo: clones[0], offline: true }), { op: 'workstream.create', at: new Date().toISOString(), by: 'agent-1', name: 'x', description: '', priority: 1 } as OpBase, (e) => ({ ...e, events: [] }));
+    let refused = '';
+    try {
+      execFileSync('git', ['push', 'origin', 'orchestrator'], { cwd: clones[0], env: GIT_ENV, stdio: 'pipe' });
+    } catch (err) {
+      refused = String((err as { stderr: Buffer }).stderr);
+    }
+    expect(refused).toMatch(/refused: commit [0-9a-f]{8} on orchestrator has an events.jsonl that differs/);
+    // The next write carries the forged local commit along: refused, and the error says why.
+    const viaEngine = await orc.addTask('w', { title: 'after a refused push' }).catch((e) => e);
+    expect(viaEngine.code).toBe('REMOTE');
+    expect(viaEngine.message).toMatch(/was rejected: .*refused: commit [0-9a-f]{8} on orchestrator has an events.jsonl/);
+    expect(viaEngine.message).not.toContain('--offline');
   });
 
   it('accepts normal work through it, and the chained hook runs too', async () => {

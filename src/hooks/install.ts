@@ -16,10 +16,33 @@ export const HOOK_MARKER = 'orchestrator-hook';
 function packageRoot(): string {
   let dir = __dirname;
   for (let i = 0; i < 4; i++) {
-    if (fs.existsSync(path.join(dir, 'hooks', 'pre-receive')) && fs.existsSync(path.join(dir, 'bin', 'orchestrator.js'))) return dir;
+    if (fs.existsSync(path.join(dir, 'hooks', 'pre-receive')) && fs.existsSync(path.join(dir, 'dist', 'hook.bundle.cjs'))) return dir;
     dir = path.dirname(dir);
   }
-  throw new OrchestratorError('INTERNAL', 'hooks/pre-receive is missing from this installation');
+  throw new OrchestratorError('INTERNAL', 'hooks/pre-receive or dist/hook.bundle.cjs is missing from this installation (run npm run build)');
+}
+
+/** The directory, beside the hook, that holds everything the check runs: nothing outside the repository. */
+export const CHECK_DIR = 'orchestrator-check';
+
+/**
+ * Copies the check into the hooks directory: the self-contained check
+ * bundle, the launcher that starts it from a code cache, and the entry the
+ * hook runs. Moving, upgrading or deleting the package leaves it working.
+ */
+function copyCheck(root: string, hooksDir: string): void {
+  const dir = path.join(hooksDir, CHECK_DIR);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  fs.copyFileSync(path.join(root, 'dist', 'hook.bundle.cjs'), path.join(tmp, 'check.cjs'));
+  fs.copyFileSync(path.join(root, 'dist', 'cli', 'launcher.js'), path.join(tmp, 'launcher.cjs'));
+  fs.writeFileSync(
+    path.join(tmp, 'run.cjs'),
+    "'use strict';\n// Runs the orchestrator's pre-receive check (copied here by `orchestrator hooks install`).\nrequire('./launcher.cjs').launch(require('path').join(__dirname, 'check.cjs'));\n",
+  );
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
 }
 
 /** Where git runs this repository's receive hooks (core.hooksPath from every config level, relative to the git directory). */
@@ -58,11 +81,11 @@ export async function installHook(target: string, branches: string[]): Promise<H
     } else fs.renameSync(hook, chained);
   }
   const root = packageRoot();
+  copyCheck(root, dir);
   const script = fs
     .readFileSync(path.join(root, 'hooks', 'pre-receive'), 'utf8')
     .replace('@BRANCHES@', shQuote(branches.join(',')))
-    .replace('@NODE@', shQuote(process.execPath))
-    .replace('@CHECK@', shQuote(path.join(root, 'hooks', 'check.js')));
+    .replace('@NODE@', shQuote(process.execPath));
   const tmp = `${hook}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, script, { mode: 0o755 });
   fs.renameSync(tmp, hook);
@@ -77,6 +100,7 @@ export async function uninstallHook(target: string): Promise<{ repo: string; res
     throw new OrchestratorError('NOT_FOUND', `the orchestrator hook is not installed in ${repo.workdir ?? repo.gitdir}`);
   }
   fs.rmSync(hook);
+  fs.rmSync(path.join(dir, CHECK_DIR), { recursive: true, force: true });
   const chained = path.join(dir, 'pre-receive.chained');
   const restored = fs.existsSync(chained);
   if (restored) fs.renameSync(chained, hook);
