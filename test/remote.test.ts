@@ -1,0 +1,163 @@
+/**
+ * The engine over real git servers: sshd + gitolite and smart HTTP, with
+ * clones racing as separate processes. Exactly once in every race; the
+ * request board carries operations between clones and leaves nothing
+ * behind; processes sharing a clone carry each other's operations; ssh
+ * connections are shared between commands; the hook guards a gitolite
+ * repository.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openOrchestrator } from '../src/api.js';
+import { cliAsync } from './helpers/cli.js';
+import { runClaimers } from './helpers/race.js';
+import { cleanup, GIT_ENV, tempDir } from './helpers/repos.js';
+import { startSshServer, sshServerAvailable, type SshServer } from './helpers/ssh-server.js';
+import { startHttpServer, httpServerAvailable, type HttpServer } from './helpers/http-server.js';
+
+afterAll(cleanup);
+
+const ssh = sshServerAvailable();
+const http = httpServerAvailable();
+
+/** git, asynchronously (the latency proxy shares this process's event loop only through a worker, but stay safe). */
+function git(cwd: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim()))),
+  );
+}
+
+async function seedBoard(repo: string, tasks: number): Promise<void> {
+  const orc = openOrchestrator({ repo, agent: 'seed' });
+  await orc.createWorkstream('w');
+  for (let i = 0; i < tasks; i++) await orc.addTask('w', { title: `task ${i}` });
+  orc.close();
+}
+
+/** Every task claimed once, by the agent the branch says, with one claim event each; nothing left on the board. */
+async function expectExactlyOnce(server: SshServer | HttpServer, name: string, reports: Awaited<ReturnType<typeof runClaimers>>, tasks: number): Promise<void> {
+  expect(reports.filter((r) => r.error)).toEqual([]);
+  const claims = reports.flatMap((r) => r.claims.map((c) => ({ ...c, agent: r.agent })));
+  expect(claims).toHaveLength(tasks);
+  expect(new Set(claims.map((c) => c.id)).size).toBe(tasks);
+  const bare = server.repoPath(name);
+  const state = JSON.parse(await git(bare, 'show', 'orchestrator:state.json'));
+  const owner = new Map(claims.map((c) => [c.id, c.agent]));
+  for (const t of state.workstreams.w.tasks) expect(t.assigned_to).toBe(owner.get(t.id));
+  const events = (await git(bare, 'show', 'orchestrator:events.jsonl')).split('\n').map((l) => JSON.parse(l));
+  expect(events.filter((e) => e.action === 'task_claimed')).toHaveLength(tasks);
+  // Carried requests were deleted with the chains that carried them.
+  const left = (await git(bare, 'for-each-ref', '--format=%(refname)', 'refs/orchestrator/requests/')).split('\n').filter(Boolean);
+  expect(left.filter((r) => !r.endsWith('/announce'))).toEqual([]);
+}
+
+describe.skipIf(ssh.skip)('over ssh to gitolite', () => {
+  let server: SshServer;
+  beforeAll(async () => {
+    server = await startSshServer({ proxy: true });
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  it('clones racing as processes claim every task exactly once, and the history verifies', async () => {
+    await server.createRepo('race');
+    const clones = await Promise.all(Array.from({ length: 6 }, (_, i) => server.clone('race', path.join(tempDir(), `c${i}`))));
+    await seedBoard(clones[0], 18);
+    const reports = await runClaimers(clones.map((repo, i) => ({ repo, agent: `agent-${i}` })), 'w');
+    await expectExactlyOnce(server, 'race', reports, 18);
+    // Bounded: the board lets nobody lose round after round.
+    expect(Math.max(...reports.flatMap((r) => r.claims.map((c) => c.attempts)))).toBeLessThanOrEqual(8);
+    const verify = await cliAsync(['verify'], { cwd: clones[1] });
+    expect(verify.stderr + verify.stdout).toContain('commits verified');
+    expect(verify.code).toBe(0);
+  });
+
+  it('processes sharing one clone carry each other\'s operations in one push (group commit)', async () => {
+    await server.createRepo('shared');
+    const clone = await server.clone('shared', path.join(tempDir(), 'shared'));
+    await seedBoard(clone, 24);
+    const reports = await runClaimers(Array.from({ length: 6 }, (_, i) => ({ repo: clone, agent: `agent-${i}` })), 'w');
+    await expectExactlyOnce(server, 'shared', reports, 24);
+    // Some pushes carried several operations (the reflog names chains by their length).
+    const reflog = await git(clone, 'reflog', 'show', '--format=%gs', 'refs/heads/orchestrator');
+    expect(reflog).toMatch(/\b[2-9] operations|\b\d\d+ operations/);
+  });
+
+  it('one process carries its concurrent calls in one push, each caller getting its own result', async () => {
+    await server.createRepo('batch');
+    const clone = await server.clone('batch', path.join(tempDir(), 'batch'));
+    await seedBoard(clone, 12);
+    const orc = openOrchestrator({ repo: clone });
+    const got = await Promise.all(Array.from({ length: 12 }, (_, i) => orc.getNextTask('w', `agent-${i}`)));
+    expect(new Set(got.map((t) => t!.id)).size).toBe(12);
+    got.forEach((t, i) => expect(t!.assigned_to).toBe(`agent-${i}`));
+    const pushes = (await git(clone, 'reflog', 'show', '--format=%gs', 'refs/remotes/origin/orchestrator')).split('\n').filter((l) => l.includes('push'));
+    // 13 writes before (workstream and tasks), and the 12 claims in far fewer pushes than 12.
+    expect(pushes.length - 13).toBeLessThan(12);
+    orc.close();
+  });
+
+  it('shares one ssh connection between commands', async () => {
+    await server.createRepo('reuse');
+    const clone = await server.clone('reuse', path.join(tempDir(), 'reuse'));
+    await seedBoard(clone, 1);
+    server.proxy!.resetCount();
+    for (let i = 0; i < 4; i++) expect((await cliAsync(['t', 'add', 'w', `more ${i}`], { cwd: clone })).code).toBe(0);
+    const shared = server.proxy!.connections;
+    server.proxy!.resetCount();
+    for (let i = 0; i < 4; i++) expect((await cliAsync(['t', 'add', 'w', `alone ${i}`], { cwd: clone, env: { ORCHESTRATOR_SSH_REUSE: '0' } })).code).toBe(0);
+    const alone = server.proxy!.connections;
+    expect(alone).toBeGreaterThanOrEqual(4);
+    expect(shared).toBeLessThanOrEqual(1);
+  });
+
+  it('guards a gitolite repository with the installed hook: chains of many agents pass, a forged push is refused', async () => {
+    await server.createRepo('guarded');
+    const installed = await cliAsync(['hooks', 'install', server.repoPath('guarded')], { cwd: tempDir() });
+    expect(installed.code).toBe(0);
+    const clones = await Promise.all(Array.from({ length: 4 }, (_, i) => server.clone('guarded', path.join(tempDir(), `g${i}`))));
+    await seedBoard(clones[0], 8);
+    const reports = await runClaimers(clones.map((repo, i) => ({ repo, agent: `agent-${i}` })), 'w');
+    await expectExactlyOnce(server, 'guarded', reports, 8);
+    // A commit that does not replay (a claim edited into state.json by hand) is refused over ssh.
+    const forger = clones[0];
+    await git(forger, 'fetch', 'origin', 'orchestrator');
+    const tip = await git(forger, 'rev-parse', 'origin/orchestrator');
+    const state = JSON.parse(await git(forger, 'show', `${tip}:state.json`));
+    state.workstreams.w.tasks[0].assigned_to = 'mallory';
+    const blob = await new Promise<string>((resolve, reject) => {
+      const p = execFile('git', ['hash-object', '-w', '--stdin'], { cwd: forger, env: GIT_ENV, encoding: 'utf8' }, (err, out) => (err ? reject(err) : resolve(out.trim())));
+      p.stdin!.end(JSON.stringify(state, null, 2) + '\n');
+    });
+    const tree = (await git(forger, 'ls-tree', tip)).split('\n').map((l) => (l.endsWith('\tstate.json') ? l.replace(/[0-9a-f]{40}/, blob) : l)).join('\n');
+    const newTree = await new Promise<string>((resolve, reject) => {
+      const p = execFile('git', ['mktree'], { cwd: forger, env: GIT_ENV, encoding: 'utf8' }, (err, out) => (err ? reject(err) : resolve(out.trim())));
+      p.stdin!.end(tree + '\n');
+    });
+    const message = (await git(forger, 'log', '-1', '--format=%B', tip)).replace(/^[^\n]*/, 'task claim w/forged by mallory');
+    const forged = await git(forger, 'commit-tree', newTree, '-p', tip, '-m', message);
+    const refused = await new Promise<string>((resolve) =>
+      execFile('git', ['push', 'origin', `${forged}:refs/heads/orchestrator`], { cwd: forger, env: GIT_ENV, encoding: 'utf8' }, (_err, _o, stderr) => resolve(stderr)),
+    );
+    expect(refused).toContain(`refused: commit ${forged.slice(0, 8)} on orchestrator`);
+    expect(await git(server.repoPath('guarded'), 'rev-parse', 'orchestrator')).toBe(tip);
+  });
+});
+
+describe.skipIf(http.skip)('over smart HTTP', () => {
+  let server: HttpServer;
+  beforeAll(async () => {
+    server = await startHttpServer();
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  it('clones racing as processes claim every task exactly once', async () => {
+    await server.createRepo('race');
+    const clones = await Promise.all(Array.from({ length: 4 }, (_, i) => server.clone('race', path.join(tempDir(), `h${i}`))));
+    await seedBoard(clones[0], 12);
+    const reports = await runClaimers(clones.map((repo, i) => ({ repo, agent: `agent-${i}` })), 'w');
+    await expectExactlyOnce(server, 'race', reports, 12);
+    expect(fs.existsSync(server.repoPath('race'))).toBe(true);
+  });
+});
