@@ -14,7 +14,7 @@ import type { OrcEvent } from '../domain/types.js';
 import { ObjectStore } from './objects.js';
 import { casRef, readRef } from './refs.js';
 import { Mutex } from './mutex.js';
-import { gitEnv } from './git-env.js';
+import { maintainRepository } from './maintenance.js';
 import { openLocalTransport } from './local-remote.js';
 import { GitTransport, type Transport } from './remote.js';
 import type { RepoPaths } from './repo.js';
@@ -181,33 +181,12 @@ export class GitStore {
     return false;
   }
 
-  /**
-   * git's own maintenance, started in the background now and then (starting a
-   * process costs milliseconds, so about one change in 200), off the
-   * hot path: objects we write are loose, and no git command of ours would
-   * otherwise pack them. `maintenance run --auto --task=loose-objects` packs
-   * them once there are more than a hundred (it leaves no gc.log and prunes
-   * nothing); less often, `gc --auto` consolidates packs by git's own
-   * thresholds. (A `gc --auto` alone lags behind a fast writer: objects
-   * written while it runs look unreachable to it, and its warning stops
-   * automatic gc for a day.)
-   */
-  maintain(probability = 1 / 200): void {
-    // ORCHESTRATOR_MAINTENANCE=off never starts it; =always after every change.
-    const mode = process.env.ORCHESTRATOR_MAINTENANCE;
-    if (mode === 'off' || (mode !== 'always' && Math.random() >= probability)) return;
-    const dirs = [this.repo.workdir ?? this.repo.gitdir];
+  /** Packs what writes left loose, in the background (see maintenance.ts); this clone and a remote on this file system. */
+  maintain(): void {
+    const dirs = [this.repo];
     const remoteDir = (this.remote as { remote?: RepoPaths } | null)?.remote;
-    if (remoteDir) dirs.push(remoteDir.workdir ?? remoteDir.gitdir);
-    const { spawn } = require('node:child_process') as typeof import('node:child_process');
-    const args = Math.random() < 0.1 ? ['gc', '--auto', '--quiet'] : ['maintenance', 'run', '--auto', '--task=loose-objects', '--quiet'];
-    for (const cwd of dirs) {
-      try {
-        spawn('git', args, { cwd, detached: true, stdio: 'ignore', env: gitEnv() }).unref();
-      } catch {
-        /* maintenance is best effort */
-      }
-    }
+    if (remoteDir) dirs.push(remoteDir);
+    for (const repo of dirs) maintainRepository(repo);
   }
 
   /** Where the writer turn and the request spool live: the remote's directory when every clone can reach it, else this clone's. */
