@@ -10,6 +10,7 @@ import { contention, type ContentionResult } from './contention.js';
 import { seedTasks } from './seed.js';
 import { serverSection } from './server.js';
 import { integritySection } from './integrity.js';
+import { remoteSection } from './remote.js';
 import { BIN, cleanupAll, initRepo, ms, stats, table, tempDir, timeCommand, timeMutations } from './util.js';
 
 interface Section {
@@ -114,6 +115,7 @@ const SECTIONS: Section[] = [
   { name: 'contention', run: contentionSection },
   { name: 'server', run: () => serverSection(quick, results) },
   { name: 'integrity', run: () => integritySection(quick, results) },
+  { name: 'remote', run: () => remoteSection(quick, results) },
 ];
 
 async function main(): Promise<void> {

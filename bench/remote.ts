@@ -1,0 +1,286 @@
+/**
+ * Remotes: claims per second through a real git server (sshd + gitolite),
+ * with no added latency and with 25 ms each way, against floors the git
+ * binary itself sets on the same server in the same run: F = one plain push
+ * of one commit + one plain fetch, both over a shared ssh connection.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openOrchestrator } from '../src/api.js';
+import { startSshServer, withControlMaster, type SshServer } from '../test/helpers/ssh-server.js';
+import { ms, stats, table, tempDir } from './util.js';
+
+const CLAIMER = path.resolve(__dirname, '..', 'test', 'helpers', 'claimer.cjs');
+const BIN = path.resolve(__dirname, '..', 'bin', 'orchestrator.js');
+
+interface Claim {
+  id: string;
+  attempts: number;
+  ms: number;
+  agent: string;
+}
+
+interface Run {
+  label: string;
+  claims: Claim[];
+  seconds: number;
+  errors: string[];
+  doubles: number;
+  /** The remote's claim events equal the acknowledged claims, and verify passes. */
+  agrees: boolean;
+  rate: number;
+  worst: number;
+}
+
+function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const r = await run('git', args, { cwd });
+  if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Plain git: one push of one small commit and one fetch of it, `rounds` times; medians. */
+async function floor(server: SshServer, reuse: boolean, rounds: number): Promise<{ push: number; fetch: number }> {
+  const name = `floor-${reuse ? 'shared' : 'new'}-${Date.now().toString(36)}`;
+  await server.createRepo(name);
+  const a = await server.clone(name, path.join(tempDir('orc-bench-floor-'), 'a'));
+  const b = await server.clone(name, path.join(tempDir('orc-bench-floor-'), 'b'));
+  const controls = fs.mkdtempSync('/tmp/orc-cm-');
+  const env = { ...process.env, GIT_SSH_COMMAND: reuse ? withControlMaster(server.sshCommand, controls) : server.sshCommand };
+  const push: number[] = [];
+  const fetch: number[] = [];
+  for (let i = 0; i <= rounds; i++) {
+    fs.writeFileSync(path.join(a, 'f'), `${i} ${Math.random()}\n`);
+    await git(a, 'add', 'f');
+    await git(a, 'commit', '-q', '-m', `round ${i}`);
+    let t = performance.now();
+    await run('git', ['push', '-q', 'origin', 'HEAD:refs/heads/floor'], { cwd: a, env });
+    const p = performance.now() - t;
+    t = performance.now();
+    await run('git', ['fetch', '-q', 'origin', 'floor'], { cwd: b, env });
+    const f = performance.now() - t;
+    // The first round opens the shared connection: not counted.
+    if (i > 0) {
+      push.push(p);
+      fetch.push(f);
+    }
+  }
+  await run('ssh', ['-O', 'exit', '-o', `ControlPath=${path.join(controls, '%C')}`, 'x'], { cwd: a }).catch(() => undefined);
+  fs.rmSync(controls, { recursive: true, force: true });
+  return { push: stats(push).median, fetch: stats(fetch).median };
+}
+
+async function seed(repo: string, tasks: number): Promise<void> {
+  const orc = openOrchestrator({ repo, agent: 'seed' });
+  await orc.createWorkstream('w');
+  for (let i = 0; i < tasks; i++) await orc.addTask('w', { title: `task ${i}` });
+  orc.close();
+}
+
+/** Claimer processes (one per repo entry), started together; every task claimed. */
+async function claimers(repos: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ claims: Claim[]; errors: string[]; seconds: number }> {
+  const { spawn } = await import('node:child_process');
+  const procs = repos.map((repo, i) => {
+    const agent = `agent-${i}`;
+    const child = spawn(process.execPath, [CLAIMER, repo, 'w', agent], { stdio: ['pipe', 'pipe', 'ignore'], env });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    const done = new Promise<{ claims: Claim[]; error?: string }>((resolve) =>
+      child.on('close', () => {
+        try {
+          const r = JSON.parse(out.trim().split('\n').pop()!);
+          resolve({ claims: (r.claims ?? []).map((c: Claim) => ({ ...c, agent })), error: r.error ? String(r.error).split('\n')[0] : undefined });
+        } catch {
+          resolve({ claims: [], error: `no report: ${out.slice(0, 200)}` });
+        }
+      }),
+    );
+    return { child, done };
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  const t0 = performance.now();
+  for (const p of procs) p.child.stdin.end('go\n');
+  const reports = await Promise.all(procs.map((p) => p.done));
+  return { claims: reports.flatMap((r) => r.claims), errors: reports.flatMap((r) => (r.error ? [r.error] : [])), seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Does the remote agree with what the claimers were told (one claim event per acknowledged claim, owners), and does it verify? */
+async function agrees(server: SshServer, name: string, probe: string, claims: Claim[]): Promise<boolean> {
+  const bare = server.repoPath(name);
+  const state = JSON.parse(await git(bare, 'show', 'orchestrator:state.json'));
+  const events = (await git(bare, 'show', 'orchestrator:events.jsonl')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const owner = new Map(claims.map((c) => [c.id, c.agent]));
+  const claimed = events.filter((e) => e.action === 'task_claimed');
+  const ownersAgree = state.workstreams.w.tasks.every((t: { id: string; assigned_to: string | null }) => (owner.get(t.id) ?? null) === t.assigned_to);
+  const verify = await run(process.execPath, [BIN, 'verify'], { cwd: probe });
+  return ownersAgree && claimed.length === claims.length && verify.code === 0;
+}
+
+function summarize(label: string, claims: Claim[], seconds: number, errors: string[], agree: boolean): Run {
+  const byTask = new Map<string, number>();
+  for (const c of claims) byTask.set(c.id, (byTask.get(c.id) ?? 0) + 1);
+  return {
+    label,
+    claims,
+    seconds,
+    errors,
+    doubles: [...byTask.values()].filter((n) => n > 1).length,
+    agrees: agree,
+    rate: claims.length / seconds,
+    worst: Math.max(0, ...claims.map((c) => c.attempts)),
+  };
+}
+
+async function clonesRun(server: SshServer, clones: number, tasks: number): Promise<Run> {
+  const name = `clones-${clones}-${Date.now().toString(36)}`;
+  await server.createRepo(name);
+  const repos = await Promise.all(Array.from({ length: clones }, (_, i) => server.clone(name, path.join(tempDir('orc-bench-remote-'), `c${i}`))));
+  await seed(repos[0], tasks);
+  const r = await claimers(repos);
+  return summarize(`${clones} clone${clones > 1 ? 's' : ''}`, r.claims, r.seconds, r.errors, await agrees(server, name, repos[0], r.claims));
+}
+
+async function sharedRun(server: SshServer, processes: number, tasks: number): Promise<Run> {
+  const name = `shared-${Date.now().toString(36)}`;
+  await server.createRepo(name);
+  const repo = await server.clone(name, path.join(tempDir('orc-bench-remote-'), 'shared'));
+  await seed(repo, tasks);
+  const r = await claimers(Array(processes).fill(repo));
+  return summarize(`${processes} processes sharing one clone`, r.claims, r.seconds, r.errors, await agrees(server, name, repo, r.claims));
+}
+
+/** `writers` concurrent HTTP clients taking the next task through one `serve` until none is left. */
+async function restRun(server: SshServer, writers: number, tasks: number): Promise<Run> {
+  const name = `rest-${Date.now().toString(36)}`;
+  await server.createRepo(name);
+  const repo = await server.clone(name, path.join(tempDir('orc-bench-remote-'), 'served'));
+  await seed(repo, tasks);
+  const { spawn } = await import('node:child_process');
+  const serve = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--fetch-interval', '0'], { cwd: repo, stdio: ['ignore', 'pipe', 'ignore'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    serve.stdout.on('data', (c) => {
+      out += c;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve(JSON.parse(line).url);
+    });
+    serve.on('close', () => reject(new Error(`serve exited: ${out}`)));
+  });
+  const claims: Claim[] = [];
+  const errors: string[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, i) => {
+      const agent = `agent-${i}`;
+      for (;;) {
+        const s = performance.now();
+        const res = await fetch(`${url}api/workstreams/w/next`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent }) });
+        const body = (await res.json()) as { id?: string; error?: string };
+        if (res.status !== 200) {
+          errors.push(`${res.status} ${body.error}`);
+          return;
+        }
+        if (!body.id) return;
+        claims.push({ id: body.id, attempts: 1, ms: performance.now() - s, agent });
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  serve.kill('SIGTERM');
+  await new Promise((r) => serve.once('close', r));
+  const run = summarize(`${writers} REST writers through one serve`, claims, seconds, errors, await agrees(server, name, repo, claims));
+  run.worst = NaN;
+  return run;
+}
+
+/**
+ * Processes an uncontended claim starts: git's own trace (trace2) groups
+ * every git process under the command that started it, so each push and
+ * each fetch is counted with its children (ssh, pack-objects...).
+ */
+async function processesPerClaim(server: SshServer): Promise<{ perPush: number; perFetch: number; pushesPerClaim: number; fetchesPerClaim: number }> {
+  const name = `procs-${Date.now().toString(36)}`;
+  await server.createRepo(name);
+  const repo = await server.clone(name, path.join(tempDir('orc-bench-remote-'), 'procs'));
+  await seed(repo, 8);
+  const traceFile = path.join(tempDir('orc-bench-trace-'), 'trace.json');
+  const r = await claimers([repo], { ...process.env, GIT_TRACE2_EVENT: traceFile });
+  const events = fs.existsSync(traceFile) ? fs.readFileSync(traceFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  const groups = new Map<string, { command: string; processes: number }>();
+  for (const e of events) {
+    const root = String(e.sid).split('/')[0];
+    const g = groups.get(root) ?? { command: '', processes: 0 };
+    if (e.event === 'start') {
+      g.processes++;
+      if (!String(e.sid).includes('/')) g.command = (e.argv as string[]).find((x) => x === 'push' || x === 'fetch') ?? 'other';
+    }
+    // Children that are not git (ssh) have no trace of their own.
+    if (e.event === 'child_start' && e.child_class !== 'git' && !/^git\b/.test(String(e.argv?.[0] ?? ''))) g.processes++;
+    groups.set(root, g);
+  }
+  const of = (cmd: string) => [...groups.values()].filter((g) => g.command === cmd);
+  const avg = (gs: Array<{ processes: number }>) => gs.reduce((n, g) => n + g.processes, 0) / Math.max(1, gs.length);
+  const claims = Math.max(1, r.claims.length);
+  // The claimer reads once before it starts and once more to find nothing left: not claims' fetches.
+  return { perPush: avg(of('push')), perFetch: avg(of('fetch')), pushesPerClaim: of('push').length / claims, fetchesPerClaim: Math.max(0, of('fetch').length - 2) / claims };
+}
+
+export async function remoteSection(quick: boolean, results: Record<string, unknown>): Promise<string> {
+  const out: string[] = [];
+  for (const delay of [0, 25]) {
+    const server = await startSshServer({ delayMs: delay, proxy: true });
+    try {
+      const rounds = quick ? 5 : 10;
+      const shared = await floor(server, true, rounds);
+      const fresh = await floor(server, false, Math.max(3, Math.floor(rounds / 2)));
+      const F = shared.push + shared.fetch;
+      const n = quick ? 1 : 2;
+      const runs: Run[] = [];
+      runs.push(await clonesRun(server, 1, 12 * n));
+      runs.push(await clonesRun(server, 4, 16 * n));
+      const eight = await clonesRun(server, 8, 24 * n);
+      runs.push(eight);
+      runs.push(await clonesRun(server, 16, 32));
+      const sharedRun8 = await sharedRun(server, 8, 40 * n);
+      runs.push(sharedRun8);
+      const rest = await restRun(server, 32, 64 * n);
+      runs.push(rest);
+      const procs = await processesPerClaim(server);
+      results[`remote_${delay}ms`] = { floor: { shared, fresh, F }, runs: runs.map(({ claims: _c, ...r }) => r), processes: procs };
+      const target = (r: Run): string => {
+        if (r.label === '1 clone') return `>= 0.8 x 1/push = ${((0.8 * 1000) / shared.push).toFixed(2)}/s: ${verdict(r.rate >= (0.8 * 1000) / shared.push)}`;
+        if (r.label === '8 clones') return `>= 0.7 x 1/F = ${((0.7 * 1000) / F).toFixed(2)}/s, worst <= 8: ${verdict(r.rate >= (0.7 * 1000) / F && r.worst <= 8)}`;
+        if (r.label === '16 clones') return `no exit 6: ${verdict(!r.errors.some((e) => /gave up|CONTENTION/.test(e)))}`;
+        if (r.label.includes('sharing') || r.label.includes('REST')) return `>= 4x 8 clones = ${(4 * eight.rate).toFixed(2)}/s: ${verdict(r.rate >= 4 * eight.rate)}`;
+        return '';
+      };
+      const rows = [['run', 'claims', 'claims/s', 'x 1/F', 'worst attempts', 'double claims', 'errors', 'remote agrees, verify', 'target']];
+      for (const r of runs) {
+        rows.push([r.label, String(r.claims.length), r.rate.toFixed(2), ((r.rate * F) / 1000).toFixed(2), Number.isNaN(r.worst) ? '-' : String(r.worst), String(r.doubles), String(r.errors.length), r.agrees ? 'yes' : 'NO', target(r)]);
+      }
+      out.push(
+        `Remote: ssh to sshd + gitolite on 127.0.0.1, ${delay} ms added each way\n` +
+          `floor: plain git push ${ms(shared.push)} ms + fetch ${ms(shared.fetch)} ms over a shared connection (F = ${ms(F)} ms, 1/F = ${(1000 / F).toFixed(2)}/s); ` +
+          `with a new connection each: push ${ms(fresh.push)} + fetch ${ms(fresh.fetch)} ms\n` +
+          `an uncontended claim: ${procs.pushesPerClaim.toFixed(1)} push and ${procs.fetchesPerClaim.toFixed(1)} fetch; processes a push starts: ${procs.perPush.toFixed(1)}, a fetch: ${procs.perFetch.toFixed(1)} (git's trace2, ssh included)\n` +
+          table(rows),
+      );
+    } finally {
+      await server.close();
+    }
+  }
+  return out.join('\n\n');
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'meets target' : 'MISSES target';
+}
