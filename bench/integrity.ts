@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openOrchestrator } from '../src/api.js';
 import { settled } from '../src/store/maintenance.js';
+import { engineBehind } from '../src/api/internals.js';
 import { emptySnapshot } from '../src/store/layout.js';
 import { BLOB_MODE, TREE_MODE } from '../src/store/objects.js';
 import type { OrcEvent, State, Task } from '../src/domain/types.js';
@@ -33,7 +34,7 @@ function task(i: number, status: Task['status'], at: string): Task {
 /** A branch whose tip has `active` tasks, `archived` archived ones and `events` events in sealed segments plus a half-full live one. */
 async function heavyBranch(repo: string, active: number, archived: number, events: number): Promise<void> {
   const orc = openOrchestrator({ repo, remote: null });
-  const store = (await orc.engine()).store;
+  const store = (await engineBehind(orc)).store;
   const now = new Date().toISOString();
   const state: State = { format: 1, version: 1, updated_at: now, workstreams: { bench: { description: '', priority: 1, status: 'active', tasks: [], created_at: now } }, agents: {} };
   for (let i = 0; i < active; i++) state.workstreams.bench.tasks.push(task(i, 'pending', now));

@@ -4,12 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { openOrchestrator } from '../src/api.js';
+import { engineBehind } from '../src/api/internals.js';
 import { emptySnapshot } from '../src/store/layout.js';
 import type { OrcEvent, State, Task } from '../src/domain/types.js';
 
 export async function seedTasks(repo: string, workstreams: Record<string, number>): Promise<void> {
   const orc = openOrchestrator({ repo, remote: null });
-  const engine = await orc.engine();
+  const engine = await engineBehind(orc);
   const now = new Date().toISOString();
   const state: State = { format: 1, version: 1, updated_at: now, workstreams: {}, agents: {} };
   const events: OrcEvent[] = [];

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../src/api.js';
+import { engineBehind } from '../src/api/internals.js';
 import type { OpBase } from '../src/domain/op.js';
 import { cleanup, git, makeCluster, makeRepo, tempDir, worktreeFingerprint } from './helpers/repos.js';
 
@@ -103,7 +104,7 @@ describe.each([
     const t1 = await a.addTask('w', { title: 'first' });
     // b has never fetched: its view has no workstream "w", so the refusal is
     // checked against the remote (one fetch) and the operation pushed once.
-    const engine = await b.engine();
+    const engine = await engineBehind(b);
     expect(engine.store.remote!.kind).toBe(transport ?? 'local');
     const out = await engine.mutate((_w, ctx) => ({ op: 'task.add', at: ctx.at, by: 'b', workstream: 'w', id: 'bbbbbbbb', title: 'second', description: '', priority: 5, estimate: null }) as OpBase);
     expect(out.attempts).toBe(1);

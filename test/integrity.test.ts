@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOrchestrator, type Orchestrator } from '../src/api.js';
+import { engineBehind } from '../src/api/internals.js';
 import type { OpBase } from '../src/domain/op.js';
 import { applyOp, subjectOf } from '../src/domain/apply.js';
 import type { Effect } from '../src/domain/types.js';
@@ -16,7 +17,7 @@ const ROOT = path.resolve(__dirname, '..');
 
 /** Commits `effect` of `op` on the current tip, as a careless or hostile writer would (no checks). */
 async function forge(orc: Orchestrator, op: OpBase, edit: (e: Effect) => Effect = (e) => e, staleBy = 0): Promise<string> {
-  const engine = await orc.engine();
+  const engine = await engineBehind(orc);
   const store = engine.store;
   const tip = store.localTip();
   const snap = await store.snapshot(tip);
@@ -198,7 +199,7 @@ describe('the pre-receive hook', () => {
     const b = openOrchestrator({ repo: clones[1], agent: 'agent-2' });
     await a.createWorkstream('w');
     const t = await a.addTask('w', { title: 'guarded' });
-    expect((await b.engine()).store.remote!.kind).toBe('local');
+    expect((await engineBehind(b)).store.remote!.kind).toBe('local');
     await b.claimTask('w', t.id, 'agent-2');
     await expect(a.claimTask('w', t.id, 'agent-1')).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(git(remote, 'rev-list', '--count', 'orchestrator')).toBe('3');
@@ -218,7 +219,7 @@ describe('the pre-receive hook', () => {
       }
     };
     // A claim of a task already in progress, committed locally and pushed by hand.
-    const engine = await openOrchestrator({ repo, offline: true }).engine();
+    const engine = await engineBehind(openOrchestrator({ repo, offline: true }));
     const tip = engine.store.localTip()!;
     const task = JSON.parse(git(repo, 'show', 'orchestrator:state.json')).workstreams.w.tasks[0].id;
     await forge(openOrchestrator({ repo, offline: true }), { op: 'task.claim', at: new Date().toISOString(), by: 'agent-1', workstream: 'w', id: task, agent: 'agent-1' } as OpBase, undefined, 1);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../src/api.js';
+import { engineBehind } from '../src/api/internals.js';
 import { BIN, cli, cliAsync } from './helpers/cli.js';
 import { GIT_ENV, cleanup, git, makeRepo } from './helpers/repos.js';
 
@@ -52,7 +53,7 @@ describe('dependencies and readiness', () => {
     await orc.createWorkstream('w');
     const base = await orc.addTask('w', { title: 'base' });
     const before = git(repo, 'rev-parse', 'orchestrator');
-    const engine = await orc.engine();
+    const engine = await engineBehind(orc);
     const ids = after.map((a) => (a === '__BASE__' ? base.id : a === '__SELF__' ? '0000aaaa' : a));
     const err = await engine
       .mutate((_w, ctx) => ({ op: 'task.add', at: ctx.at, by: 'system', workstream: 'w', id: '0000aaaa', title: 't', description: '', priority: 5, estimate: null, depends_on: ids }) as never)

@@ -10,6 +10,10 @@ import { parseIntStrict } from '../domain/rules.js';
 import { DEFAULT_TTL_MS } from '../domain/locks.js';
 import { statusText } from '../domain/queries.js';
 import * as fmt from './format.js';
+import { invoke } from '../api/invoke.js';
+import { sessionOf } from '../api/orchestrator.js';
+import { completeTask } from '../api/ops/task.js';
+import type { Task } from '../domain/types.js';
 
 export interface GlobalOptions {
   repo?: string;
@@ -234,7 +238,7 @@ export function buildProgram(io: Io): { program: Command; result: { code: number
     .description('complete a task; with no id, the one in progress in the workstream ("t complete revenue \\"Done: ...\\"")')
     .action(
       act(async (workstream: string, taskId?: string, resultText?: string) => {
-        const t = await open().completeFromArgs(workstream, taskId, resultText);
+        const t = (await invoke(sessionOf(open()), completeTask, { workstream, id: taskId, result: resultText, loose: true }, 'cli')) as Task;
         return { json: t, text: `Completed: ${t.title}` };
       }),
     );

@@ -18,6 +18,7 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import { openOrchestrator, type OpenOptions, type Orchestrator } from '../api.js';
 import { OrchestratorError, toOrchestratorError } from '../errors.js';
 import { BranchWatcher } from './watcher.js';
+import { sessionOf } from '../api/orchestrator.js';
 import { apiRoutes } from './routes.js';
 
 export interface ServeOptions {
@@ -177,8 +178,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   }
   const express = require('express') as typeof import('express');
   const orc = openOrchestrator({ ...opts.open, fetchOnRead: false });
-  await orc.engine();
-  const watcher = new BranchWatcher(orc, { fetchMs: (opts.fetchInterval ?? 5) * 1000, onError: (e) => opts.log?.(`watcher: ${e instanceof Error ? e.message : String(e)}`) });
+  const session = sessionOf(orc);
+  await session.ready();
+  const watcher = new BranchWatcher(session, { fetchMs: (opts.fetchInterval ?? 5) * 1000, onError: (e) => opts.log?.(`watcher: ${e instanceof Error ? e.message : String(e)}`) });
   await watcher.start();
   const app = createApp(orc, watcher, opts, express);
   const server = await new Promise<import('node:http').Server>((resolve, reject) => {

@@ -10,6 +10,7 @@ import { OrchestratorError } from '../errors.js';
 import { parseIntStrict } from '../domain/rules.js';
 import { DEFAULT_STALE_MS, statusText } from '../domain/queries.js';
 import type { BranchWatcher } from './watcher.js';
+import { sessionOf } from '../api/orchestrator.js';
 
 type Body = Record<string, unknown>;
 
@@ -104,7 +105,7 @@ export interface RouteOptions {
 
 export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: typeof import('express'), opts: RouteOptions = {}): Router {
   const r = express.Router();
-  const cache = new ResponseCache(watcher, () => orc.tip());
+  const cache = new ResponseCache(watcher, () => sessionOf(orc).tip());
 
   /** After a write the stream hears of the new tip at once. */
   const wrote = async (res: Response, status: number, result: unknown) => {

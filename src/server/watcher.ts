@@ -4,7 +4,7 @@
  * microseconds), fetches the remote on an interval, and tells subscribers
  * (the SSE stream, the response caches) when the tip moves.
  */
-import type { Orchestrator } from '../api.js';
+import type { Session } from '../api/session.js';
 
 export type TipListener = (commit: string | null) => void;
 
@@ -25,7 +25,7 @@ export class BranchWatcher {
   lastFetchError: string | null = null;
 
   constructor(
-    private readonly orc: Orchestrator,
+    private readonly orc: Session,
     private readonly opts: WatcherOptions = {},
   ) {}
 
@@ -34,13 +34,13 @@ export class BranchWatcher {
   }
 
   async start(): Promise<void> {
-    const engine = await this.orc.engine();
-    if (engine.online) await this.fetch();
-    this.tip = await engine.baseTip();
+    const online = await this.orc.online();
+    if (online) await this.fetch();
+    this.tip = await this.orc.tip();
     const poll = setInterval(() => void this.check(), this.opts.pollMs ?? 200);
     poll.unref();
     this.timers.push(poll);
-    if (engine.online && (this.opts.fetchMs ?? 5000) > 0) {
+    if (online && (this.opts.fetchMs ?? 5000) > 0) {
       const f = setInterval(() => void this.fetch().then(() => this.check()), this.opts.fetchMs ?? 5000);
       f.unref();
       this.timers.push(f);
@@ -50,8 +50,7 @@ export class BranchWatcher {
   /** Re-reads the tip now (after a write through this server, say). */
   async check(): Promise<void> {
     try {
-      const engine = await this.orc.engine();
-      const tip = await engine.baseTip();
+      const tip = await this.orc.tip();
       if (tip !== this.tip) {
         this.tip = tip;
         for (const l of this.listeners) l(tip);
@@ -65,7 +64,7 @@ export class BranchWatcher {
     if (this.fetching) return;
     this.fetching = true;
     try {
-      await (await this.orc.engine()).refresh();
+      await this.orc.fetch();
       this.lastFetchError = null;
     } catch (err) {
       this.lastFetchError = err instanceof Error ? err.message : String(err);

@@ -1,0 +1,215 @@
+/**
+ * How an operation is declared: once, with its name, inputs (kinds,
+ * defaults, help), result, one-line summary, the refusals it can give and
+ * whether it reads or writes. The library facade, the CLI commands, the REST
+ * routes and the MCP tools are all built from these declarations (see
+ * CONTRIBUTING.md), so a name, a default or an error mapping is written in
+ * one place only.
+ */
+import type { ErrorCode } from '../errors.js';
+import type { Rule } from '../domain/rules.js';
+import { AGENT_ARGS_OPTIONAL } from './identity.js';
+import type { Ctx } from './context.js';
+
+/** Where a call comes from: each surface reads its raw values its own way. */
+export type Surface = 'library' | 'cli' | 'rest' | 'mcp';
+
+/**
+ * The kinds of input value. Each surface turns its raw values into these:
+ * the CLI parses strings, REST and MCP take JSON (numbers also as strings,
+ * lists also comma-separated), the library takes them as they are.
+ */
+export type Kind = 'string' | 'int' | 'bool' | 'list' | 'json' | 'duration' | 'agent' | 'callback';
+
+export interface FieldDef {
+  kind: Kind;
+  /** Help: a CLI option's description, an MCP property's description. */
+  summary: string;
+  /** May the caller leave it out? (then: the default, the acting agent for agents, or undefined) */
+  optional: boolean;
+  default?: unknown;
+  /** A default that differs on one surface (`undefined`: none there). */
+  defaults?: Partial<Record<Surface, unknown>>;
+  /** A domain rule checked on input (reads; writes are checked by their operation). */
+  rule?: Rule;
+  /** Its name in CLI usage, when not the field's (`<taskId>`). */
+  arg?: string;
+  /** Offered on these surfaces only. */
+  only?: Surface[];
+  /** For `int`: the smallest value. */
+  min?: number;
+  /** Other names it is accepted under (REST bodies: `ttl_ms` for `ttl`). */
+  alias?: string[];
+  /** Its name in error messages, when not the field's. */
+  label?: string;
+  /** Filled by the surface itself (a CLI hook, a progress callback), never offered as an option or property. */
+  internal?: boolean;
+}
+
+/**
+ * A field builder. `T` is the value's type; `C` whether a caller may leave
+ * it out; `R` whether it may still be undefined once defaults are filled.
+ */
+export class Field<T = unknown, C extends boolean = boolean, R extends boolean = boolean> {
+  declare readonly _t: T;
+  declare readonly _c: C;
+  declare readonly _r: R;
+  constructor(readonly def: FieldDef) {}
+
+  private with<T2 = T, C2 extends boolean = C, R2 extends boolean = R>(patch: Partial<FieldDef>): Field<T2, C2, R2> {
+    return new Field<T2, C2, R2>({ ...this.def, ...patch });
+  }
+  /** The caller may leave it out; it then stays undefined. */
+  optional(): Field<T, true, true> {
+    return this.with({ optional: true });
+  }
+  /** The caller may leave it out; it then takes this value. */
+  default(value: T): Field<T, true, false> {
+    return this.with({ optional: true, default: value });
+  }
+  /** A default that differs on some surfaces (`undefined`: none there). */
+  on(defaults: Partial<Record<Surface, T | undefined>>): Field<T, true, true> {
+    return this.with({ optional: true, defaults: { ...this.def.defaults, ...defaults } });
+  }
+  rule(rule: Rule): Field<T, C, R> {
+    return this.with({ rule });
+  }
+  /** The name shown in CLI usage. */
+  arg(name: string): Field<T, C, R> {
+    return this.with({ arg: name });
+  }
+  only(...surfaces: Surface[]): Field<T, C, R> {
+    return this.with({ only: surfaces });
+  }
+  min(n: number): Field<T, C, R> {
+    return this.with({ min: n });
+  }
+  alias(...names: string[]): Field<T, C, R> {
+    return this.with({ alias: names });
+  }
+  label(label: string): Field<T, C, R> {
+    return this.with({ label });
+  }
+  /** Filled by the surface itself, never offered as an option or property. */
+  internal(): Field<T, C, R> {
+    return this.with({ internal: true });
+  }
+}
+
+const field = <T>(kind: Kind, summary: string) => new Field<T, false, false>({ kind, summary, optional: false });
+
+/** Field builders: `f.string('the workstream').rule('workstream')`, `f.int('priority').default(5)`. */
+export const f = {
+  string: <T extends string | null = string>(summary: string) => field<T>('string', summary),
+  int: (summary: string) => field<number>('int', summary),
+  bool: (summary: string) => field<boolean>('bool', summary).default(false),
+  list: (summary: string) => field<string[]>('list', summary),
+  json: <T = Record<string, unknown>>(summary: string) => field<T>('json', summary),
+  /** Milliseconds; the CLI and REST also take `7d`, `12h`, `30m`, `45s`. */
+  duration: (summary: string) => field<number>('duration', summary),
+  /**
+   * An agent argument. Left out, it is the acting agent (`--as`,
+   * ORCHESTRATOR_AGENT, the library's `agent` option: see identity.ts);
+   * with none, a required one is refused.
+   */
+  /** A function the library or the CLI passes (progress reports); internal. */
+  callback: <T>(summary: string) => field<T>('callback', summary).internal().optional(),
+  agent: (summary: string) => new Field<string, typeof AGENT_ARGS_OPTIONAL, false>({ kind: 'agent', summary, optional: AGENT_ARGS_OPTIONAL }),
+};
+
+export type Fields = Record<string, Field>;
+
+type Req<F extends Fields, Opt extends boolean, Which extends '_c' | '_r'> = {
+  [K in keyof F as F[K][Which] extends Opt ? K : never]: F[K]['_t'];
+};
+/** The input a caller gives (optional fields may be left out). */
+export type CallerInput<F extends Fields> = Req<F, false, '_c'> & Partial<Req<F, true, '_c'>>;
+/** The input an operation runs with (defaults filled). */
+export type Input<F extends Fields> = Req<F, false, '_r'> & Partial<Req<F, true, '_r'>>;
+
+/**
+ * How a library function maps its positional arguments to the input: each
+ * entry is a field name, or an options object given as the list of its keys
+ * (`['title', 'priority']`) or a map from its keys to fields (`{ ttlMs: 'ttl' }`).
+ */
+export type ArgSpec<F> = keyof F & string | ReadonlyArray<keyof F & string> | Readonly<Record<string, keyof F & string>>;
+
+export interface LibraryBinding<F = Fields, R = unknown> {
+  args: readonly ArgSpec<F>[];
+  /** What the function returns instead of the result (`acquireLock` returns true). */
+  map?: (result: R) => unknown;
+  /** Refusals it answers with a value instead of throwing (`acquireLock`: LOCK_HELD -> false). */
+  refused?: Partial<Record<ErrorCode, unknown>>;
+}
+
+export interface CliBinding {
+  /** The command group (`task`), or none for a top-level command. */
+  group?: string;
+  /** Command name, with its aliases: `['list', 'ls']`. */
+  name: string | readonly string[];
+  /** Positional arguments by field; `reason...` takes the rest of the line. */
+  args?: readonly string[];
+  /** Fields offered as options although positional too (`--priority`). */
+  options?: readonly string[];
+  /** Runs when no subcommand of the group is named (`events` lists). */
+  isDefault?: boolean;
+}
+
+export interface RestBinding<R = unknown> {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Express path under /api; its parameters are fields (`:name` -> `workstream` via `params`). */
+  path: string;
+  /** Path parameter -> field, when the names differ. */
+  params?: Record<string, string>;
+  /** Success status (default 200). */
+  status?: number;
+  /** The body answered instead of the result. */
+  answer?: (result: R) => unknown;
+  /** A text/plain answer instead of JSON. */
+  text?: (result: R) => string;
+  /** Extra fields on the error body of a refusal (LOCK_HELD -> holder, expires_at). */
+  refused?: Partial<Record<ErrorCode, (data: Record<string, unknown>) => Record<string, unknown>>>;
+  /** Field values this route fills when the request gives none (the original's `agent: 'api'`). */
+  fill?: Record<string, unknown>;
+}
+
+export interface McpBinding {
+  /** Tool name. Declarations naming the same tool are one tool; a call runs the one whose required inputs it gives. */
+  tool: string;
+}
+
+export interface Declaration<F extends Fields = Fields, R = unknown, L extends Record<string, LibraryBinding<F, R>> = Record<string, LibraryBinding<F, R>>> {
+  /** `task.claim`: the domain operation's name when it records one. */
+  name: string;
+  kind: 'read' | 'write';
+  /** One line, in the imperative: it is the help text everywhere. */
+  summary: string;
+  input: F;
+  /** What it returns (named for the reference). */
+  result: string;
+  /** Codes it refuses with, besides INVALID_INPUT and the remote's (REMOTE, CONTENTION, NEEDS_SYNC). */
+  refusals: readonly ErrorCode[];
+  run(ctx: Ctx, input: Input<F>): Promise<R>;
+  /** The library functions it is offered as (the original's names and signatures). */
+  library?: L;
+  cli?: CliBinding;
+  rest?: RestBinding<R> | readonly RestBinding<R>[];
+  mcp?: McpBinding;
+}
+
+// Declarations are kept in one heterogeneous list.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDeclaration = Declaration<any, any, any>;
+
+/** Declares an operation (keeps its literal types for the library facade). */
+export function declare<const F extends Fields, R, const L extends Record<string, LibraryBinding<F, R>> = {}>(d: Declaration<F, R, L>): Declaration<F, R, L> {
+  return d;
+}
+
+export function restBindings(d: AnyDeclaration): readonly RestBinding[] {
+  return d.rest === undefined ? [] : Array.isArray(d.rest) ? d.rest : [d.rest as RestBinding];
+}
+
+export function offered(def: FieldDef, surface: Surface): boolean {
+  return !def.only || def.only.includes(surface);
+}

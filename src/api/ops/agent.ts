@@ -1,0 +1,47 @@
+/** Agents: register, heartbeat, list. */
+import type { AgentResult } from '../../domain/ops/register-agent.js';
+import { declare, f } from '../declare.js';
+import * as agents from '../use-cases/agents.js';
+
+export const registerAgent = declare({
+  name: 'agent.register',
+  kind: 'write',
+  summary: 'register an agent (or update its type and capabilities)',
+  input: {
+    id: f.agent('the agent id').label('id'),
+    type: f.string('its kind').default('general'),
+    capabilities: f.list('what it is good at').default([]).arg('list'),
+  },
+  result: 'Agent & {id}',
+  refusals: [],
+  run: agents.register,
+  library: { registerAgent: { args: ['id', ['type', 'capabilities']] } },
+  cli: { group: 'agent', name: 'register', args: ['id', 'type'] },
+  rest: { method: 'POST', path: '/agents', status: 201 },
+});
+
+export const heartbeat = declare({
+  name: 'agent.heartbeat',
+  kind: 'write',
+  summary: 'record that an agent is alive (commits at most once per half stale window)',
+  input: { id: f.agent('the agent id').label('id') },
+  result: 'Agent & {id, recorded}',
+  refusals: ['NOT_FOUND'],
+  run: agents.heartbeat,
+  library: { heartbeat: { args: ['id'] } },
+  cli: { group: 'agent', name: 'heartbeat', args: ['id'] },
+  rest: { method: 'POST', path: '/agents/:id/heartbeat', answer: (a: AgentResult) => ({ ok: true, ...a }) },
+});
+
+export const listAgents = declare({
+  name: 'agent.list',
+  kind: 'read',
+  summary: 'list agents with heartbeat age and a stale mark',
+  input: {},
+  result: 'AgentView[]',
+  refusals: [],
+  run: agents.list,
+  library: { listAgents: { args: [] } },
+  cli: { group: 'agent', name: ['list', 'ls'] },
+  rest: { method: 'GET', path: '/agents' },
+});

@@ -1,0 +1,52 @@
+/** The runner's cycle: plan, brief, collect. */
+import { declare, f } from '../declare.js';
+import * as runner from '../use-cases/runner.js';
+
+export const plan = declare({
+  name: 'plan',
+  kind: 'read',
+  summary: 'the cycle plan: ready tasks, idle agents and who should take what, serial work, stale agents',
+  input: {},
+  result: 'Plan',
+  refusals: [],
+  run: runner.plan,
+  library: { plan: { args: [] } },
+  cli: { name: 'plan' },
+  rest: { method: 'GET', path: '/plan' },
+});
+
+export const brief = declare({
+  name: 'brief',
+  kind: 'read',
+  summary: "a markdown brief for one agent: the task (default: the next ready one), its dependencies' results, relevant knowledge, recent events, the commands to report back",
+  input: {
+    workstream: f.string('the workstream'),
+    id: f.string('the task (default: the next ready one)').optional().arg('taskId'),
+    agent: f.agent('the agent the brief is for (fills in the commands)').optional().arg('id'),
+    command: f.string('how to call this CLI in the commands').optional().internal(),
+  },
+  result: '{task, markdown}',
+  refusals: ['NOT_FOUND'],
+  run: runner.brief,
+  library: { brief: { args: ['workstream', 'id', ['agent', 'command']] } },
+  cli: { name: 'brief', args: ['workstream', 'id'], options: ['agent'] },
+  rest: { method: 'GET', path: '/workstreams/:workstream/brief' },
+  mcp: { tool: 'brief' },
+});
+
+export const collect = declare({
+  name: 'cycle.collect',
+  kind: 'write',
+  summary: 'what happened since the last collect, from git history; records a cycle marker',
+  input: {
+    since: f.string('start after this commit id or ISO time instead of the last marker').optional().arg('commit|time'),
+    record: f.bool('record a cycle marker').default(true),
+    agent: f.agent('who collects').optional(),
+  },
+  result: 'Collected',
+  refusals: ['NOT_FOUND'],
+  run: runner.collect,
+  library: { collect: { args: [['since', 'record', 'agent']] } },
+  cli: { name: 'collect' },
+  rest: { method: 'POST', path: '/collect' },
+});

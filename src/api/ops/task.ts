@@ -1,0 +1,176 @@
+/** Task operations: add, claim, next, complete, fail, release, requeue, and the task reads. */
+import type { Task } from '../../domain/types.js';
+import { declare, f } from '../declare.js';
+import * as tasks from '../use-cases/tasks.js';
+
+const workstream = f.string('the workstream');
+const id = f.string('the task id').arg('taskId');
+
+export const addTask = declare({
+  name: 'task.add',
+  kind: 'write',
+  summary: 'add a pending task',
+  input: {
+    workstream,
+    title: f.string('what to do'),
+    description: f.string('details').default(''),
+    priority: f.int('lower is more urgent').default(5).arg('n'),
+    estimate: f.string<string | null>('an estimate, e.g. "2h"').optional().arg('text'),
+    after: f.list('ids of tasks (any workstream) that must be done first').optional().arg('ids'),
+    needs: f.list('resources the task needs (never planned in parallel)').optional().arg('resources'),
+    agent: f.agent('who adds it').optional(),
+  },
+  result: 'Task',
+  refusals: ['NOT_FOUND', 'CONFLICT'],
+  run: tasks.add,
+  library: { addTask: { args: ['workstream', ['title', 'description', 'priority', 'estimate', 'after', 'needs'], 'agent'] } },
+  cli: { group: 'task', name: 'add', args: ['workstream', 'title', 'description', 'priority'], options: ['priority'] },
+  rest: { method: 'POST', path: '/workstreams/:workstream/tasks', status: 201 },
+  mcp: { tool: 'add_task' },
+});
+
+export const listTasks = declare({
+  name: 'task.list',
+  kind: 'read',
+  summary: 'list the tasks of a workstream',
+  input: { workstream },
+  result: 'Task[]',
+  refusals: ['NOT_FOUND'],
+  run: tasks.list,
+  library: { listTasks: { args: ['workstream'] } },
+  cli: { group: 'task', name: ['list', 'ls'], args: ['workstream'] },
+  rest: { method: 'GET', path: '/workstreams/:workstream/tasks' },
+});
+
+export const getTask = declare({
+  name: 'task.get',
+  kind: 'read',
+  summary: 'one task by id, searched in every workstream when none is given',
+  input: { id, workstream: workstream.optional() },
+  result: 'Task & {workstream}',
+  refusals: ['NOT_FOUND'],
+  run: tasks.get,
+  library: { getTask: { args: ['id', 'workstream'] } },
+});
+
+export const readyTasks = declare({
+  name: 'task.ready',
+  kind: 'read',
+  summary: 'list pending tasks whose dependencies are all done, in the order "next" takes them',
+  input: { workstream: workstream.optional() },
+  result: 'Array<Task & {workstream}>',
+  refusals: ['NOT_FOUND'],
+  run: tasks.ready,
+  library: { readyTasks: { args: ['workstream'] } },
+  cli: { group: 'task', name: 'ready', args: ['workstream'] },
+  rest: { method: 'GET', path: '/ready' },
+  mcp: { tool: 'ready' },
+});
+
+export const showTask = declare({
+  name: 'task.show',
+  kind: 'read',
+  summary: 'one task with its dependencies, the tasks waiting for it and its history (commits)',
+  input: { workstream, id },
+  result: 'TaskDetail',
+  refusals: ['NOT_FOUND'],
+  run: tasks.show,
+  library: { showTask: { args: ['workstream', 'id'] } },
+  cli: { group: 'task', name: 'show', args: ['workstream', 'id'] },
+  rest: { method: 'GET', path: '/workstreams/:workstream/tasks/:id' },
+});
+
+export const claimTask = declare({
+  name: 'task.claim',
+  kind: 'write',
+  summary: 'claim a pending task (exactly one agent wins)',
+  input: { workstream, id, agent: f.agent('who claims it') },
+  result: 'Task',
+  refusals: ['NOT_FOUND', 'CONFLICT'],
+  run: tasks.claim,
+  library: { claimTask: { args: ['workstream', 'id', 'agent'] } },
+  cli: { group: 'task', name: 'claim', args: ['workstream', 'id', 'agent'] },
+  rest: { method: 'POST', path: '/workstreams/:workstream/tasks/:id/claim' },
+  mcp: { tool: 'claim' },
+});
+
+export const nextTask = declare({
+  name: 'task.next',
+  kind: 'write',
+  summary: 'claim the next ready task: lowest priority number, then oldest',
+  input: { workstream, agent: f.agent('who claims it') },
+  result: 'Task | null',
+  refusals: ['NOT_FOUND'],
+  run: tasks.next,
+  library: { getNextTask: { args: ['workstream', 'agent'] } },
+  cli: { group: 'task', name: 'next', args: ['workstream', 'agent'] },
+  rest: { method: 'POST', path: '/workstreams/:workstream/next', answer: (t: Task | null) => t ?? { message: 'No pending tasks' } },
+  mcp: { tool: 'claim' },
+});
+
+export const completeTask = declare({
+  name: 'task.complete',
+  kind: 'write',
+  summary: 'complete a task with its result; with no id, the one in progress in the workstream',
+  input: {
+    workstream,
+    id: f.string<string | null>('the task (default: the one in progress)').optional().arg('taskId'),
+    result: f.string<string | null>('what came of it').optional(),
+    agent: f.agent('who reports it (default: the acting agent, else the assignee)').optional(),
+    loose: f.bool('the id may be the result (the original CLI form)').only('cli').internal(),
+  },
+  result: 'Task',
+  refusals: ['NOT_FOUND', 'CONFLICT', 'AMBIGUOUS'],
+  run: tasks.complete,
+  library: { completeTask: { args: ['workstream', 'id', 'result', 'agent'] } },
+  cli: { group: 'task', name: ['complete', 'done'], args: ['workstream', 'id', 'result'] },
+  rest: { method: 'POST', path: '/workstreams/:workstream/tasks/:id/complete' },
+  mcp: { tool: 'complete' },
+});
+
+export const failTask = declare({
+  name: 'task.fail',
+  kind: 'write',
+  summary: 'mark a task failed, with the reason',
+  input: { workstream, id, reason: f.string('why it cannot be done'), agent: f.agent('who reports it (default: the acting agent, else the assignee)').optional() },
+  result: 'Task',
+  refusals: ['NOT_FOUND', 'CONFLICT'],
+  run: tasks.fail,
+  library: { failTask: { args: ['workstream', 'id', 'reason', 'agent'] } },
+  cli: { group: 'task', name: 'fail', args: ['workstream', 'id', 'reason...'] },
+  rest: { method: 'POST', path: '/workstreams/:workstream/tasks/:id/fail' },
+  mcp: { tool: 'fail' },
+});
+
+export const releaseTask = declare({
+  name: 'task.release',
+  kind: 'write',
+  summary: 'give a task back: in progress (or failed) becomes pending and unassigned',
+  input: { workstream, id, agent: f.agent('who gives it back').optional() },
+  result: 'Task',
+  refusals: ['NOT_FOUND', 'CONFLICT'],
+  run: tasks.release,
+  library: { releaseTask: { args: ['workstream', 'id', 'agent'] } },
+  cli: { group: 'task', name: 'release', args: ['workstream', 'id'] },
+  rest: { method: 'POST', path: '/workstreams/:workstream/tasks/:id/release' },
+  mcp: { tool: 'release' },
+});
+
+export const requeueTasks = declare({
+  name: 'task.requeue',
+  kind: 'write',
+  summary: 'return tasks in progress to pending: the named ones, or those of stale agents',
+  input: {
+    workstream,
+    ids: f.list('the tasks to requeue').optional().arg('taskIds'),
+    stale: f.bool('requeue the tasks of agents without a sign of life'),
+    stale_ms: f.int('stale window for this call, in ms (default: the session\'s)').optional().label('stale-after'),
+    agent: f.agent('who requeues').optional(),
+  },
+  result: 'Task[]',
+  refusals: ['NOT_FOUND', 'CONFLICT'],
+  run: (ctx, i) => tasks.requeue(ctx, { ...i, staleMs: i.stale_ms }),
+  library: { requeue: { args: ['workstream', { ids: 'ids', stale: 'stale', staleMs: 'stale_ms' }, 'agent'] } },
+  cli: { group: 'task', name: 'requeue', args: ['workstream', 'ids...'] },
+  rest: { method: 'POST', path: '/workstreams/:workstream/requeue' },
+});

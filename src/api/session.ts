@@ -1,0 +1,212 @@
+/**
+ * One open coordination branch: finds the repository and its remote on
+ * first use, runs mutations through the engine and hands out read views
+ * (one snapshot each). Use cases, the library facade and the adapters work
+ * through a session; the engine and the store stay inside it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listRemotes } from 'isomorphic-git';
+import { Engine, type MutationOutcome, type Prepare } from '../engine.js';
+import { known, OrchestratorError } from '../errors.js';
+import { DEFAULT_STALE_MS } from '../domain/queries.js';
+import { check } from '../domain/rules.js';
+import { fastFs } from '../store/fs-client.js';
+import { GitStore } from '../store/git-store.js';
+import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
+import { actingAgent } from './identity.js';
+import { Reader, View } from './view.js';
+
+export const DEFAULT_BRANCH = 'orchestrator';
+
+export interface OpenOptions {
+  /** A directory inside the repository (work tree or bare); default: the current directory. */
+  repo?: string;
+  /** The coordination branch; default "orchestrator". */
+  branch?: string;
+  /**
+   * Remote to coordinate through. Default: "origin" when the repository has
+   * it, else none. `null` or "none": local only.
+   */
+  remote?: string | null;
+  /** The acting agent for operations that do not name one (commit author). */
+  agent?: string;
+  /** The environment to read ORCHESTRATOR_AGENT from (the CLI and the MCP server pass theirs). */
+  env?: Record<string, string | undefined>;
+  /** Never fetch or push: commit locally only. */
+  offline?: boolean;
+  /** When the remote cannot be reached, commit locally (sync later) instead of failing. */
+  allowOffline?: boolean;
+  /** Hears once that the remote could not be reached and work went offline. */
+  onOffline?: (reason: string) => void;
+  /** Attempts under contention before CONTENTION (default 30). */
+  maxAttempts?: number;
+  /** An agent is stale when last_seen is older than this (default 5 minutes). */
+  staleMs?: number;
+  /** Milliseconds since the epoch; tests pass a fixed clock. */
+  clock?: () => number;
+  /**
+   * Fetch before every read when there is a remote (default true). A
+   * long-running reader (the server) fetches on its own schedule instead.
+   */
+  fetchOnRead?: boolean;
+}
+
+export interface Where {
+  repo: string;
+  branch: string;
+  remote: string | null;
+  offline: boolean;
+}
+
+async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined): Promise<{ name: string; url: string } | null> {
+  if (wanted === null || wanted === 'none' || wanted === '') return null;
+  if (wanted !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(wanted)) {
+    throw new OrchestratorError('INVALID_INPUT', `remote name ${JSON.stringify(wanted)} is invalid`, { remote: wanted });
+  }
+  const list = await listRemotes({ fs: fastFs, gitdir: repo.commondir });
+  const remotes = list.map((r) => r.remote);
+  const pick = (name: string) => ({ name, url: list.find((r) => r.remote === name)!.url });
+  if (wanted === undefined) return remotes.includes('origin') ? pick('origin') : null;
+  if (!remotes.includes(wanted)) {
+    throw new OrchestratorError('INVALID_INPUT', `remote "${wanted}" is not configured in ${repo.workdir ?? repo.gitdir} (known: ${known(remotes)}); use --remote none for local only`, {
+      remote: wanted,
+    });
+  }
+  return pick(wanted);
+}
+
+// The engine of a session, for the few modules beside it that drive it (sync, verify, tests).
+const engines = new WeakMap<Session, () => Promise<Engine>>();
+
+export class Session {
+  readonly options: Readonly<OpenOptions>;
+  private opened: Promise<{ engine: Engine; where: Omit<Where, 'offline'>; reader: Reader }> | null = null;
+  private identity: Promise<string | undefined> | null = null;
+  /** The commit of the last read or write (for adapters that show it). */
+  lastCommit: string | null = null;
+  /** Attempts the last write needed (1 when nobody raced it). */
+  lastAttempts = 0;
+
+  constructor(options: OpenOptions = {}) {
+    this.options = { ...options };
+    if (options.agent !== undefined) check('agent', options.agent);
+    engines.set(this, () => this.open().then((o) => o.engine));
+  }
+
+  get staleMs(): number {
+    return this.options.staleMs ?? DEFAULT_STALE_MS;
+  }
+
+  now(): number {
+    return (this.options.clock ?? Date.now)();
+  }
+
+  /** The acting agent (see identity.ts), or undefined when none is set. */
+  actor(): Promise<string | undefined> {
+    this.identity ??= actingAgent({ agent: this.options.agent, env: this.options.env });
+    return this.identity;
+  }
+
+  /** Finds the repository, its remote and the branch (once). */
+  private open() {
+    if (!this.opened) {
+      this.opened = (async () => {
+        const repo = requireRepo(this.options.repo ?? process.cwd());
+        const branch = this.options.branch ?? DEFAULT_BRANCH;
+        const remote = await resolveRemote(repo, this.options.remote);
+        const store = await GitStore.open(repo, branch, remote);
+        const engine = new Engine({
+          store,
+          offline: this.options.offline,
+          allowOffline: this.options.allowOffline,
+          onOffline: this.options.onOffline,
+          maxAttempts: this.options.maxAttempts,
+          clock: this.options.clock,
+        });
+        return { engine, reader: new Reader(engine), where: { repo: repo.workdir ?? repo.gitdir, branch, remote: remote?.name ?? null } };
+      })();
+      this.opened.catch(() => (this.opened = null));
+    }
+    return this.opened;
+  }
+
+  /** Opens the branch now (the server does, to fail at start rather than on the first request). */
+  async ready(): Promise<void> {
+    await this.open();
+  }
+
+  async where(): Promise<Where> {
+    const { engine, where } = await this.open();
+    return { ...where, offline: engine.offline };
+  }
+
+  /** Whether reads and writes go through a remote. */
+  async online(): Promise<boolean> {
+    return (await this.open()).engine.online;
+  }
+
+  /** Applies one operation as one commit (see engine.ts). */
+  async mutate<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
+    const out = await (await this.open()).engine.mutate(prepare);
+    this.lastCommit = out.commit;
+    this.lastAttempts = out.attempts;
+    return out;
+  }
+
+  async run<R>(prepare: Prepare<R>): Promise<R> {
+    return (await this.mutate(prepare)).result;
+  }
+
+  /** The local tip, without fetching (a ref read). */
+  async tip(): Promise<string | null> {
+    return (await this.open()).engine.baseTip();
+  }
+
+  /** Fetches the remote (when online); returns the tip to read. */
+  async fetch(): Promise<string | null> {
+    return (await this.open()).engine.refresh();
+  }
+
+  /** The tip reads answer from: fetched first when online, unless reads do not fetch (the server). */
+  readTip(): Promise<string | null> {
+    return this.options.fetchOnRead === false ? this.tip() : this.fetch();
+  }
+
+  /** A read view of the tip reads answer from. */
+  async view(): Promise<View> {
+    const { reader } = await this.open();
+    return this.viewAt(await this.readTip(), reader);
+  }
+
+  /** A read view of one commit. */
+  async viewAt(commit: string | null, reader?: Reader): Promise<View> {
+    const r = reader ?? (await this.open()).reader;
+    const view = await r.view(commit, this.now(), this.staleMs);
+    this.lastCommit = view.commit;
+    return view;
+  }
+
+  close(): void {
+    void this.opened?.then(({ engine }) => engine.store.close()).catch(() => undefined);
+  }
+}
+
+/** The engine behind a session: for sync, verify and tests only (never exported by the package). */
+export function engineOf(session: Session): Promise<Engine> {
+  return engines.get(session)!();
+}
+
+/**
+ * Makes `dir` a git repository when it is not one (git init), for
+ * `orchestrator init <dir>`. Returns the repository root.
+ */
+export async function ensureRepository(dir: string, bare = false): Promise<string> {
+  const abs = path.resolve(dir);
+  const found = findRepo(abs);
+  if (found && (found.workdir === abs || found.gitdir === abs)) return abs;
+  fs.mkdirSync(abs, { recursive: true });
+  const { simpleGit } = require('simple-git') as typeof import('simple-git');
+  await simpleGit({ baseDir: abs }).init(bare);
+  return abs;
+}

@@ -1,0 +1,40 @@
+/** The branch itself: create it, import into it, sync it, its settings. */
+import type { ImportBoardOp, ImportResult } from '../../domain/ops/import-board.js';
+import type { InitOp } from '../../domain/ops/init.js';
+import type { SetSettingsOp } from '../../domain/ops/set-settings.js';
+import type { Settings } from '../../domain/types.js';
+import { syncBranch, type SyncResult } from '../../sync.js';
+import { by, type Ctx } from '../context.js';
+import { engineOf } from '../session.js';
+import { sourceName } from './history.js';
+
+export type { SyncResult };
+
+/** Creates the coordination branch (adopting the remote's when it has one). */
+export async function init(ctx: Ctx): Promise<{ created: boolean; commit: string | null }> {
+  const out = await ctx.session.mutate<{ created: boolean }>((_w, c) => ({ op: 'init', at: c.at, by: by(ctx) }) satisfies InitOp);
+  return { created: out.result.created, commit: out.commit };
+}
+
+/** Changes branch settings (events per sealed segment of the log). */
+export function settings(ctx: Ctx, i: { settings: Settings; agent?: string }): Promise<Settings> {
+  return ctx.session.run((_w, c) => ({ op: 'settings.set', at: c.at, by: by(ctx, i.agent), settings: i.settings }) satisfies SetSettingsOp);
+}
+
+/**
+ * Imports an original orchestrator's data directory into the branch (one
+ * commit). Everything is validated first; CONFLICT when the branch has
+ * data, unless `force`.
+ */
+export async function importDir(ctx: Ctx, i: { dir: string; force: boolean; onProgress?: (m: string) => void; agent?: string }): Promise<ImportResult & { commit: string | null }> {
+  const { readSeedDir } = await import('../../import/seed-dir.js');
+  const data = readSeedDir(i.dir, i.onProgress);
+  i.onProgress?.('writing one commit');
+  const out = await ctx.session.mutate<ImportResult>((_w, c) => ({ op: 'import', at: c.at, by: by(ctx, i.agent), source: sourceName(i.dir), force: i.force, ...data }) satisfies ImportBoardOp);
+  return { ...out.result, commit: out.commit };
+}
+
+/** Applies operations committed offline on the remote's tip (see sync.ts). */
+export async function sync(ctx: Ctx): Promise<SyncResult> {
+  return syncBranch(await engineOf(ctx.session), by(ctx));
+}

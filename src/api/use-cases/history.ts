@@ -1,0 +1,71 @@
+/** History and integrity: the audit trail, verify, archive. */
+import * as path from 'node:path';
+import { OrchestratorError } from '../../errors.js';
+import type { OpBase } from '../../domain/op.js';
+import type { ArchiveTasksOp } from '../../domain/ops/archive-tasks.js';
+import { archivable } from '../../domain/selection.js';
+import type { LogEntry, Task } from '../../domain/types.js';
+import type { MutationOutcome } from '../../engine.js';
+import type { VerifyResult } from '../../store/verify.js';
+import { by, type Ctx } from '../context.js';
+import { engineOf } from '../session.js';
+import type { HistoryFilter } from '../view.js';
+
+/** The audit trail: one entry per commit, newest first, filtered. */
+export async function log(ctx: Ctx, i: HistoryFilter): Promise<LogEntry[]> {
+  return (await ctx.view()).history(i);
+}
+
+/**
+ * Replays each commit's recorded operation on its parent's state and checks
+ * the commit is exactly the result. `range`: `A..B` (after A up to B), a
+ * commit (its whole history), or nothing (the branch tip).
+ */
+export async function verify(
+  ctx: Ctx,
+  i: { range?: string; onProgress?: (checked: number, total: number) => void },
+): Promise<VerifyResult & { from: string | null; to: string | null }> {
+  // Not a view: the tip may hold the malformed file verify is to find.
+  const store = (await engineOf(ctx.session)).store;
+  const resolve = async (rev: string): Promise<string> => {
+    const oid = await store.resolveRevision(rev);
+    if (!oid) throw new OrchestratorError('NOT_FOUND', `no commit "${rev}" in this repository`, { rev });
+    return oid;
+  };
+  let from: string | null = null;
+  let to: string | null;
+  if (i.range && i.range.includes('..')) {
+    const [a, b] = i.range.split('..');
+    from = a ? await resolve(a) : null;
+    to = b ? await resolve(b) : await ctx.session.readTip();
+  } else to = i.range ? await resolve(i.range) : await ctx.session.readTip();
+  if (!to) return { ok: true, checked: 0, problem: null, from, to };
+  const { verifyRange } = await import('../../store/verify.js');
+  const objects = store.objects;
+  return { ...(await verifyRange(objects, to, from, { onProgress: i.onProgress })), from, to };
+}
+
+/**
+ * Moves done tasks whose last update is older than `olderThan` ms out of
+ * state.json into archive/<YYYY-MM>.jsonl. Tasks an unfinished task depends
+ * on stay. No commit when there is nothing to move.
+ */
+export function archive(ctx: Ctx, i: { olderThan: number; agent?: string }): Promise<{ archived: number; files: string[] }> {
+  if (!Number.isFinite(i.olderThan) || i.olderThan < 0) throw new OrchestratorError('INVALID_INPUT', 'older-than must be a duration of 0 or more', { field: 'older-than' });
+  return ctx.session.run((world, c) => {
+    const ids = archivable(world.state, Date.parse(c.at) - i.olderThan);
+    if (!ids.length) return { noop: true, result: { archived: 0, files: [] } };
+    return { op: 'task.archive', at: c.at, by: by(ctx, i.agent), ids } satisfies ArchiveTasksOp;
+  });
+}
+
+export async function archived(ctx: Ctx, i: { workstream?: string; id?: string; last?: number }): Promise<Array<Task & { workstream: string }>> {
+  return (await ctx.view()).archived(i);
+}
+
+/** Applies a recorded operation as it is (for tools that replay operations). */
+export function apply(ctx: Ctx, i: { op: OpBase }): Promise<MutationOutcome<unknown>> {
+  return ctx.session.mutate(() => i.op);
+}
+
+export const sourceName = (dir: string) => path.basename(path.resolve(dir));
