@@ -119,7 +119,6 @@ export class View {
     wholeNumber(filter.last);
     const sinceMs = filter.since !== undefined ? parseSince(filter.since) : null;
     const out: LogEntry[] = [];
-    if (filter.last === 0) return out;
     for await (const c of this.reader.commits(this.snap.commit)) {
       const e = toEntry(c);
       if (until?.(e)) break;

@@ -10,5 +10,6 @@ export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
     env: process.env,
     cwd: process.cwd(),
     bin: process.argv[1],
+    isTTY: !!process.stdout.isTTY,
   });
 }

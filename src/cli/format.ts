@@ -4,7 +4,8 @@
  * go through oneLine: a stored name or title cannot break or reorder a line.
  */
 import type { WorkstreamSummary, AgentView } from '../domain/queries.js';
-import type { Lock, OrcEvent, Task } from '../domain/types.js';
+import type { LogEntry, Lock, OrcEvent, Task } from '../domain/types.js';
+import type { TaskDetail } from '../domain/task-detail.js';
 import { oneLine } from '../domain/text.js';
 
 function clock(ts: string): string {
@@ -59,4 +60,28 @@ export function eventLine(e: OrcEvent): string {
 
 export function eventList(events: OrcEvent[]): string {
   return events.length ? events.map(eventLine).join('\n') : 'No events.';
+}
+
+/** `t show`: the task, what it waits for, what waits for it, its history. */
+export function taskDetail(t: TaskDetail): string {
+  const lines = [taskLine(t)];
+  if (t.description) lines.push(`  ${t.description.replace(/\n/g, '\n  ')}`);
+  lines.push(`  priority ${t.priority}${t.estimate ? `, estimate ${t.estimate}` : ''}${t.needs?.length ? `, needs ${t.needs.join(', ')}` : ''}${t.status === 'pending' ? (t.ready ? ', ready' : ', blocked') : ''}`);
+  if (t.result) lines.push(`  result: ${t.result}`);
+  if (t.dependencies.length) {
+    lines.push('Depends on:');
+    for (const d of t.dependencies) lines.push(`  [${d.status}] ${d.workstream ?? '?'}/${d.id}: ${d.title ?? '(missing)'}${d.result ? ` -> ${d.result}` : ''}`);
+  }
+  if (t.dependents.length) {
+    lines.push('Needed by:');
+    for (const d of t.dependents) lines.push(`  [${d.status}] ${d.workstream}/${d.id}: ${d.title}`);
+  }
+  lines.push('History:');
+  for (const h of t.history) lines.push(`  ${h.id.slice(0, 8)} ${h.time} ${h.agent}: ${h.subject}`);
+  return lines.join('\n');
+}
+
+/** `log`: one line per commit. */
+export function logList(entries: LogEntry[]): string {
+  return entries.length ? entries.map((e) => `${e.id.slice(0, 8)} ${e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} ${e.agent}: ${e.subject}`).join('\n') : 'No commits.';
 }

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { openOrchestrator, type OpenOptions, type Orchestrator } from '../api.js';
+import { openOrchestrator, type OpenOptions, type Orchestrator, type Where } from '../api.js';
 import { OrchestratorError, toOrchestratorError } from '../errors.js';
 import { BranchWatcher } from './watcher.js';
 import { sessionOf } from '../api/orchestrator.js';
@@ -39,7 +39,7 @@ export interface ServeOptions {
 export interface RunningServer {
   url: string;
   port: number;
-  orc: Orchestrator;
+  where: Where;
   watcher: BranchWatcher;
   close(): Promise<void>;
 }
@@ -195,7 +195,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   return {
     url: `http://${shownHost}:${port}/`,
     port,
-    orc,
+    where: await session.where(),
     watcher,
     close: () =>
       new Promise<void>((resolve) => {

@@ -6,7 +6,7 @@ export const logEvent = declare({
   name: 'event.log',
   kind: 'write',
   summary: 'append a custom event (data: an object of extra fields)',
-  input: { agent: f.agent('whose event it is').optional(), action: f.string('what happened'), data: f.json('extra fields').default({}).arg('json') },
+  input: { agent: f.agent('whose event it is').optional(), action: f.string('what happened'), data: f.json('extra fields').default({}).arg('json').label('event data') },
   result: 'OrcEvent',
   refusals: [],
   run: events.log,
@@ -20,7 +20,7 @@ export const getEvents = declare({
   kind: 'read',
   summary: 'show events, oldest first',
   input: {
-    last: f.int('only the last N').on({ cli: 20, mcp: 20 }).arg('n'),
+    last: f.int('only the last N; 0 for all').on({ cli: 20, mcp: 20 }).arg('n'),
     agent: f.string('only events of this agent').optional().arg('id'),
     action: f.string('only events with this action').optional().arg('name'),
     workstream: f.string('only events about this workstream').optional().arg('name'),

@@ -11,7 +11,7 @@ export const log = declare({
     agent: f.string('only commits by this agent').optional().arg('id'),
     action: f.string('only this operation (task.claim) or kind (task)').optional().arg('op'),
     since: f.string('only commits at or after this ISO time').optional().arg('time'),
-    last: f.int('only the newest N').on({ cli: 20, rest: 50 }).arg('n'),
+    last: f.int('only the newest N; 0 for all').on({ cli: 20, rest: 50 }).arg('n'),
     task: f.string('only commits naming this task').optional().only('library'),
   },
   result: 'LogEntry[]',

@@ -14,7 +14,7 @@ export const addTask = declare({
     workstream,
     title: f.string('what to do'),
     description: f.string('details').default(''),
-    priority: f.int('lower is more urgent').default(5).arg('n'),
+    priority: f.int('lower is more urgent').default(5),
     estimate: f.string<string | null>('an estimate, e.g. "2h"').optional().arg('text'),
     after: f.list('ids of tasks (any workstream) that must be done first').optional().arg('ids'),
     needs: f.list('resources the task needs (never planned in parallel)').optional().arg('resources'),

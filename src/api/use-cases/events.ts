@@ -15,6 +15,7 @@ export function log(ctx: Ctx, i: { agent?: string; action: string; data: Record<
   return ctx.session.run((_w, c) => ({ op: 'event.log', at: c.at, by: agent, agent, action: i.action, data: JSON.parse(JSON.stringify(data)) }) satisfies LogEventOp);
 }
 
+/** Events, oldest first, filtered; `last` 0 means all. */
 export async function list(ctx: Ctx, i: EventFilter): Promise<OrcEvent[]> {
-  return (await ctx.view()).events(i);
+  return (await ctx.view()).events({ ...i, last: i.last === 0 ? undefined : i.last });
 }

@@ -11,9 +11,9 @@ import { by, type Ctx } from '../context.js';
 import { engineOf } from '../session.js';
 import type { HistoryFilter } from '../view.js';
 
-/** The audit trail: one entry per commit, newest first, filtered. */
+/** The audit trail: one entry per commit, newest first, filtered; `last` 0 means all. */
 export async function log(ctx: Ctx, i: HistoryFilter): Promise<LogEntry[]> {
-  return (await ctx.view()).history(i);
+  return (await ctx.view()).history({ ...i, last: i.last === 0 ? undefined : i.last });
 }
 
 /**

@@ -1,0 +1,18 @@
+/** The runner's cycle: `plan`, `brief`, `collect`. */
+import { planMarkdown, type Plan } from '../../domain/plan.js';
+import { room } from '../room.js';
+
+export default room({
+  commands: {
+    // JSON by default (the original's), markdown for people on request.
+    plan: {
+      extend: (cmd) => cmd.option('--markdown', 'print it for people instead of JSON'),
+      print: (p: Plan, ctx, opts) => ctx.io.stdout(opts.markdown && !ctx.json ? planMarkdown(p) : JSON.stringify(p, null, 2) + '\n'),
+    },
+    brief: {
+      input: (raw, _opts, ctx) => ({ ...raw, command: ctx.selfCommand() }),
+      text: (b: { markdown: string }) => b.markdown,
+    },
+    'cycle.collect': { text: (c: unknown) => JSON.stringify(c, null, 2) },
+  },
+});

@@ -1,0 +1,109 @@
+/**
+ * What every command of one CLI run shares: the I/O seam, the global
+ * options, the session they open (once per run) and the printer.
+ */
+import type { Command } from 'commander';
+import { OrchestratorError } from '../errors.js';
+import { parseIntStrict } from '../domain/rules.js';
+import { Session, type OpenOptions } from '../api/session.js';
+
+export interface GlobalOptions {
+  repo?: string;
+  branch?: string;
+  remote?: string;
+  offline?: boolean;
+  allowOffline?: boolean;
+  as?: string;
+  json?: boolean;
+  maxAttempts?: string;
+  staleAfter?: string;
+}
+
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  stdin: () => Promise<string>;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Path of this CLI's entry script (to start more of itself). */
+  bin: string;
+  /** Whether standard output is a terminal (the serve command shows its token only there). */
+  isTTY?: boolean;
+}
+
+/** What an action produced: the JSON value and the text for people. */
+export interface Output {
+  json: unknown;
+  text: string;
+}
+
+/** An exit status without another message (the command printed its own). */
+export class ExitQuietly {
+  constructor(readonly code: number) {}
+}
+
+/** Seconds on the command line, milliseconds inside. */
+export function staleMs(seconds: string | undefined): number | undefined {
+  if (seconds === undefined) return undefined;
+  const n = parseIntStrict(seconds, 'stale-after');
+  if (n < 1) throw new OrchestratorError('INVALID_INPUT', `stale-after ${n} is invalid: must be at least 1 second`, { field: 'stale-after' });
+  return n * 1000;
+}
+
+export class CliContext {
+  private opened: Session | null = null;
+
+  constructor(
+    readonly io: Io,
+    readonly program: Command,
+  ) {}
+
+  globals(): GlobalOptions {
+    return this.program.opts<GlobalOptions>();
+  }
+
+  get json(): boolean {
+    return !!this.globals().json;
+  }
+
+  /** The library's options from the global flags and the environment (every command, serve included). */
+  openOptions(): OpenOptions {
+    const g = this.globals();
+    const env = this.io.env;
+    const remote = g.remote ?? env.ORCHESTRATOR_REMOTE;
+    const flag = (v: string | undefined) => v === '1' || v === 'true';
+    return {
+      repo: g.repo ?? env.ORCHESTRATOR_REPO ?? this.io.cwd,
+      branch: g.branch ?? env.ORCHESTRATOR_BRANCH,
+      remote: remote === undefined ? undefined : remote === 'none' ? null : remote,
+      agent: g.as,
+      env,
+      offline: g.offline ?? flag(env.ORCHESTRATOR_OFFLINE),
+      allowOffline: g.allowOffline ?? flag(env.ORCHESTRATOR_ALLOW_OFFLINE),
+      onOffline: (reason) => this.io.stderr(`warning: working offline (${reason.replace(/ \(use --offline.*\)$/, '')}); run "orchestrator sync" when the remote is back\n`),
+      maxAttempts: g.maxAttempts !== undefined ? parseIntStrict(g.maxAttempts, 'max attempts') : undefined,
+      staleMs: staleMs(g.staleAfter ?? env.ORCHESTRATOR_STALE_AFTER),
+    };
+  }
+
+  /** The session of this run (opened on first use). */
+  session(extra: Partial<OpenOptions> = {}): Session {
+    this.opened ??= new Session({ ...this.openOptions(), ...extra });
+    return this.opened;
+  }
+
+  /** How to call this CLI again on the same branch, for briefs (no paths). */
+  selfCommand(): string {
+    const branch = this.globals().branch ?? this.io.env.ORCHESTRATOR_BRANCH;
+    return `orchestrator${branch && branch !== 'orchestrator' ? ` --branch ${branch}` : ''}`;
+  }
+
+  print(out: Output): void {
+    if (this.json) this.io.stdout(JSON.stringify(out.json, null, 2) + '\n');
+    else if (out.text) this.io.stdout(out.text.endsWith('\n') ? out.text : out.text + '\n');
+  }
+
+  close(): void {
+    this.opened?.close();
+  }
+}
