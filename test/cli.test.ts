@@ -1,7 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers/cli.js';
+import { buildProgram } from '../src/cli/main.js';
+import { DECLARATIONS } from '../src/api/ops/index.js';
+import { cliProcess, run } from './helpers/cli.js';
 import { cleanup, git, makeCluster, makeRepo, tempDir, worktreeFingerprint } from './helpers/repos.js';
 
 afterAll(cleanup);
@@ -15,7 +18,7 @@ function tip(dir: string): string {
 }
 
 describe('the original quick start, verbatim', () => {
-  it('runs with orchestrator in place of node cli.js', () => {
+  it('runs with orchestrator in place of node cli.js, each step a real process', () => {
     const dir = makeRepo();
     const before = worktreeFingerprint(dir);
     const steps: Array<[string[], RegExp]> = [
@@ -31,12 +34,12 @@ describe('the original quick start, verbatim', () => {
       [['kb', 'read', 'api-design'], /^Use REST for external, events for internal$/m],
     ];
     for (const [args, expected] of steps) {
-      const r = cli(args, { cwd: dir });
+      const r = cliProcess(args, { cwd: dir });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(expected);
     }
-    const status = cli(['status'], { cwd: dir }).stdout;
+    const status = cliProcess(['status'], { cwd: dir }).stdout;
     expect(status).toContain('[P1] revenue: 0 pending, 0 active, 1 done');
     expect(status).toContain('[P2] product: 1 pending, 0 active, 0 done');
     expect(status).toContain('agent-1 (worker): active');
@@ -48,11 +51,92 @@ describe('the original quick start, verbatim', () => {
   });
 });
 
+/** Every command of the program: its path, aliases, usage and option flags. */
+function commands(cmd: Command, prefix: string[] = []): string[] {
+  const out: string[] = [];
+  for (const c of cmd.commands as Command[]) {
+    const name = [c.name(), ...c.aliases()].join('|');
+    const opts = c.options.map((o) => o.long).filter((o) => o !== '--help');
+    out.push(`${[...prefix, name].join(' ')} ${c.usage().replace(/\[options\] ?/, '')}${opts.length ? ' ' + opts.join(' ') : ''}`.replace(/ +/g, ' ').trim());
+    out.push(...commands(c, [...prefix, c.name()]));
+  }
+  return out;
+}
+
+describe('the command set', () => {
+  it("keeps the original's names, aliases, positional forms and options", () => {
+    const { program } = buildProgram({ stdout: () => {}, stderr: () => {}, stdin: async () => '', env: {}, cwd: '.', bin: '' });
+    const expected = [
+      'init [dir] --events-per-segment',
+      'status|s',
+      'workstream|ws [command]',
+      'workstream create <name> [description] [priority]',
+      'workstream list|ls',
+      'task|t [command]',
+      'task add <workstream> <title> [description] [priority] --priority --estimate --after --needs',
+      'task claim <workstream> <taskId> <agent>',
+      'task complete|done <workstream> [taskId] [result]',
+      'task fail <workstream> <taskId> <reason...>',
+      'task list|ls <workstream>',
+      'task next <workstream> <agent>',
+      'task ready [workstream]',
+      'task release <workstream> <taskId>',
+      'task requeue <workstream> [taskIds...] --stale --stale-after',
+      'task show <workstream> <taskId>',
+      'agent|a [command]',
+      'agent heartbeat <id>',
+      'agent list|ls',
+      'agent register <id> [type] --capabilities',
+      'lock|l [command]',
+      'lock acquire <resource> <agent> --ttl --wait',
+      'lock list|ls',
+      'lock release <resource> <agent> --force',
+      'lock renew <resource> <agent> --ttl',
+      'kb|knowledge [command]',
+      'kb delete|rm <topic>',
+      'kb list|ls',
+      'kb read <topic>',
+      'kb write <topic> <content...>',
+      'events|e [command]',
+      'events add <action> [json]',
+      'events list --last --agent --action --workstream --since',
+      'archive --older-than',
+      'log --agent --action --since --last',
+      'sync',
+      'verify [range]',
+      'hooks [command]',
+      'hooks install <repo> --branch',
+      'hooks uninstall <repo>',
+      'hooks pre-receive',
+      'brief <workstream> [taskId] --agent',
+      'collect --since --no-record',
+      'plan --markdown',
+      'import <dir> --force',
+    ];
+    const actual = commands(program);
+    for (const line of expected) expect(actual).toContain(line);
+    for (const extra of ['demo --port --duration --keep', 'demo-agent <id> --duration', 'serve --port --host --read-only --token --fetch-interval --cors']) {
+      expect(actual).toContain(extra);
+    }
+  });
+
+  it('has a command for every declared operation that names one', () => {
+    const { program } = buildProgram({ stdout: () => {}, stderr: () => {}, stdin: async () => '', env: {}, cwd: '.', bin: '' });
+    const all = commands(program).map((l) => l.split(' ').slice(0, 2).join(' '));
+    for (const d of DECLARATIONS) {
+      if (!d.cli) continue;
+      const name = typeof d.cli.name === 'string' ? d.cli.name : d.cli.name.join('|');
+      const group = d.cli.group;
+      expect(all.some((l) => (group ? l === `${group} ${name}` : l.split(' ')[0] === name))).toBe(true);
+    }
+  });
+});
+
 describe('--json', () => {
   let dir: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = makeRepo();
-    cli(['ws', 'create', 'w'], { cwd: dir });
+    await run(['ws', 'create', 'w'], { cwd: dir });
   });
 
   it.each([
@@ -75,19 +159,22 @@ describe('--json', () => {
     [['events', '--last', '3']],
     [['t', 'next', 'w', 'j1']],
     [['t', 'next', 'w', 'j1']],
+    [['log', '--last', '2']],
+    [['plan']],
+    [['collect', '--no-record']],
     [['init']],
-  ])('%j prints exactly one JSON value', (args) => {
-    const r = cli([...args, '--json'], { cwd: dir });
+  ])('%j prints exactly one JSON value', async (args) => {
+    const r = await run([...args, '--json'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.json).not.toBeUndefined();
   });
 
-  it('status includes the tip commit', () => {
-    expect(cli(['status', '--json'], { cwd: dir }).json.commit).toBe(tip(dir));
+  it('status includes the tip commit', async () => {
+    expect((await run(['status', '--json'], { cwd: dir })).json.commit).toBe(tip(dir));
   });
 
-  it('prints errors as {error, code}', () => {
-    const r = cli(['t', 'claim', 'nope', 'x', 'a', '--json'], { cwd: dir });
+  it('prints errors as {error, code}', async () => {
+    const r = await run(['t', 'claim', 'nope', 'x', 'a', '--json'], { cwd: dir });
     expect(r.code).toBe(3);
     expect(r.json).toMatchObject({ code: 'NOT_FOUND', error: expect.stringContaining('workstream "nope" not found (known: w)') });
   });
@@ -96,190 +183,190 @@ describe('--json', () => {
 describe('exit statuses and bad input', () => {
   let dir: string;
   let taskId: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = makeRepo();
-    cli(['ws', 'create', 'revenue'], { cwd: dir });
-    cli(['ws', 'create', 'product'], { cwd: dir });
-    taskId = cli(['t', 'add', 'revenue', 'claimed', '--json'], { cwd: dir }).json.id;
-    cli(['t', 'claim', 'revenue', taskId, 'agent-1'], { cwd: dir });
-    cli(['lock', 'acquire', 'db', 'agent-1'], { cwd: dir });
+    await run(['ws', 'create', 'revenue'], { cwd: dir });
+    await run(['ws', 'create', 'product'], { cwd: dir });
+    taskId = (await run(['t', 'add', 'revenue', 'claimed', '--json'], { cwd: dir })).json.id;
+    await run(['t', 'claim', 'revenue', taskId, 'agent-1'], { cwd: dir });
+    await run(['lock', 'acquire', 'db', 'agent-1'], { cwd: dir });
   });
 
+  // The operation each row runs: its error code must be one it declares (or INVALID_INPUT).
   it.each([
-    ['unknown command', ['frobnicate'], 2],
-    ['missing argument', ['t', 'add', 'revenue'], 2],
-    ['empty workstream name', ['ws', 'create', ''], 2],
-    ['over-long workstream name', ['ws', 'create', 'w'.repeat(65)], 2],
-    ['workstream name with a slash', ['ws', 'create', 'a/b'], 2],
-    ['name with control characters', ['ws', 'create', 'ab\u001b[31m'], 2],
-    ['priority that is not an integer', ['ws', 'create', 'x', 'd', 'high'], 2],
-    ['priority with trailing junk', ['t', 'add', 'revenue', 'title', 'desc', '3x'], 2],
-    ['negative ttl', ['lock', 'acquire', 'r', 'agent-1', '--ttl', '-5'], 2],
-    ['absurd ttl', ['lock', 'acquire', 'r', 'agent-1', '--ttl', '999999999999'], 2],
-    ['topic ../x', ['kb', 'write', '../x', 'content'], 2],
-    ['topic a/../../b', ['kb', 'write', 'a/../../b', 'content'], 2],
-    ['unknown workstream', ['t', 'add', 'nope', 'title'], 3],
-    ['unknown task', ['t', 'claim', 'revenue', 'deadbeef', 'agent-2'], 3],
-    ['unknown topic', ['kb', 'read', 'nope'], 3],
-    ['unknown agent heartbeat', ['a', 'heartbeat', 'ghost'], 3],
-    ['existing workstream', ['ws', 'create', 'revenue'], 4],
-    ['task not pending', ['t', 'claim', 'revenue', '__TASK__', 'agent-2'], 4],
-    ['lock held by another agent', ['lock', 'acquire', 'db', 'agent-2'], 4],
-    ['release of a lock held by another', ['lock', 'release', 'db', 'agent-2'], 4],
-    ['invalid event json', ['events', 'add', 'x', '{nope'], 2],
-  ])('%s: exit %i, nothing written', (_label, args, code) => {
+    ['unknown command', ['frobnicate'], 2, null],
+    ['missing argument', ['t', 'add', 'revenue'], 2, null],
+    ['empty workstream name', ['ws', 'create', ''], 2, 'workstream.create'],
+    ['over-long workstream name', ['ws', 'create', 'w'.repeat(65)], 2, 'workstream.create'],
+    ['workstream name with a slash', ['ws', 'create', 'a/b'], 2, 'workstream.create'],
+    ['name with control characters', ['ws', 'create', 'ab\u001b[31m'], 2, 'workstream.create'],
+    ['priority that is not an integer', ['ws', 'create', 'x', 'd', 'high'], 2, 'workstream.create'],
+    ['priority with trailing junk', ['t', 'add', 'revenue', 'title', 'desc', '3x'], 2, 'task.add'],
+    ['negative ttl', ['lock', 'acquire', 'r', 'agent-1', '--ttl', '-5'], 2, 'lock.acquire'],
+    ['absurd ttl', ['lock', 'acquire', 'r', 'agent-1', '--ttl', '999999999999'], 2, 'lock.acquire'],
+    ['negative wait', ['lock', 'acquire', 'r', 'agent-1', '--wait', '-1'], 2, 'lock.acquire'],
+    ['topic ../x', ['kb', 'write', '../x', 'content'], 2, 'knowledge.write'],
+    ['topic a/../../b', ['kb', 'write', 'a/../../b', 'content'], 2, 'knowledge.write'],
+    ['bad archive duration', ['archive', '--older-than', 'soon'], 2, 'task.archive'],
+    ['unknown workstream', ['t', 'add', 'nope', 'title'], 3, 'task.add'],
+    ['unknown task', ['t', 'claim', 'revenue', 'deadbeef', 'agent-2'], 3, 'task.claim'],
+    ['unknown topic', ['kb', 'read', 'nope'], 3, 'knowledge.read'],
+    ['unknown topic to delete', ['kb', 'rm', 'nope'], 3, 'knowledge.delete'],
+    ['unknown agent heartbeat', ['a', 'heartbeat', 'ghost'], 3, 'agent.heartbeat'],
+    ['existing workstream', ['ws', 'create', 'revenue'], 4, 'workstream.create'],
+    ['task not pending', ['t', 'claim', 'revenue', '__TASK__', 'agent-2'], 4, 'task.claim'],
+    ['lock held by another agent', ['lock', 'acquire', 'db', 'agent-2'], 4, 'lock.acquire'],
+    ['release of a lock held by another', ['lock', 'release', 'db', 'agent-2'], 4, 'lock.release'],
+    ['invalid event json', ['events', 'add', 'x', '{nope'], 2, 'event.log'],
+  ])('%s: exit %i, nothing written', async (_label, args, code, op) => {
     const before = tip(dir);
-    const r = cli(
-      args.map((a) => (a === '__TASK__' ? taskId : a)),
+    const r = await run(
+      (args as string[]).map((a) => (a === '__TASK__' ? taskId : a)),
       { cwd: dir },
     );
     expect(r.code).toBe(code);
     expect(r.stderr.length).toBeGreaterThan(0);
     expect(tip(dir)).toBe(before);
+    if (op) {
+      const json = await run([...(args as string[]).map((a) => (a === '__TASK__' ? taskId : a)), '--json'], { cwd: dir });
+      const declared = DECLARATIONS.find((d) => d.name === op)!;
+      expect(['INVALID_INPUT', ...declared.refusals]).toContain(json.json.code);
+    }
   });
 
-  it('names the holder and expiry of a held lock', () => {
-    const r = cli(['lock', 'acquire', 'db', 'agent-2'], { cwd: dir });
+  it('names the holder and expiry of a held lock', async () => {
+    const r = await run(['lock', 'acquire', 'db', 'agent-2'], { cwd: dir });
     expect(r.stderr).toMatch(/lock "db" is held by agent-1 until \d{4}-\d\d-\d\dT/);
   });
 
-  it('names the known workstreams', () => {
-    expect(cli(['t', 'ls', 'nope'], { cwd: dir }).stderr).toContain('workstream "nope" not found (known: product, revenue)');
+  it('names the known workstreams', async () => {
+    expect((await run(['t', 'ls', 'nope'], { cwd: dir })).stderr).toContain('workstream "nope" not found (known: product, revenue)');
   });
 
-  it('refuses outside a repository with a hint', () => {
-    const r = cli(['status'], { cwd: tempDir() });
+  it('refuses outside a repository with a hint', async () => {
+    const r = await run(['status'], { cwd: tempDir() });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('orchestrator init');
+  });
+
+  it('lists the exit statuses a command can end with in its help', async () => {
+    const r = await run(['t', 'claim', '--help'], { cwd: dir });
+    expect(r.stdout).toContain('Exit status: 0 ok; 2 INVALID_INPUT, 3 NOT_FOUND, 4 CONFLICT; 5 REMOTE, 6 CONTENTION.');
   });
 });
 
 describe('complete without a task id', () => {
-  it('completes the one task in progress, and names them when there are several', () => {
+  it('completes the one task in progress, and names them when there are several', async () => {
     const dir = makeRepo();
-    cli(['ws', 'create', 'w'], { cwd: dir });
-    const a = cli(['t', 'add', 'w', 'A', '--json'], { cwd: dir }).json.id;
-    const b = cli(['t', 'add', 'w', 'B', '--json'], { cwd: dir }).json.id;
-    cli(['t', 'claim', 'w', a, 'one'], { cwd: dir });
-    cli(['t', 'claim', 'w', b, 'two'], { cwd: dir });
-    const r = cli(['t', 'complete', 'w', 'some result'], { cwd: dir });
+    await run(['ws', 'create', 'w'], { cwd: dir });
+    const a = (await run(['t', 'add', 'w', 'A', '--json'], { cwd: dir })).json.id;
+    const b = (await run(['t', 'add', 'w', 'B', '--json'], { cwd: dir })).json.id;
+    await run(['t', 'claim', 'w', a, 'one'], { cwd: dir });
+    await run(['t', 'claim', 'w', b, 'two'], { cwd: dir });
+    const r = await run(['t', 'complete', 'w', 'some result'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(a);
     expect(r.stderr).toContain(b);
     // The acting agent picks its own.
-    expect(cli(['t', 'complete', 'w', 'mine', '--as', 'two'], { cwd: dir }).stdout).toBe('Completed: B\n');
-    expect(cli(['t', 'done', 'w', 'last one'], { cwd: dir }).stdout).toBe('Completed: A\n');
-    const tasks = cli(['t', 'ls', 'w', '--json'], { cwd: dir }).json;
+    expect((await run(['t', 'complete', 'w', 'mine', '--as', 'two'], { cwd: dir })).stdout).toBe('Completed: B\n');
+    expect((await run(['t', 'done', 'w', 'last one'], { cwd: dir })).stdout).toBe('Completed: A\n');
+    const tasks = (await run(['t', 'ls', 'w', '--json'], { cwd: dir })).json;
     expect(tasks.map((t: { result: string }) => t.result)).toEqual(['last one', 'mine']);
-    expect(cli(['t', 'complete', 'w', 'nothing left'], { cwd: dir }).code).toBe(3);
+    expect((await run(['t', 'complete', 'w', 'nothing left'], { cwd: dir })).code).toBe(3);
   });
 });
 
 describe('commands', () => {
-  it('reads knowledge from standard input with "-"', () => {
+  it('reads knowledge from standard input with "-"', async () => {
     const dir = makeRepo();
     const body = '# Title\n\nline with "quotes" and ünïcødé\n';
-    expect(cli(['kb', 'write', 'doc', '-'], { cwd: dir, input: body }).code).toBe(0);
-    expect(cli(['kb', 'read', 'doc', '--json'], { cwd: dir }).json).toEqual({ topic: 'doc', content: body });
+    expect((await run(['kb', 'write', 'doc', '-'], { cwd: dir, input: body })).code).toBe(0);
+    expect((await run(['kb', 'read', 'doc', '--json'], { cwd: dir })).json).toEqual({ topic: 'doc', content: body });
   });
 
-  it('filters events like the original', () => {
+  it('filters events like the original', async () => {
     const dir = makeRepo();
-    cli(['ws', 'create', 'w'], { cwd: dir });
-    cli(['events', 'add', 'deployed', '{"service":"api","version":"2.0"}', '--as', 'agent-1'], { cwd: dir });
-    const r = cli(['events', '--agent', 'agent-1'], { cwd: dir });
+    await run(['ws', 'create', 'w'], { cwd: dir });
+    await run(['events', 'add', 'deployed', '{"service":"api","version":"2.0"}', '--as', 'agent-1'], { cwd: dir });
+    const r = await run(['events', '--agent', 'agent-1'], { cwd: dir });
     expect(r.stdout).toMatch(/^\[\d\d:\d\d:\d\d\] agent-1: deployed \{service=api, version=2.0\}\n$/);
-    expect(cli(['e', '--action', 'workstream_created', '--json'], { cwd: dir }).json).toHaveLength(1);
-    expect(cli(['e', '--since', '2999-01-01T00:00:00Z'], { cwd: dir }).stdout).toBe('No events.\n');
-    expect(cli(['e', '--since', 'yesterday-ish'], { cwd: dir }).code).toBe(2);
+    expect((await run(['e', '--action', 'workstream_created', '--json'], { cwd: dir })).json).toHaveLength(1);
+    expect((await run(['e', '--since', '2999-01-01T00:00:00Z'], { cwd: dir })).stdout).toBe('No events.\n');
+    expect((await run(['e', '--since', 'yesterday-ish'], { cwd: dir })).code).toBe(2);
+    // The acting agent comes from the environment too; --last 0 lists all.
+    await run(['events', 'add', 'noted'], { cwd: dir, env: { ORCHESTRATOR_AGENT: 'agent-9' } });
+    expect((await run(['e', '--agent', 'agent-9', '--json'], { cwd: dir })).json).toHaveLength(1);
+    expect((await run(['e', '--last', '0', '--json'], { cwd: dir })).json).toHaveLength(3);
   });
 
-  it('keeps any printable resource name exact', () => {
+  it('keeps any printable resource name exact', async () => {
     const dir = makeRepo();
     const name = 'db: prod/../../etc "main" ✓';
-    expect(cli(['lock', 'acquire', name, 'a1', '--ttl', '60000'], { cwd: dir }).code).toBe(0);
-    expect(cli(['lock', 'ls', '--json'], { cwd: dir }).json.map((l: { resource: string }) => l.resource)).toEqual([name]);
+    expect((await run(['lock', 'acquire', name, 'a1', '--ttl', '60000'], { cwd: dir })).code).toBe(0);
+    expect((await run(['lock', 'ls', '--json'], { cwd: dir })).json.map((l: { resource: string }) => l.resource)).toEqual([name]);
     expect(git(dir, 'ls-tree', '--name-only', 'orchestrator', 'locks/').split('\n')).toHaveLength(1);
-    expect(cli(['lock', 'release', name, 'a1'], { cwd: dir }).code).toBe(0);
+    expect((await run(['lock', 'release', name, 'a1'], { cwd: dir })).code).toBe(0);
   });
 
-  it('init creates a repository when the directory is not one', () => {
+  it('init creates a repository when the directory is not one', async () => {
     const dir = path.join(tempDir(), 'fresh');
-    const r = cli(['init', dir], { cwd: path.dirname(dir) });
+    const r = await run(['init', dir], { cwd: path.dirname(dir) });
     expect(r.code).toBe(0);
     expect(fs.existsSync(path.join(dir, '.git'))).toBe(true);
     expect(git(dir, 'rev-list', '--count', 'orchestrator')).toBe('1');
-    expect(cli(['init'], { cwd: dir }).stdout).toContain('already exists');
+    expect((await run(['init'], { cwd: dir })).stdout).toContain('already exists');
   });
 
-  it('uses another branch and no remote when asked', () => {
+  it('uses another branch and no remote when asked', async () => {
     const { clones, remote } = makeCluster(1);
-    expect(cli(['ws', 'create', 'w', '--branch', 'coord/team-a', '--remote', 'none'], { cwd: clones[0] }).code).toBe(0);
+    expect((await run(['ws', 'create', 'w', '--branch', 'coord/team-a', '--remote', 'none'], { cwd: clones[0] })).code).toBe(0);
     expect(git(clones[0], 'rev-list', '--count', 'coord/team-a')).toBe('1');
     expect(() => git(remote, 'rev-parse', '--verify', 'coord/team-a')).toThrow();
-    expect(cli(['ws', 'ls', '--branch', 'bad..name'], { cwd: clones[0] }).code).toBe(2);
-    expect(cli(['ws', 'ls', '--remote', 'nope'], { cwd: clones[0] }).code).toBe(2);
+    expect((await run(['ws', 'ls', '--branch', 'bad..name'], { cwd: clones[0] })).code).toBe(2);
+    expect((await run(['ws', 'ls', '--remote', 'nope'], { cwd: clones[0] })).code).toBe(2);
   });
 
-  it('gives up with exit 6 when other writers keep winning', () => {
+  it('gives up with exit 6 when other writers keep winning (a real process)', () => {
     const { clones, remote } = makeCluster(1);
-    cli(['ws', 'create', 'w'], { cwd: clones[0] });
+    cliProcess(['ws', 'create', 'w'], { cwd: clones[0] });
     // A hook that advances the branch itself during every push: each attempt loses.
     fs.writeFileSync(
       path.join(remote, 'hooks', 'pre-receive'),
       '#!/bin/sh\nunset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\nc=$(git commit-tree "refs/heads/orchestrator^{tree}" -p refs/heads/orchestrator -m bump)\ngit update-ref refs/heads/orchestrator "$c"\n',
       { mode: 0o755 },
     );
-    const r = cli(['t', 'add', 'w', 'never lands', '--max-attempts', '3'], { cwd: clones[0] });
+    const r = cliProcess(['t', 'add', 'w', 'never lands', '--max-attempts', '3'], { cwd: clones[0] });
     expect(r.stderr).toContain('gave up after 3 attempts');
     expect(r.code).toBe(6);
   });
 
-  it('fails with exit 5 when the remote is unreachable', () => {
+  it('fails with exit 5 when the remote is unreachable', async () => {
     const { clones, remote } = makeCluster(1);
-    cli(['ws', 'create', 'w'], { cwd: clones[0] });
+    await run(['ws', 'create', 'w'], { cwd: clones[0] });
     fs.renameSync(remote, remote + '.moved');
-    const r = cli(['t', 'add', 'w', 'x'], { cwd: clones[0] });
+    const r = await run(['t', 'add', 'w', 'x'], { cwd: clones[0] });
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('--offline');
-    expect(cli(['t', 'ls', 'w', '--offline'], { cwd: clones[0] }).code).toBe(0);
+    expect((await run(['t', 'ls', 'w', '--offline'], { cwd: clones[0] })).code).toBe(0);
   });
 });
 
 describe('--help', () => {
-  const commands = [
-    [],
-    ['init'],
-    ['status'],
-    ['ws'],
-    ['ws', 'create'],
-    ['ws', 'ls'],
-    ['t'],
-    ['t', 'add'],
-    ['t', 'ls'],
-    ['t', 'claim'],
-    ['t', 'complete'],
-    ['t', 'next'],
-    ['t', 'ready'],
-    ['a'],
-    ['a', 'register'],
-    ['a', 'heartbeat'],
-    ['a', 'ls'],
-    ['lock'],
-    ['lock', 'acquire'],
-    ['lock', 'release'],
-    ['lock', 'ls'],
-    ['kb'],
-    ['kb', 'write'],
-    ['kb', 'read'],
-    ['kb', 'ls'],
-    ['kb', 'delete'],
-    ['events'],
-    ['events', 'add'],
-  ];
-  it.each(commands)('%j --help', (...args) => {
-    const r = cli([...args, '--help'], { cwd: tempDir() });
+  const { program } = buildProgram({ stdout: () => {}, stderr: () => {}, stdin: async () => '', env: {}, cwd: '.', bin: '' });
+  const paths: string[][] = [[]];
+  for (const c of program.commands as Command[]) {
+    paths.push([c.name()]);
+    for (const s of c.commands as Command[]) paths.push([c.name(), s.name()]);
+  }
+  it.each(paths)('%j --help', async (...args) => {
+    const r = await run([...args, '--help'], { cwd: tempDir() });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: orchestrator/);
+  });
+
+  it('works through a real process too', () => {
+    const r = cliProcess(['t', '--help'], { cwd: tempDir() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: orchestrator task\|t/);
   });
 });

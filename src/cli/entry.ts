@@ -13,3 +13,6 @@ export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
     isTTY: !!process.stdout.isTTY,
   });
 }
+
+/** The CLI with an I/O seam of its own (tests run it in process). */
+export { main } from './main.js';

@@ -120,6 +120,7 @@ export function addRoom(program: Command, r: Room, ctx: CliContext, claimed: Set
     parent = program.command(r.group.name).description(r.group.description);
     for (const a of r.group.aliases ?? []) parent.alias(a);
   }
+  r.custom?.(parent, ctx);
   for (const d of DECLARATIONS as readonly AnyDeclaration[]) {
     if (!d.cli || claimed.has(d.name)) continue;
     const mine = r.group ? d.cli.group === r.group.name : !d.cli.group && !!r.commands?.[d.name];
@@ -127,7 +128,6 @@ export function addRoom(program: Command, r: Room, ctx: CliContext, claimed: Set
     claimed.add(d.name);
     commandFor(parent, d, ctx, r.commands?.[d.name]);
   }
-  r.custom?.(parent, ctx);
 }
 
 /** Top-level declared operations no room named: still commands, printed as JSON. */
