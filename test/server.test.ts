@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type RunningServer, type ServeOptions } from '../src/server/app.js';
 import { cli, cliAsync } from './helpers/cli.js';
+import { DECLARATIONS } from '../src/api/ops/index.js';
 import { cleanup, git, makeCluster, makeRepo } from './helpers/repos.js';
 
 afterAll(cleanup);
@@ -130,6 +131,51 @@ describe('REST API', () => {
     expect(r.status).toBe(status);
     expect(r.json).toMatchObject({ code, error: expect.any(String) });
     expect(git(repo, 'rev-parse', 'orchestrator')).toBe(before);
+  });
+
+  it('fails and releases a task like claim and complete do, and has a route for every write', async () => {
+    await call('POST', '/api/workstreams', { body: { name: 'ops' } });
+    const t = (await call('POST', '/api/workstreams/ops/tasks', { body: { title: 'deploy', agent: 'agent-1' } })).json;
+    expect((await call('POST', `/api/workstreams/ops/tasks/${t.id}/claim`, { body: { agent: 'agent-3' } })).json).toMatchObject({ status: 'in_progress', assigned_to: 'agent-3' });
+    const failed = await call('POST', `/api/workstreams/ops/tasks/${t.id}/fail`, { body: { agent: 'agent-3', reason: 'no network' } });
+    expect(failed.status).toBe(200);
+    expect(failed.json).toMatchObject({ id: t.id, status: 'failed', result: 'no network' });
+    const released = await call('POST', `/api/workstreams/ops/tasks/${t.id}/release`, { body: { agent: 'agent-3' } });
+    expect(released.json).toMatchObject({ id: t.id, status: 'pending', assigned_to: null });
+    expect((await call('GET', '/api/log?last=1')).json[0]).toMatchObject({ agent: 'agent-3', op: expect.objectContaining({ op: 'task.release' }) });
+    expect((await call('POST', `/api/workstreams/ops/tasks/${t.id}/fail`, { body: { agent: 'agent-3' } })).status).toBe(400);
+    expect((await call('POST', `/api/workstreams/ops/tasks/deadbeef/release`, { body: { agent: 'agent-3' } })).status).toBe(404);
+
+    expect((await call('GET', '/api/ready?workstream=ops')).json.map((x: { id: string }) => x.id)).toEqual([t.id]);
+    expect((await call('GET', '/api/workstreams/ops/brief?agent=agent-3')).json.markdown).toContain('## Agent brief: deploy');
+    await call('POST', `/api/workstreams/ops/tasks/${t.id}/claim`, { body: { agent: 'agent-3' } });
+    expect((await call('POST', '/api/workstreams/ops/requeue', { body: { ids: [t.id] } })).json).toEqual([expect.objectContaining({ id: t.id, status: 'pending' })]);
+    expect((await call('POST', '/api/events', { body: { agent: 'agent-3', action: 'deployed', data: { v: 2 } } })).json).toMatchObject({ agent: 'agent-3', action: 'deployed', v: 2 });
+    await call('POST', '/api/locks', { body: { resource: 'net', agent: 'agent-3', ttl: 1000 } });
+    expect((await call('POST', '/api/locks/net/renew', { body: { agent: 'agent-3', ttl: 90000 } })).json).toMatchObject({ resource: 'net', ttl_ms: 90000 });
+    expect((await call('POST', '/api/archive', { body: { older_than: '7d' } })).json).toEqual({ archived: 0, files: [] });
+    expect((await call('POST', '/api/collect', { body: { record: false } })).json).toMatchObject({ still_in_progress: expect.any(Array) });
+
+    // Only the branch's administration stays off the API.
+    const withoutRoute = DECLARATIONS.filter((d) => d.kind === 'write' && !d.rest).map((d) => d.name);
+    expect(withoutRoute.sort()).toEqual(['apply', 'import', 'init', 'settings.set', 'sync']);
+  });
+
+  it('answers a read from one commit: its header, ETag and body agree while others write', async () => {
+    await call('POST', '/api/workstreams', { body: { name: 'busy' } });
+    const writer = (async () => {
+      for (let i = 0; i < 15; i++) await call('POST', '/api/workstreams/busy/tasks', { body: { title: `t${i}` } });
+    })();
+    let checked = 0;
+    let done = false;
+    void writer.then(() => (done = true));
+    while (!done) {
+      const r = await call('GET', '/api/status');
+      expect(r.headers['x-orchestrator-commit']).toBe(r.json.commit);
+      checked++;
+    }
+    await writer;
+    expect(checked).toBeGreaterThan(0);
   });
 
   it('refuses bodies over 1 MiB with 413', async () => {

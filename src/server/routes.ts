@@ -1,80 +1,59 @@
 /**
- * The REST API: the original's endpoints with its bodies and success shapes,
- * plus the audit trail (/api/log) and a Server-Sent Events stream of tip
- * changes (/api/stream). Every handler calls one library function.
+ * The REST API, built from the operations' declarations (their `rest`
+ * bindings: method, path, status, answer shape); plus the server's own
+ * endpoints: /health and a Server-Sent Events stream of tip changes
+ * (/api/stream). A read answers from one view: the tip is read once, and
+ * the cache key, the ETag, X-Orchestrator-Commit and the body all come from
+ * that commit.
  */
 import { createHash } from 'node:crypto';
-import type { Request, Response, Router } from 'express';
-import type { Orchestrator } from '../api.js';
+import type { NextFunction, Request, Response, Router } from 'express';
 import { OrchestratorError } from '../errors.js';
-import { parseIntStrict } from '../domain/rules.js';
-import { DEFAULT_STALE_MS, statusText } from '../domain/queries.js';
+import { DEFAULT_STALE_MS } from '../domain/queries.js';
+import { restBindings, type AnyDeclaration, type RestBinding } from '../api/declare.js';
+import { invoke, type Raw } from '../api/invoke.js';
+import { DECLARATIONS } from '../api/ops/index.js';
+import type { Session } from '../api/session.js';
+import type { View } from '../api/view.js';
 import type { BranchWatcher } from './watcher.js';
-import { sessionOf } from '../api/orchestrator.js';
 
-type Body = Record<string, unknown>;
-
-function body(req: Request): Body {
+function body(req: Request): Raw {
   const b = req.body as unknown;
   if (b === undefined || b === null) return {};
   if (typeof b !== 'object' || Array.isArray(b)) throw new OrchestratorError('INVALID_INPUT', 'the request body must be a JSON object');
-  return b as Body;
+  return b as Raw;
 }
 
-function str(b: Body, key: string, required: true): string;
-function str(b: Body, key: string, required?: false): string | undefined;
-function str(b: Body, key: string, required = false): string | undefined {
-  const v = b[key];
-  if (v === undefined || v === null) {
-    if (required) throw new OrchestratorError('INVALID_INPUT', `${key} is required`, { field: key });
-    return undefined;
+function query(req: Request): Raw {
+  const out: Raw = {};
+  for (const [key, v] of Object.entries(req.query)) {
+    if (typeof v !== 'string') throw new OrchestratorError('INVALID_INPUT', `query parameter ${key} must be given once`, { field: key });
+    out[key] = v;
   }
-  if (typeof v !== 'string') throw new OrchestratorError('INVALID_INPUT', `${key} must be a string`, { field: key });
-  return v;
+  return out;
 }
 
-function int(b: Body, key: string): number | undefined {
-  const v = b[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
-  if (typeof v === 'string') return parseIntStrict(v, key);
-  throw new OrchestratorError('INVALID_INPUT', `${key} ${JSON.stringify(v)} is invalid: must be an integer`, { field: key });
-}
-
-function strings(b: Body, key: string): string[] | undefined {
-  const v = b[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  throw new OrchestratorError('INVALID_INPUT', `${key} must be a list of strings`, { field: key });
-}
-
-function query(req: Request, key: string): string | undefined {
-  const v = req.query[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new OrchestratorError('INVALID_INPUT', `query parameter ${key} must be given once`, { field: key });
-  return v;
+/** A request's raw input: the query, the JSON body, the path parameters (which win). */
+function rawInput(req: Request, b: RestBinding): Raw {
+  const raw: Raw = { ...query(req), ...body(req), ...(req.params as Raw) };
+  for (const [field, value] of Object.entries(b.fill ?? {})) if (raw[field] === undefined || raw[field] === null) raw[field] = value;
+  return raw;
 }
 
 /**
- * Cached JSON bodies, one per commit and query, recomputed at most once a
+ * Cached JSON bodies, one per commit and request, recomputed at most once a
  * second (time-dependent fields: stale agents, lock expiry). Answers
  * If-None-Match with 304.
  */
 class ResponseCache {
   private entries = new Map<string, { body: Buffer; etag: string; at: number }>();
-  constructor(
-    watcher: BranchWatcher,
-    private readonly tip: () => Promise<string | null>,
-  ) {
+  constructor(watcher: BranchWatcher) {
     watcher.subscribe(() => this.entries.clear());
   }
 
-  async send(req: Request, res: Response, key: string, compute: () => Promise<unknown>): Promise<void> {
+  async send(req: Request, res: Response, commit: string | null, key: string, compute: () => Promise<unknown>): Promise<void> {
     const now = Date.now();
-    // Keyed by the tip read now (a ref read), not the watcher's last poll: a body never carries another commit's key.
-    const tip = await this.tip();
-    const full = `${tip ?? 'none'} ${key}`;
+    const full = `${commit ?? 'none'} ${key}`;
     let e = this.entries.get(full);
     if (!e || now - e.at >= 1000) {
       const body = Buffer.from(JSON.stringify(await compute()));
@@ -86,7 +65,7 @@ class ResponseCache {
     res.setHeader('ETag', e.etag);
     res.setHeader('Cache-Control', 'no-cache');
     // Which commit the answer comes from, so a page can tell responses of different commits apart.
-    res.setHeader('X-Orchestrator-Commit', tip ?? '');
+    res.setHeader('X-Orchestrator-Commit', commit ?? '');
     if (req.headers['if-none-match'] === e.etag) {
       res.status(304).end();
       return;
@@ -103,22 +82,52 @@ export interface RouteOptions {
   staleMs?: number;
 }
 
-export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: typeof import('express'), opts: RouteOptions = {}): Router {
+type Handler = (req: Request, res: Response) => Promise<void>;
+
+export function apiRoutes(session: Session, watcher: BranchWatcher, express: typeof import('express'), opts: RouteOptions = {}): Router {
   const r = express.Router();
-  const cache = new ResponseCache(watcher, () => sessionOf(orc).tip());
+  const cache = new ResponseCache(watcher);
 
-  /** After a write the stream hears of the new tip at once. */
-  const wrote = async (res: Response, status: number, result: unknown) => {
-    await watcher.check();
-    res.status(status).json(result);
-  };
+  /** A declared read: one view, its commit keys the cache. */
+  const read =
+    (d: AnyDeclaration, b: RestBinding): Handler =>
+    async (req, res) => {
+      const raw = rawInput(req, b);
+      const view: View = await session.view();
+      const run = () => invoke(session, d, raw, 'rest', { view });
+      if (b.text) {
+        res.type('text/plain').send(b.text(await run()));
+        return;
+      }
+      await cache.send(req, res, view.commit, `${req.path} ${JSON.stringify(raw)}`, async () => (b.answer ? b.answer(await run()) : run()));
+    };
 
-  r.get('/status', (req, res) => cache.send(req, res, 'status', () => orc.status()));
-  r.get('/status/text', async (_req, res) => {
-    res.type('text/plain').send(statusText(await orc.status()));
-  });
+  /** A declared write; after it, the stream hears of the new tip at once. */
+  const write =
+    (d: AnyDeclaration, b: RestBinding): Handler =>
+    async (req, res) => {
+      let result: unknown;
+      try {
+        result = await invoke(session, d, rawInput(req, b), 'rest');
+      } catch (err) {
+        const extra = err instanceof OrchestratorError ? b.refused?.[err.code] : undefined;
+        if (extra) Object.assign(err as object, { body: extra((err as OrchestratorError).data) });
+        throw err;
+      }
+      await watcher.check();
+      res.status(b.status ?? 200).json(b.answer ? b.answer(result) : result);
+    };
+
+  for (const d of DECLARATIONS as readonly AnyDeclaration[]) {
+    for (const b of restBindings(d)) {
+      const handler = d.kind === 'read' ? read(d, b) : write(d, b);
+      const route = (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
+      r[b.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'](b.path, route);
+    }
+  }
+
   r.get('/health', async (_req, res) => {
-    const w = await orc.where();
+    const w = await session.where();
     res.json({
       ok: true,
       commit: watcher.current,
@@ -130,138 +139,6 @@ export function apiRoutes(orc: Orchestrator, watcher: BranchWatcher, express: ty
       server_time: new Date().toISOString(),
       stale_after_ms: opts.staleMs ?? DEFAULT_STALE_MS,
     });
-  });
-
-  r.get('/workstreams', (req, res) => cache.send(req, res, 'workstreams', () => orc.listWorkstreams()));
-  r.post('/workstreams', async (req, res) => {
-    const b = body(req);
-    const ws = await orc.createWorkstream(str(b, 'name', true), { description: str(b, 'description') ?? '', priority: int(b, 'priority') ?? 5 }, str(b, 'agent'));
-    await wrote(res, 201, ws);
-  });
-
-  r.get('/workstreams/:name/tasks', (req, res) => cache.send(req, res, `tasks ${req.params.name}`, () => orc.listTasks(String(req.params.name))));
-  r.post('/workstreams/:name/tasks', async (req, res) => {
-    const b = body(req);
-    const task = await orc.addTask(
-      String(req.params.name),
-      {
-        title: str(b, 'title', true),
-        description: str(b, 'description') ?? '',
-        priority: int(b, 'priority') ?? 5,
-        estimate: str(b, 'estimate') ?? null,
-        after: strings(b, 'after'),
-        needs: strings(b, 'needs'),
-      },
-      str(b, 'agent'),
-    );
-    await wrote(res, 201, task);
-  });
-  r.get('/workstreams/:name/tasks/:id', (req, res) =>
-    cache.send(req, res, `task ${req.params.name} ${req.params.id}`, () => orc.showTask(String(req.params.name), String(req.params.id))),
-  );
-  r.get('/archive', (req, res) => {
-    const last = query(req, 'last');
-    const filter = { workstream: query(req, 'workstream'), last: last !== undefined ? parseIntStrict(last, 'last') : 100 };
-    return cache.send(req, res, `archive ${JSON.stringify(filter)}`, () => orc.archivedTasks(filter));
-  });
-  r.get('/plan', (req, res) => cache.send(req, res, 'plan', () => orc.plan()));
-  r.post('/workstreams/:name/tasks/:id/claim', async (req, res) => {
-    const task = await orc.claimTask(String(req.params.name), String(req.params.id), str(body(req), 'agent', true));
-    await wrote(res, 200, task);
-  });
-  r.post('/workstreams/:name/tasks/:id/complete', async (req, res) => {
-    const b = body(req);
-    const task = await orc.completeTask(String(req.params.name), String(req.params.id), str(b, 'result') ?? null, str(b, 'agent'));
-    await wrote(res, 200, task);
-  });
-  r.post('/workstreams/:name/tasks/:id/fail', async (req, res) => {
-    const b = body(req);
-    const task = await orc.failTask(String(req.params.name), String(req.params.id), str(b, 'reason', true), str(b, 'agent'));
-    await wrote(res, 200, task);
-  });
-  r.post('/workstreams/:name/tasks/:id/release', async (req, res) => {
-    const task = await orc.releaseTask(String(req.params.name), String(req.params.id), str(body(req), 'agent'));
-    await wrote(res, 200, task);
-  });
-  r.post('/workstreams/:name/next', async (req, res) => {
-    const task = await orc.getNextTask(String(req.params.name), str(body(req), 'agent', true));
-    await wrote(res, 200, task ?? { message: 'No pending tasks' });
-  });
-
-  r.get('/agents', (req, res) => cache.send(req, res, 'agents', () => orc.listAgents()));
-  r.post('/agents', async (req, res) => {
-    const b = body(req);
-    const agent = await orc.registerAgent(str(b, 'id', true), { type: str(b, 'type') ?? 'general', capabilities: strings(b, 'capabilities') ?? [] });
-    await wrote(res, 201, agent);
-  });
-  r.post('/agents/:id/heartbeat', async (req, res) => {
-    const agent = await orc.heartbeat(String(req.params.id));
-    await wrote(res, 200, { ok: true, ...agent });
-  });
-
-  /** ?agent&action&since&last, shared by the event log and the audit trail. */
-  const historyFilter = (req: Request, defaultLast?: number) => {
-    const last = query(req, 'last');
-    return {
-      agent: query(req, 'agent'),
-      action: query(req, 'action'),
-      since: query(req, 'since'),
-      last: last !== undefined ? parseIntStrict(last, 'last') : defaultLast,
-    };
-  };
-
-  r.get('/events', (req, res) => {
-    const filter = { ...historyFilter(req), workstream: query(req, 'workstream') };
-    return cache.send(req, res, `events ${JSON.stringify(filter)}`, () => orc.getEvents(filter));
-  });
-
-  r.get('/log', (req, res) => {
-    const filter = historyFilter(req, 50);
-    return cache.send(req, res, `log ${JSON.stringify(filter)}`, () => orc.log(filter));
-  });
-
-  r.get('/knowledge', (req, res) => cache.send(req, res, 'knowledge', () => orc.listKnowledge()));
-  r.get('/knowledge/:topic', (req, res) => {
-    const topic = String(req.params.topic);
-    return cache.send(req, res, `topic ${topic}`, async () => {
-      const content = await orc.readKnowledge(topic);
-      if (content === null) throw new OrchestratorError('NOT_FOUND', `topic "${topic}" not found`, { topic });
-      return { topic, content };
-    });
-  });
-  r.put('/knowledge/:topic', async (req, res) => {
-    const b = body(req);
-    const content = str(b, 'content', true);
-    const out = await orc.writeKnowledge(String(req.params.topic), content, str(b, 'agent') ?? query(req, 'agent') ?? 'api');
-    await wrote(res, 200, { ok: true, ...out });
-  });
-  r.delete('/knowledge/:topic', async (req, res) => {
-    const topic = String(req.params.topic);
-    const deleted = await orc.deleteKnowledge(topic, str(body(req), 'agent') ?? query(req, 'agent') ?? 'api');
-    if (!deleted) throw new OrchestratorError('NOT_FOUND', `topic "${topic}" not found`, { topic });
-    await wrote(res, 200, { ok: true });
-  });
-
-  r.get('/locks', (req, res) => cache.send(req, res, 'locks', () => orc.listLocks()));
-  r.post('/locks', async (req, res) => {
-    const b = body(req);
-    const resource = str(b, 'resource', true);
-    const agent = str(b, 'agent', true);
-    try {
-      const lock = await orc.lock(resource, agent, { ttlMs: int(b, 'ttl') ?? int(b, 'ttl_ms') ?? 60_000 });
-      await wrote(res, 200, { acquired: true, ...lock });
-    } catch (err) {
-      if (err instanceof OrchestratorError && err.code === 'LOCK_HELD') {
-        res.status(409).json({ acquired: false, ...err.toJSON(), holder: err.data.holder, expires_at: err.data.expires_at });
-        return;
-      }
-      throw err;
-    }
-  });
-  r.delete('/locks/:resource', async (req, res) => {
-    const b = body(req);
-    const out = await orc.unlock(String(req.params.resource), str(b, 'agent', true), { force: b.force === true });
-    await wrote(res, 200, out);
   });
 
   r.get('/stream', (req, res) => {

@@ -4,7 +4,15 @@
  * microseconds), fetches the remote on an interval, and tells subscribers
  * (the SSE stream, the response caches) when the tip moves.
  */
-import type { Session } from '../api/session.js';
+/** What the watcher needs of the branch: no more (the session gives it). */
+export interface TipSource {
+  /** Whether there is a remote to fetch. */
+  online(): Promise<boolean>;
+  /** The local tip (a ref read). */
+  tip(): Promise<string | null>;
+  /** Fetches the remote. */
+  fetch(): Promise<unknown>;
+}
 
 export type TipListener = (commit: string | null) => void;
 
@@ -25,7 +33,7 @@ export class BranchWatcher {
   lastFetchError: string | null = null;
 
   constructor(
-    private readonly orc: Session,
+    private readonly branch: TipSource,
     private readonly opts: WatcherOptions = {},
   ) {}
 
@@ -34,9 +42,9 @@ export class BranchWatcher {
   }
 
   async start(): Promise<void> {
-    const online = await this.orc.online();
+    const online = await this.branch.online();
     if (online) await this.fetch();
-    this.tip = await this.orc.tip();
+    this.tip = await this.branch.tip();
     const poll = setInterval(() => void this.check(), this.opts.pollMs ?? 200);
     poll.unref();
     this.timers.push(poll);
@@ -50,7 +58,7 @@ export class BranchWatcher {
   /** Re-reads the tip now (after a write through this server, say). */
   async check(): Promise<void> {
     try {
-      const tip = await this.orc.tip();
+      const tip = await this.branch.tip();
       if (tip !== this.tip) {
         this.tip = tip;
         for (const l of this.listeners) l(tip);
@@ -64,7 +72,7 @@ export class BranchWatcher {
     if (this.fetching) return;
     this.fetching = true;
     try {
-      await this.orc.fetch();
+      await this.branch.fetch();
       this.lastFetchError = null;
     } catch (err) {
       this.lastFetchError = err instanceof Error ? err.message : String(err);
