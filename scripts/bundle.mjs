@@ -15,8 +15,8 @@ const common = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // The server's dependencies load only for `serve`, from node_modules.
-  external: ['express', 'playwright-core'],
+  // The server's and the MCP server's dependencies load only for `serve` and `mcp`, from node_modules.
+  external: ['express', 'playwright-core', '@modelcontextprotocol/sdk'],
   mainFields: ['module', 'main'],
   plugins: [
     {

@@ -370,3 +370,38 @@ describe('--help', () => {
     expect(r.stdout).toMatch(/^Usage: orchestrator task\|t/);
   });
 });
+
+describe('prime', () => {
+  it('tells an agent session who it is, its work, the ready tasks and its commands, in at most 1,000 tokens', async () => {
+    const dir = makeRepo();
+    await run(['ws', 'create', 'big'], { cwd: dir });
+    for (let i = 0; i < 30; i++) await run(['t', 'add', 'big', `${i} ${'a very long title that goes on '.repeat(8)}`, '--needs', 'db,cache,queue'], { cwd: dir });
+    const claimed = (await run(['t', 'next', 'big', 'agent-x', '--json'], { cwd: dir })).json;
+    await run(['lock', 'acquire', 'db', 'agent-x'], { cwd: dir });
+    const r = await run(['prime'], { cwd: dir, env: { ORCHESTRATOR_AGENT: 'agent-x' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout.length / 4).toBeLessThanOrEqual(1000);
+    expect(r.stdout).toContain('You act as **agent-x**');
+    expect(r.stdout).toContain(`in progress: big/${claimed.id}`);
+    expect(r.stdout).toContain('lock held: db');
+    expect(r.stdout).toContain('## Ready now (29)');
+    expect(r.stdout.match(/^- \[P5\] big\//gm)).toHaveLength(10);
+    expect(r.stdout).toContain('... 19 more');
+    expect(r.stdout).toContain('orchestrator task next <workstream> agent-x');
+    expect(r.stdout).toContain('orchestrator task complete <workstream> [taskId] [result]');
+    // Every command it names is one the CLI has.
+    for (const line of r.stdout.split('\n').filter((l) => l.startsWith('orchestrator '))) {
+      const words = line.split('  #')[0].split(' ').slice(1).filter((w) => /^[a-z]+$/.test(w)).slice(0, 2);
+      expect((await run([...words, '--help'], { cwd: dir })).code).toBe(0);
+    }
+  });
+
+  it('says how to set an identity when there is none, and gives JSON with --json', async () => {
+    const dir = makeRepo();
+    const r = await run(['prime'], { cwd: dir });
+    expect(r.stdout).toContain('No acting agent is set: pass --as <agent>');
+    expect(r.stdout).toContain('## Ready now (0)');
+    const json = (await run(['prime', '--as', 'a1', '--json'], { cwd: dir })).json;
+    expect(json).toMatchObject({ agent: 'a1', markdown: expect.stringContaining('**a1**') });
+  });
+});

@@ -213,3 +213,20 @@ export function restBindings(d: AnyDeclaration): readonly RestBinding[] {
 export function offered(def: FieldDef, surface: Surface): boolean {
   return !def.only || def.only.includes(surface);
 }
+
+/**
+ * A declared command as the CLI takes it: `task next <workstream> <agent>`;
+ * with `agent`, agent arguments are filled in.
+ */
+export function cliUsage(d: AnyDeclaration, agent?: string): string {
+  const cli = d.cli!;
+  const name = typeof cli.name === 'string' ? cli.name : cli.name[0];
+  const args = (cli.args ?? []).map((a) => {
+    const field = a.replace(/\.\.\.$/, '');
+    const def = (d.input as Record<string, { def: FieldDef }>)[field].def;
+    if (def.kind === 'agent' && agent) return agent;
+    const shown = `${def.arg ?? field}${a.endsWith('...') ? '...' : ''}`;
+    return def.optional ? `[${shown}]` : `<${shown}>`;
+  });
+  return [cli.group, name, ...args].filter(Boolean).join(' ');
+}

@@ -1,6 +1,13 @@
 /** The runner's cycle: plan, brief, collect. */
 import { declare, f } from '../declare.js';
 import * as runner from '../use-cases/runner.js';
+import { prime as primeUseCase } from '../use-cases/prime.js';
+import type { AnyDeclaration } from '../declare.js';
+// A cycle (the list includes this file), read only when prime runs.
+import { DECLARATIONS } from './index.js';
+
+/** The agent's loop: the operations offered as MCP tools. */
+const loop = (): readonly AnyDeclaration[] => (DECLARATIONS as readonly AnyDeclaration[]).filter((d) => !!d.mcp);
 
 export const plan = declare({
   name: 'plan',
@@ -49,4 +56,19 @@ export const collect = declare({
   library: { collect: { args: [['since', 'record', 'agent']] } },
   cli: { name: 'collect' },
   rest: { method: 'POST', path: '/collect' },
+});
+
+export const prime = declare({
+  name: 'prime',
+  kind: 'read',
+  summary: 'what an agent session needs at its start: its identity, its work, the ready tasks now and the commands of its loop (for session-start hooks)',
+  input: {
+    via: f.string<'cli' | 'mcp'>('how the commands are shown').default('cli').only('library'),
+    command: f.string('how to call this CLI').optional().internal(),
+  },
+  result: '{agent, markdown}',
+  refusals: [],
+  run: (ctx, i) => primeUseCase(ctx, i, loop()),
+  library: { prime: { args: [['via']] } },
+  cli: { name: 'prime' },
 });

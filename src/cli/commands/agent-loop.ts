@@ -1,4 +1,14 @@
-/** An agent session's entry points: `prime` (what to know) and `mcp` (the tools over stdio). */
+/** An agent session's entry point over MCP: `mcp` serves the tools of its loop on stdio (the SDK loads only here). */
 import { room } from '../room.js';
 
-export default room({});
+export default room({
+  custom: (program, ctx) => {
+    program
+      .command('mcp')
+      .description('serve the agent loop as MCP tools on standard input and output (identity: --as or ORCHESTRATOR_AGENT)')
+      .action(async () => {
+        const { runMcpServer } = await import('../../mcp/server.js');
+        await runMcpServer({ session: ctx.session(), version: program.version() ?? '0.1.0' });
+      });
+  },
+});

@@ -14,5 +14,9 @@ export default room({
       text: (b: { markdown: string }) => b.markdown,
     },
     'cycle.collect': { text: (c: unknown) => JSON.stringify(c, null, 2) },
+    prime: {
+      input: (raw, _opts, ctx) => ({ ...raw, command: ctx.selfCommand() }),
+      text: (p: { markdown: string }) => p.markdown,
+    },
   },
 });
