@@ -18,7 +18,7 @@ afterAll(cleanup);
 
 /** A raw operation at a time no earlier than the branch's last. */
 async function op(orc: Orchestrator, fields: Record<string, unknown>, by = 'alice'): Promise<OpBase> {
-  const last = (await orc.snapshot()).world.state.updated_at;
+  const last = (await orc.loadState()).updated_at;
   const at = new Date(Math.max(Date.now(), Date.parse(last))).toISOString();
   return { at, by, ...fields } as OpBase;
 }

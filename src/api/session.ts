@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listRemotes } from 'isomorphic-git';
-import { Engine, type MutationOutcome, type Prepare } from '../engine.js';
+import { Engine, type MutateOptions, type MutationOutcome, type Prepare } from '../engine.js';
 import { known, OrchestratorError } from '../errors.js';
 import { DEFAULT_STALE_MS } from '../domain/queries.js';
 import { check } from '../domain/rules.js';
@@ -147,8 +147,8 @@ export class Session {
   }
 
   /** Applies one operation as one commit (see engine.ts). */
-  async mutate<R>(prepare: Prepare<R>): Promise<MutationOutcome<R>> {
-    const out = await (await this.open()).engine.mutate(prepare);
+  async mutate<R>(prepare: Prepare<R>, opts?: MutateOptions): Promise<MutationOutcome<R>> {
+    const out = await (await this.open()).engine.mutate(prepare, opts);
     this.lastCommit = out.commit;
     this.lastAttempts = out.attempts;
     return out;

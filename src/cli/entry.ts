@@ -14,5 +14,6 @@ export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
   });
 }
 
-/** The CLI with an I/O seam of its own (tests run it in process). */
+/** The CLI with an I/O seam of its own, and how standard input is read (tests run it in process). */
 export { main } from './main.js';
+export { decodeUtf8 } from '../domain/text.js';

@@ -4,6 +4,7 @@
  * archive, and the task `complete` means. Pure: the caller passes the time.
  */
 import { getWorkstream } from './draft.js';
+import { own } from './own.js';
 import { soleInProgress } from './queries.js';
 import type { State } from './types.js';
 
@@ -15,7 +16,7 @@ export function staleInProgress(state: State, workstream: string, nowMs: number,
   return getWorkstream(state, workstream)
     .tasks.filter((t) => t.status === 'in_progress')
     .filter((t) => {
-      const a = t.assigned_to && Object.prototype.hasOwnProperty.call(state.agents, t.assigned_to) ? state.agents[t.assigned_to] : undefined;
+      const a = t.assigned_to ? own(state.agents, t.assigned_to) : undefined;
       const lastSign = a ? Date.parse(a.last_seen) : Date.parse(t.updated_at);
       return nowMs - lastSign > staleMs;
     })

@@ -13,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { main } from '../../src/cli/main.js';
+import { decodeUtf8 } from '../../src/domain/text.js';
 import { GIT_ENV } from './repos.js';
 
 export const BIN = path.resolve(__dirname, '..', '..', 'bin', 'orchestrator.js');
@@ -55,7 +56,7 @@ export async function run(args: string[], opts: CliOptions): Promise<CliResult> 
   const code = await main(args, {
     stdout: (s) => void (stdout += s),
     stderr: (s) => void (stderr += s),
-    stdin: async () => opts.input ?? '',
+    stdin: async () => (typeof opts.input === 'object' ? decodeUtf8(opts.input, 'standard input') : (opts.input ?? '')),
     env: env(opts.env),
     cwd: opts.cwd,
     bin: BIN,
@@ -67,13 +68,13 @@ export async function run(args: string[], opts: CliOptions): Promise<CliResult> 
 // the store read process.env) and wakes the caller through shared memory.
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
-const { main } = require(${JSON.stringify(BUNDLE)});
+const { main, decodeUtf8 } = require(${JSON.stringify(BUNDLE)});
 parentPort.on('message', async ({ args, opts, env, port, flag }) => {
   const saved = process.env;
   process.env = env;
   let stdout = '', stderr = '', code;
   try {
-    code = await main(args, { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, stdin: async () => opts.input ?? '', env, cwd: opts.cwd, bin: ${JSON.stringify(BIN)} });
+    code = await main(args, { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, stdin: async () => (typeof opts.input === 'object' ? decodeUtf8(Buffer.from(opts.input), 'standard input') : (opts.input ?? '')), env, cwd: opts.cwd, bin: ${JSON.stringify(BIN)} });
   } catch (err) {
     code = -1;
     stderr += String(err && err.stack || err);

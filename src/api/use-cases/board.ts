@@ -44,10 +44,6 @@ export async function status(ctx: Ctx): Promise<StatusView> {
 /** The state in the original's shape (locks included, read from locks/). */
 export async function state(ctx: Ctx): Promise<SeedState> {
   const view = await ctx.view();
-  const locks: SeedState['locks'] = {};
-  for (const l of activeLocks(view.world.locks, view.now)) {
-    const { resource, ...rest } = l;
-    locks[resource] = rest;
-  }
+  const locks: SeedState['locks'] = Object.fromEntries(activeLocks(view.world.locks, view.now).map(({ resource, ...rest }) => [resource, rest]));
   return { ...view.state, locks };
 }

@@ -1,7 +1,7 @@
 /** The event log: custom events and filtered reads. */
 import { OrchestratorError } from '../../errors.js';
 import type { EventFilter } from '../../domain/queries.js';
-import type { LogEventOp } from '../../domain/ops/log-event.js';
+import { checkEventData, type LogEventOp } from '../../domain/ops/log-event.js';
 import type { OrcEvent } from '../../domain/types.js';
 import { by, type Ctx } from '../context.js';
 
@@ -11,6 +11,7 @@ export function log(ctx: Ctx, i: { agent?: string; action: string; data: Record<
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new OrchestratorError('INVALID_INPUT', 'event data must be a JSON object', { field: 'data' });
   }
+  checkEventData(data);
   const agent = by(ctx, i.agent);
   return ctx.session.run((_w, c) => ({ op: 'event.log', at: c.at, by: agent, agent, action: i.action, data: JSON.parse(JSON.stringify(data)) }) satisfies LogEventOp);
 }

@@ -65,7 +65,7 @@ export async function archived(ctx: Ctx, i: { workstream?: string; id?: string; 
 
 /** Applies a recorded operation as it is (for tools that replay operations). */
 export function apply(ctx: Ctx, i: { op: OpBase }): Promise<MutationOutcome<unknown>> {
-  return ctx.session.mutate(() => i.op);
+  return ctx.session.mutate(() => i.op, { raw: true });
 }
 
 export const sourceName = (dir: string) => path.basename(path.resolve(dir));
