@@ -10,6 +10,9 @@ import type { ErrorCode } from '../errors.js';
 import type { Rule } from '../domain/rules.js';
 import { AGENT_ARGS_OPTIONAL } from './identity.js';
 import type { Ctx } from './context.js';
+import type { Ctx as WriteCtx } from '../engine.js';
+import type { NoChange, OpBase } from '../domain/op.js';
+import type { World } from '../domain/types.js';
 
 /** Where a call comes from: each surface reads its raw values its own way. */
 export type Surface = 'library' | 'cli' | 'rest' | 'mcp';
@@ -189,7 +192,14 @@ export interface Declaration<F extends Fields = Fields, R = unknown, L extends R
   result: string;
   /** Codes it refuses with, besides INVALID_INPUT and the remote's (REMOTE, CONTENTION, NEEDS_SYNC). */
   refusals: readonly ErrorCode[];
-  run(ctx: Ctx, input: Input<F>): Promise<R>;
+  /** Runs it (a use case). A write that is one operation built from the state declares `plan` instead. */
+  run?(ctx: Ctx, input: Input<F>): Promise<R>;
+  /**
+   * A write as one pure step: the operation to record, built from the
+   * newest state, the input and the acting agent (or NoChange). Retried on
+   * a new tip by the engine like any mutation.
+   */
+  plan?(world: World, c: WriteCtx, input: Input<F>, actor: string | undefined): OpBase | NoChange<R>;
   /** The library functions it is offered as (the original's names and signatures). */
   library?: L;
   cli?: CliBinding;

@@ -110,5 +110,6 @@ export async function invoke(session: Session, decl: AnyDeclaration, raw: Raw, s
     actor,
     view: () => (view ??= session.view()),
   };
-  return decl.run(ctx, input as never);
+  if (decl.plan) return session.run((world, c) => decl.plan!(world, c, input as never, actor));
+  return decl.run!(ctx, input as never);
 }

@@ -14,6 +14,8 @@ import { offered } from '../api/declare.js';
 import { invoke, type Raw } from '../api/invoke.js';
 import { DECLARATIONS } from '../api/ops/index.js';
 import type { CliContext, Output } from './context.js';
+import { taskLine, taskList } from './format.js';
+import type { Task } from '../domain/types.js';
 
 export interface CommandSpec<R = any> {
   /** The result as text for people (default: JSON). */
@@ -61,6 +63,15 @@ function exitHelp(d: AnyDeclaration): string {
   return `\nExit status: 0 ok; ${[...new Set(codes)].map((c) => `${ERROR_CODES[c].exit} ${c}`).join(', ')}; 5 REMOTE, 6 CONTENTION.`;
 }
 
+const isTask = (x: unknown): x is Task => !!x && typeof x === 'object' && 'id' in x && 'title' in x && 'status' in x;
+
+/** A result with no text of its room's: a task as a line, tasks as lines, anything else as JSON. */
+function defaultText(result: unknown): string {
+  if (isTask(result)) return taskLine(result);
+  if (Array.isArray(result) && result.length && result.every(isTask)) return taskList(result);
+  return JSON.stringify(result, null, 2);
+}
+
 /** Builds one command from a declaration and its room spec. */
 export function commandFor(parent: Command, d: AnyDeclaration, ctx: CliContext, spec: CommandSpec = {}): Command {
   const cli = d.cli!;
@@ -106,7 +117,7 @@ export function commandFor(parent: Command, d: AnyDeclaration, ctx: CliContext, 
     if (spec.print) return spec.print(result, ctx, opts);
     const out: Output = {
       json: spec.json ? spec.json(result) : result,
-      text: spec.text ? spec.text(result, ctx) : JSON.stringify(result, null, 2),
+      text: spec.text ? spec.text(result, ctx) : defaultText(result),
     };
     ctx.print(out);
   });

@@ -45,3 +45,20 @@ export const listAgents = declare({
   cli: { group: 'agent', name: ['list', 'ls'] },
   rest: { method: 'GET', path: '/agents' },
 });
+
+export const removeAgent = declare({
+  name: 'agent.remove',
+  kind: 'write',
+  summary: 'remove an agent; refused while it holds tasks or live locks unless forced (they go back and are released)',
+  input: {
+    id: f.string('the agent to remove').rule('agent'),
+    force: f.bool('remove it anyway: its tasks go back to pending, its locks are released'),
+    agent: f.agent('who removes it').optional(),
+  },
+  result: 'RemoveAgentResult',
+  refusals: ['NOT_FOUND', 'CONFLICT'],
+  plan: (_w, c, i, actor) => ({ op: 'agent.remove', at: c.at, by: i.agent ?? actor ?? 'system', id: i.id, ...(i.force ? { force: true } : {}) }),
+  library: { removeAgent: { args: ['id', ['force'], 'agent'] } },
+  cli: { group: 'agent', name: ['remove', 'rm'], args: ['id'] },
+  rest: { method: 'DELETE', path: '/agents/:id' },
+});

@@ -174,3 +174,51 @@ export const requeueTasks = declare({
   cli: { group: 'task', name: 'requeue', args: ['workstream', 'ids...'] },
   rest: { method: 'POST', path: '/workstreams/:workstream/requeue' },
 });
+
+export const editTask = declare({
+  name: 'task.edit',
+  kind: 'write',
+  summary: 'change a task: title, description, priority, estimate, dependencies or resources (dependencies and resources only while pending)',
+  input: {
+    workstream,
+    id,
+    title: f.string('the new title').optional(),
+    description: f.string('the new details').optional(),
+    priority: f.int('the new priority').optional(),
+    estimate: f.string<string | null>('the new estimate ("" clears it)').optional().arg('text'),
+    after: f.list('the whole new list of dependencies (empty: none)').optional().arg('ids'),
+    needs: f.list('the whole new list of resources (empty: none)').optional().arg('resources'),
+    agent: f.agent('who edits it').optional(),
+  },
+  result: 'Task',
+  refusals: ['NOT_FOUND', 'CONFLICT'],
+  plan: (_w, c, i, actor) => ({
+    op: 'task.edit',
+    at: c.at,
+    by: i.agent ?? actor ?? 'system',
+    workstream: i.workstream,
+    id: i.id,
+    ...(i.title !== undefined ? { title: i.title } : {}),
+    ...(i.description !== undefined ? { description: i.description } : {}),
+    ...(i.priority !== undefined ? { priority: i.priority } : {}),
+    ...(i.estimate !== undefined ? { estimate: i.estimate || null } : {}),
+    ...(i.after !== undefined ? { depends_on: i.after } : {}),
+    ...(i.needs !== undefined ? { needs: i.needs } : {}),
+  }),
+  library: { editTask: { args: ['workstream', 'id', ['title', 'description', 'priority', 'estimate', 'after', 'needs'], 'agent'] } },
+  cli: { group: 'task', name: 'edit', args: ['workstream', 'id'] },
+  rest: { method: 'POST', path: '/workstreams/:workstream/tasks/:id/edit' },
+});
+
+export const deleteTask = declare({
+  name: 'task.delete',
+  kind: 'write',
+  summary: 'delete a pending task that nothing depends on',
+  input: { workstream, id, agent: f.agent('who deletes it').optional() },
+  result: 'Task',
+  refusals: ['NOT_FOUND', 'CONFLICT'],
+  plan: (_w, c, i, actor) => ({ op: 'task.delete', at: c.at, by: i.agent ?? actor ?? 'system', workstream: i.workstream, id: i.id }),
+  library: { deleteTask: { args: ['workstream', 'id', 'agent'] } },
+  cli: { group: 'task', name: ['delete', 'rm'], args: ['workstream', 'id'] },
+  rest: { method: 'DELETE', path: '/workstreams/:workstream/tasks/:id' },
+});

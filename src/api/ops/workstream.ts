@@ -61,3 +61,16 @@ export const loadState = declare({
   run: board.state,
   library: { loadState: { args: [] } },
 });
+
+export const archiveWorkstream = declare({
+  name: 'workstream.archive',
+  kind: 'write',
+  summary: 'archive a finished workstream: hidden from lists and the plan, takes no new tasks',
+  input: { name: f.string('the workstream name'), agent: f.agent('who archives it').optional() },
+  result: 'Workstream & {name}',
+  refusals: ['NOT_FOUND', 'CONFLICT'],
+  plan: (_w, c, i, actor) => ({ op: 'workstream.archive', at: c.at, by: i.agent ?? actor ?? 'system', name: i.name }),
+  library: { archiveWorkstream: { args: ['name', 'agent'] } },
+  cli: { group: 'workstream', name: 'archive', args: ['name'] },
+  rest: { method: 'POST', path: '/workstreams/:name/archive' },
+});
