@@ -28,3 +28,11 @@ async function f() {
   return [a, b, id, k, z, ev, s, del];
 }
 void f;
+async function g() {
+  const t = await orc.editTask('w', 'id', { title: 'x' });
+  const s: string = t.title;
+  const r = await orc.removeAgent('a', { force: true });
+  const removed: true = r.removed;
+  return [s, removed];
+}
+void g;

@@ -14,6 +14,28 @@ import type { Ctx as WriteCtx } from '../engine.js';
 import type { NoChange, OpBase } from '../domain/op.js';
 import type { World } from '../domain/types.js';
 
+/** What a planner knows of the call besides its input: who acts, and the session's stale window. */
+export interface Who {
+  actor: string | undefined;
+  staleMs: number;
+}
+
+/**
+ * A write as one pure step: the operation to record, built from the newest
+ * state, the input and who acts (or NoChange). Being pure data in and out,
+ * another process of the clone can run it for this one (group commit).
+ */
+export type Planner<I, R> = (world: World, c: WriteCtx, input: I, who: Who) => OpBase | NoChange<R>;
+
+/** A result's name, carrying its type. */
+export type Shape<T> = string & { readonly __result?: T };
+export const returns = <T>(name: string): Shape<T> => name as Shape<T>;
+
+/** Who a change is recorded as: the agent named, else the acting agent, else "system". */
+export function byWho(who: Who, agent?: string | null): string {
+  return agent ?? who.actor ?? 'system';
+}
+
 /** Where a call comes from: each surface reads its raw values its own way. */
 export type Surface = 'library' | 'cli' | 'rest' | 'mcp';
 
@@ -103,7 +125,9 @@ const field = <T>(kind: Kind, summary: string) => new Field<T, false, false>({ k
 
 /** Field builders: `f.string('the workstream').rule('workstream')`, `f.int('priority').default(5)`. */
 export const f = {
-  string: <T extends string | null = string>(summary: string) => field<T>('string', summary),
+  string: (summary: string) => field<string>('string', summary),
+  /** A string that may be null (null clears it). */
+  nullable: (summary: string) => field<string | null>('string', summary),
   int: (summary: string) => field<number>('int', summary),
   bool: (summary: string) => field<boolean>('bool', summary).default(false),
   list: (summary: string) => field<string[]>('list', summary),
@@ -188,8 +212,8 @@ export interface Declaration<F extends Fields = Fields, R = unknown, L extends R
   /** One line, in the imperative: it is the help text everywhere. */
   summary: string;
   input: F;
-  /** What it returns (named for the reference). */
-  result: string;
+  /** What it returns, named for the reference (`returns<Task>('Task')` also types it). */
+  result: Shape<R>;
   /** Codes it refuses with, besides INVALID_INPUT and the remote's (REMOTE, CONTENTION, NEEDS_SYNC). */
   refusals: readonly ErrorCode[];
   /** Runs it (a use case). A write that is one operation built from the state declares `plan` instead. */
@@ -199,7 +223,7 @@ export interface Declaration<F extends Fields = Fields, R = unknown, L extends R
    * newest state, the input and the acting agent (or NoChange). Retried on
    * a new tip by the engine like any mutation.
    */
-  plan?(world: World, c: WriteCtx, input: Input<F>, actor: string | undefined): OpBase | NoChange<R>;
+  plan?: Planner<Input<F>, R>;
   /** The library functions it is offered as (the original's names and signatures). */
   library?: L;
   cli?: CliBinding;

@@ -5,7 +5,7 @@
  */
 import { OrchestratorError } from '../errors.js';
 import { check, parseIntStrict } from '../domain/rules.js';
-import { offered, type AnyDeclaration, type FieldDef, type Surface } from './declare.js';
+import { offered, type AnyDeclaration, type FieldDef, type Surface, type Who } from './declare.js';
 import type { Ctx } from './context.js';
 import type { Session } from './session.js';
 import type { View } from './view.js';
@@ -110,6 +110,10 @@ export async function invoke(session: Session, decl: AnyDeclaration, raw: Raw, s
     actor,
     view: () => (view ??= session.view()),
   };
-  if (decl.plan) return session.run((world, c) => decl.plan!(world, c, input as never, actor));
+  if (decl.plan) {
+    // Also as data (the declaration's name, the input, who acts): the writer whose turn it is may carry it.
+    const who: Who = { actor, staleMs: session.staleMs };
+    return session.run((world, c) => decl.plan!(world, c, input as never, who), { intent: { name: decl.name, input: { input, who } } });
+  }
   return decl.run!(ctx, input as never);
 }

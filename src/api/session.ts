@@ -15,6 +15,7 @@ import { fastFs } from '../store/fs-client.js';
 import { GitStore } from '../store/git-store.js';
 import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
 import { actingAgent } from './identity.js';
+import { plannerOf } from './planners.js';
 import { Reader, View } from './view.js';
 
 export const DEFAULT_BRANCH = 'orchestrator';
@@ -123,6 +124,7 @@ export class Session {
           onOffline: this.options.onOffline,
           maxAttempts: this.options.maxAttempts,
           clock: this.options.clock,
+          planners: plannerOf,
         });
         return { engine, reader: new Reader(engine), where: { repo: repo.workdir ?? repo.gitdir, branch, remote: remote?.name ?? null } };
       })();
@@ -154,8 +156,8 @@ export class Session {
     return out;
   }
 
-  async run<R>(prepare: Prepare<R>): Promise<R> {
-    return (await this.mutate(prepare)).result;
+  async run<R>(prepare: Prepare<R>, opts?: MutateOptions): Promise<R> {
+    return (await this.mutate(prepare, opts)).result;
   }
 
   /** The local tip, without fetching (a ref read). */

@@ -1,6 +1,7 @@
 /** Agents: register, heartbeat, list. */
 import type { AgentResult } from '../../domain/ops/register-agent.js';
-import { declare, f } from '../declare.js';
+import { byWho, declare, f, returns } from '../declare.js';
+import type { RemoveAgentResult } from '../../domain/ops/remove-agent.js';
 import * as agents from '../use-cases/agents.js';
 
 export const registerAgent = declare({
@@ -14,7 +15,7 @@ export const registerAgent = declare({
   },
   result: 'Agent & {id}',
   refusals: [],
-  run: agents.register,
+  plan: agents.register,
   library: { registerAgent: { args: ['id', ['type', 'capabilities']] } },
   cli: { group: 'agent', name: 'register', args: ['id', 'type'] },
   rest: { method: 'POST', path: '/agents', status: 201 },
@@ -27,7 +28,7 @@ export const heartbeat = declare({
   input: { id: f.agent('the agent id').label('id') },
   result: 'Agent & {id, recorded}',
   refusals: ['NOT_FOUND'],
-  run: agents.heartbeat,
+  plan: agents.heartbeat,
   library: { heartbeat: { args: ['id'] } },
   cli: { group: 'agent', name: 'heartbeat', args: ['id'] },
   rest: { method: 'POST', path: '/agents/:id/heartbeat', answer: (a: AgentResult) => ({ ok: true, ...a }) },
@@ -55,9 +56,9 @@ export const removeAgent = declare({
     force: f.bool('remove it anyway: its tasks go back to pending, its locks are released'),
     agent: f.agent('who removes it').optional(),
   },
-  result: 'RemoveAgentResult',
+  result: returns<RemoveAgentResult>('RemoveAgentResult'),
   refusals: ['NOT_FOUND', 'CONFLICT'],
-  plan: (_w, c, i, actor) => ({ op: 'agent.remove', at: c.at, by: i.agent ?? actor ?? 'system', id: i.id, ...(i.force ? { force: true } : {}) }),
+  plan: (_w, c, i, who) => ({ op: 'agent.remove', at: c.at, by: byWho(who, i.agent), id: i.id, ...(i.force ? { force: true } : {}) }),
   library: { removeAgent: { args: ['id', ['force'], 'agent'] } },
   cli: { group: 'agent', name: ['remove', 'rm'], args: ['id'] },
   rest: { method: 'DELETE', path: '/agents/:id' },

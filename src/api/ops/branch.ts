@@ -21,7 +21,7 @@ export const setSettings = declare({
   input: { settings: f.json<Settings>('the settings'), agent: f.agent('who changes them').optional() },
   result: 'Settings',
   refusals: [],
-  run: (ctx, i) => branch.settings(ctx, { settings: i.settings, agent: i.agent }),
+  plan: branch.settings,
   library: { setSettings: { args: ['settings', 'agent'] } },
 });
 

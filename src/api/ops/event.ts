@@ -9,7 +9,7 @@ export const logEvent = declare({
   input: { agent: f.agent('whose event it is').optional(), action: f.string('what happened'), data: f.json('extra fields').default({}).arg('json').label('event data') },
   result: 'OrcEvent',
   refusals: [],
-  run: events.log,
+  plan: events.log,
   library: { logEvent: { args: ['agent', 'action', 'data'] } },
   cli: { group: 'events', name: 'add', args: ['action', 'data'] },
   rest: { method: 'POST', path: '/events', status: 201 },

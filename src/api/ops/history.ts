@@ -47,7 +47,7 @@ export const archive = declare({
   },
   result: '{archived, files}',
   refusals: [],
-  run: (ctx, i) => history.archive(ctx, { olderThan: i.older_than, agent: i.agent }),
+  plan: history.archive,
   library: { archive: { args: [{ olderThanMs: 'older_than', agent: 'agent' }] } },
   cli: { name: 'archive' },
   rest: { method: 'POST', path: '/archive' },

@@ -42,7 +42,7 @@ export const renewLock = declare({
   input: { resource, agent: f.agent('its holder'), ttl },
   result: 'Lock',
   refusals: ['LOCK_HELD', 'NOT_FOUND'],
-  run: locks.renew,
+  plan: locks.renew,
   library: { renewLock: { args: ['resource', 'agent', { ttlMs: 'ttl' }] } },
   cli: { group: 'lock', name: 'renew', args: ['resource', 'agent'] },
   rest: { method: 'POST', path: '/locks/:resource/renew' },
@@ -55,7 +55,7 @@ export const releaseLock = declare({
   input: { resource, agent: f.agent('its holder'), force: f.bool("release another agent's lock (recorded as forced)") },
   result: 'ReleaseResult',
   refusals: ['LOCK_HELD', 'NOT_FOUND'],
-  run: locks.release,
+  plan: locks.release,
   library: {
     releaseLock: { args: ['resource', 'agent'], map: (r: ReleaseResult) => r.released, refused: { LOCK_HELD: false, NOT_FOUND: false } },
     unlock: { args: ['resource', 'agent', ['force']] },

@@ -63,12 +63,12 @@ export const prime = declare({
   kind: 'read',
   summary: 'what an agent session needs at its start: its identity, its work, the ready tasks now and the commands of its loop (for session-start hooks)',
   input: {
-    via: f.string<'cli' | 'mcp'>('how the commands are shown').default('cli').only('library'),
+    via: f.string('how the commands are shown').default('cli').only('library'),
     command: f.string('how to call this CLI').optional().internal(),
   },
   result: '{agent, markdown}',
   refusals: [],
-  run: (ctx, i) => primeUseCase(ctx, i, loop()),
+  run: (ctx, i) => primeUseCase(ctx, { via: i.via === 'mcp' ? 'mcp' : 'cli', command: i.command }, loop()),
   library: { prime: { args: [['via']] } },
   cli: { name: 'prime' },
 });

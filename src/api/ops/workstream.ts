@@ -1,6 +1,7 @@
 /** Workstreams and the board as a whole. */
 import { statusText, type StatusView } from '../../domain/queries.js';
-import { declare, f } from '../declare.js';
+import { byWho, declare, f, returns } from '../declare.js';
+import type { WorkstreamResult } from '../../domain/ops/create-workstream.js';
 import * as board from '../use-cases/board.js';
 
 export const createWorkstream = declare({
@@ -15,7 +16,7 @@ export const createWorkstream = declare({
   },
   result: 'Workstream & {name}',
   refusals: ['CONFLICT'],
-  run: board.createWorkstream,
+  plan: board.createWorkstream,
   library: { createWorkstream: { args: ['name', ['description', 'priority'], 'agent'] } },
   cli: { group: 'workstream', name: 'create', args: ['name', 'description', 'priority'] },
   rest: { method: 'POST', path: '/workstreams', status: 201 },
@@ -67,9 +68,9 @@ export const archiveWorkstream = declare({
   kind: 'write',
   summary: 'archive a finished workstream: hidden from lists and the plan, takes no new tasks',
   input: { name: f.string('the workstream name'), agent: f.agent('who archives it').optional() },
-  result: 'Workstream & {name}',
+  result: returns<WorkstreamResult>('Workstream & {name}'),
   refusals: ['NOT_FOUND', 'CONFLICT'],
-  plan: (_w, c, i, actor) => ({ op: 'workstream.archive', at: c.at, by: i.agent ?? actor ?? 'system', name: i.name }),
+  plan: (_w, c, i, who) => ({ op: 'workstream.archive', at: c.at, by: byWho(who, i.agent), name: i.name }),
   library: { archiveWorkstream: { args: ['name', 'agent'] } },
   cli: { group: 'workstream', name: 'archive', args: ['name'] },
   rest: { method: 'POST', path: '/workstreams/:name/archive' },

@@ -2,23 +2,16 @@
 import type { CreateWorkstreamOp, WorkstreamResult } from '../../domain/ops/create-workstream.js';
 import { activeLocks, listAgents, listWorkstreams, type StatusView, type WorkstreamSummary } from '../../domain/queries.js';
 import type { Lock, State } from '../../domain/types.js';
-import { by, type Ctx } from '../context.js';
+import type { Ctx } from '../context.js';
+import { byWho, type Planner } from '../declare.js';
 
 export interface SeedState extends State {
   /** Active locks in the original's shape, read from locks/. */
   locks: Record<string, Omit<Lock, 'resource'>>;
 }
 
-export function createWorkstream(ctx: Ctx, i: { name: string; description: string; priority: number; agent?: string }): Promise<WorkstreamResult> {
-  return ctx.session.run((_w, c) => ({
-    op: 'workstream.create',
-    at: c.at,
-    by: by(ctx, i.agent),
-    name: i.name,
-    description: i.description,
-    priority: i.priority,
-  }) satisfies CreateWorkstreamOp);
-}
+export const createWorkstream: Planner<{ name: string; description: string; priority: number; agent?: string }, WorkstreamResult> = (_w, c, i, who) =>
+  ({ op: 'workstream.create', at: c.at, by: byWho(who, i.agent), name: i.name, description: i.description, priority: i.priority }) satisfies CreateWorkstreamOp;
 
 export async function workstreams(ctx: Ctx): Promise<WorkstreamSummary[]> {
   return listWorkstreams((await ctx.view()).state);

@@ -5,6 +5,7 @@ import type { SetSettingsOp } from '../../domain/ops/set-settings.js';
 import type { Settings } from '../../domain/types.js';
 import { syncBranch, type SyncResult } from '../../sync.js';
 import { by, type Ctx } from '../context.js';
+import { byWho, type Planner } from '../declare.js';
 import { engineOf } from '../session.js';
 import { sourceName } from './history.js';
 
@@ -17,9 +18,8 @@ export async function init(ctx: Ctx): Promise<{ created: boolean; commit: string
 }
 
 /** Changes branch settings (events per sealed segment of the log). */
-export function settings(ctx: Ctx, i: { settings: Settings; agent?: string }): Promise<Settings> {
-  return ctx.session.run((_w, c) => ({ op: 'settings.set', at: c.at, by: by(ctx, i.agent), settings: i.settings }) satisfies SetSettingsOp);
-}
+export const settings: Planner<{ settings: Settings; agent?: string }, Settings> = (_w, c, i, who) =>
+  ({ op: 'settings.set', at: c.at, by: byWho(who, i.agent), settings: i.settings }) satisfies SetSettingsOp;
 
 /**
  * Imports an original orchestrator's data directory into the branch (one

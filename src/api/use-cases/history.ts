@@ -7,7 +7,8 @@ import { archivable } from '../../domain/selection.js';
 import type { LogEntry, Task } from '../../domain/types.js';
 import type { MutationOutcome } from '../../engine.js';
 import type { VerifyResult } from '../../store/verify.js';
-import { by, type Ctx } from '../context.js';
+import type { Ctx } from '../context.js';
+import { byWho, type Planner } from '../declare.js';
 import { engineOf } from '../session.js';
 import type { HistoryFilter } from '../view.js';
 
@@ -50,14 +51,12 @@ export async function verify(
  * state.json into archive/<YYYY-MM>.jsonl. Tasks an unfinished task depends
  * on stay. No commit when there is nothing to move.
  */
-export function archive(ctx: Ctx, i: { olderThan: number; agent?: string }): Promise<{ archived: number; files: string[] }> {
-  if (!Number.isFinite(i.olderThan) || i.olderThan < 0) throw new OrchestratorError('INVALID_INPUT', 'older-than must be a duration of 0 or more', { field: 'older-than' });
-  return ctx.session.run((world, c) => {
-    const ids = archivable(world.state, Date.parse(c.at) - i.olderThan);
-    if (!ids.length) return { noop: true, result: { archived: 0, files: [] } };
-    return { op: 'task.archive', at: c.at, by: by(ctx, i.agent), ids } satisfies ArchiveTasksOp;
-  });
-}
+export const archive: Planner<{ older_than: number; agent?: string }, { archived: number; files: string[] }> = (world, c, i, who) => {
+  if (!Number.isFinite(i.older_than) || i.older_than < 0) throw new OrchestratorError('INVALID_INPUT', 'older-than must be a duration of 0 or more', { field: 'older-than' });
+  const ids = archivable(world.state, Date.parse(c.at) - i.older_than);
+  if (!ids.length) return { noop: true, result: { archived: 0, files: [] } };
+  return { op: 'task.archive', at: c.at, by: byWho(who, i.agent), ids } satisfies ArchiveTasksOp;
+};
 
 export async function archived(ctx: Ctx, i: { workstream?: string; id?: string; last?: number }): Promise<Array<Task & { workstream: string }>> {
   return (await ctx.view()).archived(i);

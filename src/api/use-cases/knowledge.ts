@@ -2,11 +2,11 @@
 import { known, OrchestratorError } from '../../errors.js';
 import type { DeleteKnowledgeOp } from '../../domain/ops/delete-knowledge.js';
 import type { WriteKnowledgeOp } from '../../domain/ops/write-knowledge.js';
-import { by, type Ctx } from '../context.js';
+import type { Ctx } from '../context.js';
+import { byWho, type Planner } from '../declare.js';
 
-export function write(ctx: Ctx, i: { topic: string; content: string; agent?: string }): Promise<{ topic: string; bytes: number; created: boolean }> {
-  return ctx.session.run((_w, c) => ({ op: 'knowledge.write', at: c.at, by: by(ctx, i.agent), topic: i.topic, content: i.content }) satisfies WriteKnowledgeOp);
-}
+export const write: Planner<{ topic: string; content: string; agent?: string }, { topic: string; bytes: number; created: boolean }> = (_w, c, i, who) =>
+  ({ op: 'knowledge.write', at: c.at, by: byWho(who, i.agent), topic: i.topic, content: i.content }) satisfies WriteKnowledgeOp;
 
 /** A topic with its content; NOT_FOUND names the topics there are. */
 export async function read(ctx: Ctx, i: { topic: string }): Promise<{ topic: string; content: string }> {
@@ -16,10 +16,8 @@ export async function read(ctx: Ctx, i: { topic: string }): Promise<{ topic: str
   return { topic: i.topic, content };
 }
 
-export async function remove(ctx: Ctx, i: { topic: string; agent?: string }): Promise<{ topic: string; deleted: true }> {
-  await ctx.session.run((_w, c) => ({ op: 'knowledge.delete', at: c.at, by: by(ctx, i.agent), topic: i.topic }) satisfies DeleteKnowledgeOp);
-  return { topic: i.topic, deleted: true };
-}
+export const remove: Planner<{ topic: string; agent?: string }, { topic: string; deleted: true }> = (_w, c, i, who) =>
+  ({ op: 'knowledge.delete', at: c.at, by: byWho(who, i.agent), topic: i.topic }) satisfies DeleteKnowledgeOp;
 
 export async function list(ctx: Ctx): Promise<string[]> {
   return [...(await ctx.view()).world.topics];

@@ -7,6 +7,7 @@ import type { ReleaseLockOp, ReleaseResult } from '../../domain/ops/release-lock
 import type { RenewLockOp } from '../../domain/ops/renew-lock.js';
 import type { Lock } from '../../domain/types.js';
 import type { Ctx } from '../context.js';
+import type { Planner } from '../declare.js';
 
 export type Acquired = Lock & { renewed: boolean; waited_ms: number };
 
@@ -41,17 +42,14 @@ export async function acquire(ctx: Ctx, i: { resource: string; agent: string; tt
   }
 }
 
-export function renew(ctx: Ctx, i: { resource: string; agent: string; ttl: number }): Promise<Lock> {
-  return ctx.session.run((_w, c) => ({ op: 'lock.renew', at: c.at, by: i.agent, resource: i.resource, agent: i.agent, ttl_ms: i.ttl }) satisfies RenewLockOp);
-}
+export const renew: Planner<{ resource: string; agent: string; ttl: number }, Lock> = (_w, c, i) =>
+  ({ op: 'lock.renew', at: c.at, by: i.agent, resource: i.resource, agent: i.agent, ttl_ms: i.ttl }) satisfies RenewLockOp;
 
-export function release(ctx: Ctx, i: { resource: string; agent: string; force: boolean }): Promise<ReleaseResult> {
-  return ctx.session.run((_w, c) => {
-    const op: ReleaseLockOp = { op: 'lock.release', at: c.at, by: i.agent, resource: i.resource, agent: i.agent };
-    if (i.force) op.force = true;
-    return op;
-  });
-}
+export const release: Planner<{ resource: string; agent: string; force: boolean }, ReleaseResult> = (_w, c, i) => {
+  const op: ReleaseLockOp = { op: 'lock.release', at: c.at, by: i.agent, resource: i.resource, agent: i.agent };
+  if (i.force) op.force = true;
+  return op;
+};
 
 export async function list(ctx: Ctx): Promise<Lock[]> {
   const view = await ctx.view();

@@ -1,7 +1,7 @@
 /**
  * Tasks: add, claim, complete, fail, release, requeue, and the reads of the
- * board. Each function builds one operation from the newest state (the
- * engine retries it on a new tip) or answers from one view.
+ * board. A write is a planner: it builds one operation from the newest
+ * state (the engine retries it on a new tip); a read answers from one view.
  */
 import { OrchestratorError } from '../../errors.js';
 import { findTaskAnywhere, getTask, getWorkstream } from '../../domain/draft.js';
@@ -15,7 +15,8 @@ import type { FailTaskOp } from '../../domain/ops/fail-task.js';
 import type { ReleaseTaskOp } from '../../domain/ops/release-task.js';
 import type { RequeueTasksOp } from '../../domain/ops/requeue-tasks.js';
 import type { Task } from '../../domain/types.js';
-import { by, type Ctx } from '../context.js';
+import type { Ctx } from '../context.js';
+import { byWho, type Planner } from '../declare.js';
 
 export type { TaskDetail };
 
@@ -30,14 +31,13 @@ export interface AddTaskInput {
   agent?: string;
 }
 
-export function add(ctx: Ctx, i: AddTaskInput): Promise<Task> {
-  return ctx.session.run((world, c) => {
-    let id = c.newId();
+export const add: Planner<AddTaskInput, Task> = (world, c, i, who) => {
+  let id = c.newId();
     while (findTaskAnywhere(world.state, id)) id = c.newId();
     const op: AddTaskOp = {
       op: 'task.add',
       at: c.at,
-      by: by(ctx, i.agent),
+      by: byWho(who, i.agent),
       workstream: i.workstream,
       id,
       title: i.title,
@@ -48,8 +48,7 @@ export function add(ctx: Ctx, i: AddTaskInput): Promise<Task> {
     if (i.after?.length) op.depends_on = i.after;
     if (i.needs?.length) op.needs = i.needs;
     return op;
-  });
-}
+};
 
 export async function list(ctx: Ctx, i: { workstream: string }): Promise<Task[]> {
   return getWorkstream((await ctx.view()).state, i.workstream).tasks;
@@ -84,17 +83,14 @@ export async function show(ctx: Ctx, i: { workstream: string; id: string }): Pro
   return taskDetail(state, i.workstream, task, await view.history({ task: i.id }));
 }
 
-export function claim(ctx: Ctx, i: { workstream: string; id: string; agent: string }): Promise<Task> {
-  return ctx.session.run((_w, c) => ({ op: 'task.claim', at: c.at, by: i.agent, workstream: i.workstream, id: i.id, agent: i.agent }) satisfies ClaimTaskOp);
-}
+export const claim: Planner<{ workstream: string; id: string; agent: string }, Task> = (_w, c, i) =>
+  ({ op: 'task.claim', at: c.at, by: i.agent, workstream: i.workstream, id: i.id, agent: i.agent }) satisfies ClaimTaskOp;
 
-export function next(ctx: Ctx, i: { workstream: string; agent: string }): Promise<Task | null> {
-  return ctx.session.run<Task | null>((world, c) => {
-    const task = pickNext(world.state, i.workstream);
-    if (!task) return { noop: true, result: null };
-    return { op: 'task.claim', at: c.at, by: i.agent, workstream: i.workstream, id: task.id, agent: i.agent, next: true } satisfies ClaimTaskOp;
-  });
-}
+export const next: Planner<{ workstream: string; agent: string }, Task | null> = (world, c, i) => {
+  const task = pickNext(world.state, i.workstream);
+  if (!task) return { noop: true, result: null };
+  return { op: 'task.claim', at: c.at, by: i.agent, workstream: i.workstream, id: task.id, agent: i.agent, next: true } satisfies ClaimTaskOp;
+};
 
 export interface CompleteInput {
   workstream: string;
@@ -105,36 +101,30 @@ export interface CompleteInput {
   loose?: boolean;
 }
 
-export function complete(ctx: Ctx, i: CompleteInput): Promise<Task> {
-  return ctx.session.run((world, c) => {
-    const target = completionTarget(world.state, i.workstream, i);
-    const task = getTask(world.state, i.workstream, target.id).task;
-    return { op: 'task.complete', at: c.at, by: by(ctx, i.agent ?? task.assigned_to), workstream: i.workstream, id: target.id, result: target.result } satisfies CompleteTaskOp;
-  });
-}
+export const complete: Planner<CompleteInput, Task> = (world, c, i, who) => {
+  const target = completionTarget(world.state, i.workstream, i);
+  const task = getTask(world.state, i.workstream, target.id).task;
+  return { op: 'task.complete', at: c.at, by: byWho(who, i.agent ?? task.assigned_to), workstream: i.workstream, id: target.id, result: target.result } satisfies CompleteTaskOp;
+};
 
-export function fail(ctx: Ctx, i: { workstream: string; id: string; reason: string; agent?: string }): Promise<Task> {
-  return ctx.session.run((world, c) => ({
+export const fail: Planner<{ workstream: string; id: string; reason: string; agent?: string }, Task> = (world, c, i, who) =>
+  ({
     op: 'task.fail',
     at: c.at,
-    by: by(ctx, i.agent ?? getTask(world.state, i.workstream, i.id).task.assigned_to),
+    by: byWho(who, i.agent ?? getTask(world.state, i.workstream, i.id).task.assigned_to),
     workstream: i.workstream,
     id: i.id,
     reason: i.reason,
-  }) satisfies FailTaskOp);
-}
+  }) satisfies FailTaskOp;
 
-export function release(ctx: Ctx, i: { workstream: string; id: string; agent?: string }): Promise<Task> {
-  return ctx.session.run((_w, c) => ({ op: 'task.release', at: c.at, by: by(ctx, i.agent), workstream: i.workstream, id: i.id }) satisfies ReleaseTaskOp);
-}
+export const release: Planner<{ workstream: string; id: string; agent?: string }, Task> = (_w, c, i, who) =>
+  ({ op: 'task.release', at: c.at, by: byWho(who, i.agent), workstream: i.workstream, id: i.id }) satisfies ReleaseTaskOp;
 
-export function requeue(ctx: Ctx, i: { workstream: string; ids?: string[]; stale: boolean; staleMs?: number; agent?: string }): Promise<Task[]> {
+/** The named tasks, or with `stale` those of agents quiet for longer than the stale window (the call's, else the session's). */
+export const requeue: Planner<{ workstream: string; ids?: string[]; stale: boolean; stale_ms?: number; agent?: string }, Task[]> = (world, c, i, who) => {
   if (!i.stale && !i.ids?.length) throw new OrchestratorError('INVALID_INPUT', 'name the tasks to requeue, or requeue the stale ones (--stale)');
-  const staleMs = i.staleMs ?? ctx.session.staleMs;
-  return ctx.session.run<Task[]>((world, c) => {
-    getWorkstream(world.state, i.workstream);
-    const ids = i.ids?.length ? i.ids : staleInProgress(world.state, i.workstream, Date.parse(c.at), staleMs);
-    if (!ids.length) return { noop: true, result: [] };
-    return { op: 'task.requeue', at: c.at, by: by(ctx, i.agent), workstream: i.workstream, ids, reason: i.ids?.length ? 'manual' : 'stale' } satisfies RequeueTasksOp;
-  });
-}
+  getWorkstream(world.state, i.workstream);
+  const ids = i.ids?.length ? i.ids : staleInProgress(world.state, i.workstream, Date.parse(c.at), i.stale_ms ?? who.staleMs);
+  if (!ids.length) return { noop: true, result: [] };
+  return { op: 'task.requeue', at: c.at, by: byWho(who, i.agent), workstream: i.workstream, ids, reason: i.ids?.length ? 'manual' : 'stale' } satisfies RequeueTasksOp;
+};
