@@ -6,7 +6,7 @@
  *   const task = await orc.getNextTask('revenue', 'agent-1');
  */
 export { openOrchestrator, Orchestrator, ensureRepository, DEFAULT_BRANCH, LIMITS } from './api.js';
-export type { OpenOptions, TaskInput, SeedState } from './api.js';
+export type { OpenOptions, TaskInput, SeedState, TaskDetail, LogFilter, SyncResult, Where } from './api.js';
 export { OrchestratorError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Task, TaskStatus, Workstream, Agent, Lock, OrcEvent, State } from './domain/types.js';

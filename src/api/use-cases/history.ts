@@ -7,6 +7,8 @@ import { archivable } from '../../domain/selection.js';
 import type { LogEntry, Task } from '../../domain/types.js';
 import type { MutationOutcome } from '../../engine.js';
 import type { VerifyResult } from '../../store/verify.js';
+
+export type { VerifyResult };
 import type { Ctx } from '../context.js';
 import { byWho, type Planner } from '../declare.js';
 import { engineOf } from '../session.js';

@@ -2,7 +2,7 @@
 import { OrchestratorError } from '../../errors.js';
 import type { LogEntry } from '../../domain/types.js';
 import type { SyncResult } from '../../sync.js';
-import type { VerifyResult } from '../../store/verify.js';
+import type { VerifyResult } from '../../api/use-cases/history.js';
 import { ExitQuietly } from '../context.js';
 import * as fmt from '../format.js';
 import { room } from '../room.js';
