@@ -6,7 +6,7 @@
 import type { WorkstreamSummary, AgentView } from '../domain/queries.js';
 import type { LogEntry, Lock, OrcEvent, Task } from '../domain/types.js';
 import type { TaskDetail } from '../domain/task-detail.js';
-import { oneLine } from '../domain/text.js';
+import { oneLine, safeLines } from '../domain/text.js';
 
 function clock(ts: string): string {
   return ts.split('T')[1]?.split('.')[0] ?? ts;
@@ -65,23 +65,25 @@ export function eventList(events: OrcEvent[]): string {
 /** `t show`: the task, what it waits for, what waits for it, its history. */
 export function taskDetail(t: TaskDetail): string {
   const lines = [taskLine(t)];
-  if (t.description) lines.push(`  ${t.description.replace(/\n/g, '\n  ')}`);
-  lines.push(`  priority ${t.priority}${t.estimate ? `, estimate ${t.estimate}` : ''}${t.needs?.length ? `, needs ${t.needs.join(', ')}` : ''}${t.status === 'pending' ? (t.ready ? ', ready' : ', blocked') : ''}`);
-  if (t.result) lines.push(`  result: ${t.result}`);
+  if (t.description) lines.push(`  ${safeLines(t.description).replace(/\n/g, '\n  ')}`);
+  lines.push(
+    `  priority ${t.priority}${t.estimate ? `, estimate ${oneLine(t.estimate)}` : ''}${t.needs?.length ? `, needs ${t.needs.map(oneLine).join(', ')}` : ''}${t.status === 'pending' ? (t.ready ? ', ready' : ', blocked') : ''}`,
+  );
+  if (t.result) lines.push(`  result: ${oneLine(t.result)}`);
   if (t.dependencies.length) {
     lines.push('Depends on:');
-    for (const d of t.dependencies) lines.push(`  [${d.status}] ${d.workstream ?? '?'}/${d.id}: ${d.title ?? '(missing)'}${d.result ? ` -> ${d.result}` : ''}`);
+    for (const d of t.dependencies) lines.push(`  [${d.status}] ${oneLine(d.workstream ?? '?')}/${oneLine(d.id)}: ${d.title === null ? '(missing)' : oneLine(d.title)}${d.result ? ` -> ${oneLine(d.result)}` : ''}`);
   }
   if (t.dependents.length) {
     lines.push('Needed by:');
-    for (const d of t.dependents) lines.push(`  [${d.status}] ${d.workstream}/${d.id}: ${d.title}`);
+    for (const d of t.dependents) lines.push(`  [${d.status}] ${oneLine(d.workstream)}/${oneLine(d.id)}: ${oneLine(d.title)}`);
   }
   lines.push('History:');
-  for (const h of t.history) lines.push(`  ${h.id.slice(0, 8)} ${h.time} ${h.agent}: ${h.subject}`);
+  for (const h of t.history) lines.push(`  ${h.id.slice(0, 8)} ${h.time} ${oneLine(h.agent)}: ${oneLine(h.subject)}`);
   return lines.join('\n');
 }
 
 /** `log`: one line per commit. */
 export function logList(entries: LogEntry[]): string {
-  return entries.length ? entries.map((e) => `${e.id.slice(0, 8)} ${e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} ${e.agent}: ${e.subject}`).join('\n') : 'No commits.';
+  return entries.length ? entries.map((e) => `${e.id.slice(0, 8)} ${e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} ${oneLine(e.agent)}: ${oneLine(e.subject)}`).join('\n') : 'No commits.';
 }

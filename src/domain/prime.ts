@@ -4,6 +4,7 @@
  * the ready tasks now and the commands of its loop. Pure: the caller
  * gathers the facts and the command lines.
  */
+import { oneLine } from './text.js';
 import type { Lock, Task } from './types.js';
 
 export interface PrimeInput {
@@ -20,16 +21,20 @@ export interface PrimeInput {
   via: 'cli' | 'mcp';
 }
 
-/** At most this many ready tasks are listed (the rest are counted). */
+/** At most this many ready tasks (and of the agent's own tasks and locks) are listed; the rest are counted. */
 export const PRIME_READY = 10;
 
-const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+/** A stored value on one line, at most `n` characters. */
+const clip = (s: string, n: number) => {
+  const line = oneLine(s);
+  return line.length > n ? line.slice(0, n - 1) + '…' : line;
+};
 
 export function primeText(p: PrimeInput): string {
   const out: string[] = ['# Orchestrator: the shared task board of this repository', ''];
   out.push(
     p.agent
-      ? `You act as **${p.agent}**: commits and claims are recorded under this name.`
+      ? `You act as **${oneLine(p.agent)}**: commits and claims are recorded under this name.`
       : p.via === 'mcp'
         ? 'No acting agent is set: restart the MCP server with --as <agent> (or ORCHESTRATOR_AGENT) before claiming work.'
         : 'No acting agent is set: pass --as <agent> or set ORCHESTRATOR_AGENT before claiming work.',
@@ -37,12 +42,14 @@ export function primeText(p: PrimeInput): string {
   out.push(`Board: branch \`${p.branch}\`${p.remote ? ` shared through remote \`${p.remote}\`` : ' (local only)'}${p.commit ? `, at ${p.commit.slice(0, 8)}` : ', empty so far'}.`, '');
   if (p.mine.length || p.locks.length) {
     out.push('## Your work', '');
-    for (const t of p.mine) out.push(`- in progress: ${t.workstream}/${t.id} ${clip(t.title, 80)}`);
-    for (const l of p.locks) out.push(`- lock held: ${clip(l.resource, 60)} until ${l.expires_at}`);
+    for (const t of p.mine.slice(0, PRIME_READY)) out.push(`- in progress: ${clip(t.workstream, 40)}/${clip(t.id, 20)} ${clip(t.title, 80)}`);
+    if (p.mine.length > PRIME_READY) out.push(`- ... ${p.mine.length - PRIME_READY} more in progress`);
+    for (const l of p.locks.slice(0, PRIME_READY)) out.push(`- lock held: ${clip(l.resource, 60)} until ${l.expires_at}`);
+    if (p.locks.length > PRIME_READY) out.push(`- ... ${p.locks.length - PRIME_READY} more locks`);
     out.push('');
   }
   out.push(`## Ready now (${p.ready.length})`, '');
-  for (const t of p.ready.slice(0, PRIME_READY)) out.push(`- [P${t.priority}] ${t.workstream}/${t.id} ${clip(t.title, 80)}${t.needs?.length ? ` (needs ${clip(t.needs.join(', '), 40)})` : ''}`);
+  for (const t of p.ready.slice(0, PRIME_READY)) out.push(`- [P${t.priority}] ${clip(t.workstream, 40)}/${clip(t.id, 20)} ${clip(t.title, 80)}${t.needs?.length ? ` (needs ${clip(t.needs.join(', '), 40)})` : ''}`);
   if (p.ready.length > PRIME_READY) out.push(`- ... ${p.ready.length - PRIME_READY} more (list them with ${p.via === 'mcp' ? 'the ready tool' : 'task ready'})`);
   if (!p.ready.length) out.push('- none: every pending task waits for another, or there is no work');
   out.push('', p.via === 'mcp' ? '## Tools' : '## Commands', '');

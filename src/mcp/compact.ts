@@ -5,6 +5,7 @@
  */
 import type { StatusView } from '../domain/queries.js';
 import type { OrcEvent } from '../domain/types.js';
+import { oneLine } from '../domain/text.js';
 
 const DROP = new Set(['created_at', 'updated_at', 'registered_at', 'acquired_at']);
 
@@ -24,9 +25,9 @@ export function compactJson(v: unknown): unknown {
 function eventLine(e: OrcEvent): string {
   const extra = Object.entries(e)
     .filter(([k]) => k !== 'ts' && k !== 'agent' && k !== 'action')
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${oneLine(k)}=${oneLine(typeof v === 'string' ? v : JSON.stringify(v))}`)
     .join(' ');
-  return `${e.ts} ${e.agent} ${e.action}${extra ? ' ' + extra : ''}`;
+  return `${oneLine(e.ts)} ${oneLine(e.agent)} ${oneLine(e.action)}${extra ? ' ' + extra : ''}`;
 }
 
 function status(s: StatusView): unknown {
