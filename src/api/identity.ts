@@ -18,6 +18,8 @@ export interface IdentitySources {
   agent?: string;
   /** The environment the CLI and the MCP server run in (the library reads none). */
   env?: Record<string, string | undefined>;
+  /** A directory of the repository (for identity kept in its git config). */
+  repo?: string;
 }
 
 /** The acting agent: `--as` (or the `agent` option), else ORCHESTRATOR_AGENT; undefined when none is set. */

@@ -105,7 +105,7 @@ export class Session {
 
   /** The acting agent (see identity.ts), or undefined when none is set. */
   actor(): Promise<string | undefined> {
-    this.identity ??= actingAgent({ agent: this.options.agent, env: this.options.env });
+    this.identity ??= actingAgent({ agent: this.options.agent, env: this.options.env, repo: this.options.repo ?? process.cwd() });
     return this.identity;
   }
 
