@@ -15,7 +15,10 @@ import { rejectedError, type PushOutcome, type RefChange } from '../store/remote
 import type { Engine, MutationOutcome } from '../engine.js';
 import { Board } from './board.js';
 import { findLanded, resultOf } from './landed.js';
-import { CONTENDED_MS, newId, REFUSALS, trace, type Ctx, type Item, type Planned } from './types.js';
+import { CONTENDED_MS, newId, REFUSALS, sleep, trace, type Ctx, type Item, type Planned } from './types.js';
+
+/** Rounds a writer lets an older published operation's writer carry its own before it pushes anyway. */
+const MAX_WAITS = 3;
 
 export class ChainWriter {
   private boardCache: Board | null = null;
@@ -23,6 +26,8 @@ export class ChainWriter {
   private boardOff = false;
   /** The board was turned off after a refusal that may have been the branch's own. */
   private boardSuspect = false;
+  /** Recent push duration (ms): about how long another writer takes to carry ours. */
+  private pushMs = 200;
 
   constructor(private readonly engine: Engine) {}
 
@@ -42,6 +47,7 @@ export class ChainWriter {
     let fresh = !this.engine.online || cheap || this.contended();
     let base = fresh && this.engine.online ? await this.engine.refresh() : await this.engine.baseTip();
     let live = items;
+    let waits = 0;
     for (let attempt = 1; ; attempt++) {
       const snap = await store.snapshot(base);
       const board = this.board();
@@ -53,6 +59,16 @@ export class ChainWriter {
       }
       live = await this.dropLanded(live, snap.commit);
       if (!live.length) return;
+      // Ours wait on the board behind an older operation: its writer is about to carry ours too.
+      // Pushing now would most likely lose to it; look again after about one push (a few times at most).
+      if (board && fresh && waits < MAX_WAITS && (await this.behindOnBoard(board, live))) {
+        waits++;
+        attempt--;
+        trace('waiting behind an older operation on the board');
+        await sleep(this.pushMs * (0.5 + Math.random() / 2));
+        base = await this.engine.refresh();
+        continue;
+      }
       const planned = await this.plan(live, snap);
       for (const f of planned.failed) await this.answer(f.item, { err: f.err });
       live = live.filter((i) => !planned.failed.some((f) => f.item === i));
@@ -139,6 +155,14 @@ export class ChainWriter {
       if (out.length >= room) break;
     }
     return out;
+  }
+
+  /** Is one of our operations on the board, with an older one (that we can plan) before it? */
+  private async behindOnBoard(board: Board, live: Item[]): Promise<boolean> {
+    const mine = new Set(live.flatMap((i) => (i.waiter && i.remote ? [i.remote.oid] : [])));
+    if (!mine.size || !this.engine.planners) return false;
+    const waiting = (await board.list(new Set())).filter((r) => this.engine.planners!(r.intent.name));
+    return waiting.findIndex((r) => mine.has(r.oid)) > 0;
   }
 
   /** Leaves our waiting operations on the board (each once), so that whoever wins next carries them. */
@@ -242,7 +266,9 @@ export class ChainWriter {
     if (this.engine.online) {
       let pushed: PushOutcome | null = null;
       try {
+        const started = performance.now();
         pushed = await store.remote!.push(commit, base, extra);
+        this.pushMs = 0.7 * this.pushMs + 0.3 * (performance.now() - started);
       } catch (err) {
         if (Board.unsupported(err)) throw err;
         this.engine.goOffline(err);
