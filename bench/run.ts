@@ -11,6 +11,7 @@ import { seedTasks } from './seed.js';
 import { serverSection } from './server.js';
 import { integritySection } from './integrity.js';
 import { remoteSection } from './remote.js';
+import { originalSection } from './original.js';
 import { BIN, cleanupAll, initRepo, ms, stats, table, tempDir, timeCommand, timeMutations } from './util.js';
 
 interface Section {
@@ -21,6 +22,8 @@ interface Section {
 const args = process.argv.slice(2);
 const only = args.find((a) => a.startsWith('--only='))?.slice(7) ?? (args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined);
 const quick = args.includes('--quick');
+// The original program, for the side-by-side section: --original <dir> (or ORCHESTRATOR_ORIGINAL).
+const original = args.find((a) => a.startsWith('--original='))?.slice(11) ?? (args.includes('--original') ? args[args.indexOf('--original') + 1] : undefined);
 const results: Record<string, unknown> = {};
 
 function verdict(ok: boolean): string {
@@ -116,6 +119,7 @@ const SECTIONS: Section[] = [
   { name: 'server', run: () => serverSection(quick, results) },
   { name: 'integrity', run: () => integritySection(quick, results) },
   { name: 'remote', run: () => remoteSection(quick, results) },
+  { name: 'original', run: () => originalSection({ quick, original }, results) },
 ];
 
 async function main(): Promise<void> {

@@ -68,10 +68,10 @@ export function ms(x: number): string {
 }
 
 /** Runs a command to completion and returns its wall time in ms. */
-export function timeCommand(cmd: string, args: string[], cwd: string): Promise<number> {
+export function timeCommand(cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(cmd, args, { cwd, stdio: 'ignore' });
+    const child = spawn(cmd, args, { cwd, stdio: 'ignore', env: env ? { ...process.env, ...env } : process.env });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(performance.now() - start) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`))));
   });

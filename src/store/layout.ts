@@ -151,6 +151,11 @@ function splitSegments(text: Buffer, size: number): { sealed: Buffer[]; live: Bu
   return { sealed, live: text.subarray(start) };
 }
 
+/** When the live segment is sealed: after this many events (or bytes, when bounded). */
+export function segmentLimits(state: State): { events: number; bytes: number } {
+  return { events: state.settings?.events_per_segment ?? DEFAULT_EVENTS_PER_SEGMENT, bytes: Infinity };
+}
+
 const segmentName = (n: number) => `${String(n).padStart(6, '0')}.jsonl`;
 
 export async function readKnowledgeText(objects: ObjectStore, snap: Snapshot, topic: string): Promise<string | null> {
@@ -217,7 +222,7 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
 
   let segments = base.segments;
   if (effect.events.length || effect.replaceEvents) {
-    const size = effect.state.settings?.events_per_segment ?? DEFAULT_EVENTS_PER_SEGMENT;
+    const size = segmentLimits(effect.state).events;
     const lines = Buffer.from(effect.events.length ? effect.events.map((e) => JSON.stringify(e)).join('\n') + '\n' : '');
     let live: Buffer | Buffer[];
     if (effect.replaceEvents) {
