@@ -53,27 +53,46 @@ export function activeLocks(locks: Readonly<Record<string, Lock>>, nowMs: number
     .sort((a, b) => a.resource.localeCompare(b.resource));
 }
 
+/**
+ * The order "next" takes tasks in: lowest priority number, then oldest (ISO
+ * times compare as text), then first in the list.
+ */
+function takesBefore(a: Task, b: Task): boolean {
+  return a.priority < b.priority || (a.priority === b.priority && a.created_at < b.created_at);
+}
+
 /** Pending tasks whose dependencies are done, in the order "next" takes them. */
 export function readyTasks(state: State, workstream?: string): Array<Task & { workstream: string }> {
-  const index = taskIndex(state);
+  let index: Map<string, Task> | undefined;
   const names = workstream ? [workstream] : Object.keys(state.workstreams);
   const out: Array<Task & { workstream: string; order: number }> = [];
   for (const name of names) {
     const ws = getWorkstream(state, name);
     ws.tasks.forEach((t, order) => {
-      if (t.status === 'pending' && isReady(state, t, index)) out.push({ ...t, workstream: name, order });
+      if (t.status !== 'pending') return;
+      if (t.depends_on?.length && !isReady(state, t, (index ??= taskIndex(state)))) return;
+      out.push({ ...t, workstream: name, order });
     });
   }
-  out.sort((a, b) => a.priority - b.priority || a.created_at.localeCompare(b.created_at) || a.order - b.order);
+  out.sort((a, b) => (takesBefore(a, b) ? -1 : takesBefore(b, a) ? 1 : 0) || a.order - b.order);
   return out.map(({ order: _order, ...t }) => t);
 }
 
-/** The task "next" claims: lowest priority number, then oldest; null when none is ready. */
+/**
+ * The task "next" claims: lowest priority number, then oldest; null when
+ * none is ready. One pass over the workstream's tasks, no copies: a claim
+ * costs about what an add costs however many tasks are pending.
+ */
 export function pickNext(state: State, workstream: string): Task | null {
-  const ready = readyTasks(state, workstream);
-  if (!ready.length) return null;
-  const { workstream: _ws, ...task } = ready[0];
-  return task;
+  let index: Map<string, Task> | undefined;
+  let best: Task | null = null;
+  for (const t of getWorkstream(state, workstream).tasks) {
+    if (t.status !== 'pending' || (best && !takesBefore(t, best))) continue;
+    // Dependencies are looked up only for a task that would be taken.
+    if (t.depends_on?.length && !isReady(state, t, (index ??= taskIndex(state)))) continue;
+    best = t;
+  }
+  return best;
 }
 
 export function tasksInProgress(state: State, workstream: string, agent?: string): Task[] {
