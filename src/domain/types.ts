@@ -58,6 +58,8 @@ export interface State {
 export interface Settings {
   /** Events per sealed segment of the event log (default 10,000). */
   events_per_segment?: number;
+  /** Bytes at which the live segment is sealed too (set on branches created since it exists). */
+  segment_bytes?: number;
 }
 
 export const DEFAULT_EVENTS_PER_SEGMENT = 10_000;

@@ -10,17 +10,43 @@ import * as path from 'node:path';
 
 let counter = 0;
 
-export function atomicWriteFileSync(file: string, data: string | Uint8Array, mode = 0o444): void {
+function writeNew(file: string, data: string | Uint8Array | Uint8Array[], mode: number): void {
+  if (!Array.isArray(data)) return fs.writeFileSync(file, data, { mode });
+  // Parts (a compressed object in pieces) go out in one writev, without joining them first.
+  const fd = fs.openSync(file, 'w', mode);
+  try {
+    let total = 0;
+    for (const d of data) total += d.byteLength;
+    let written = fs.writevSync(fd, data);
+    while (written < total) {
+      // A short write: the rest, from where it stopped.
+      let skip = written;
+      const rest: Uint8Array[] = [];
+      for (const d of data) {
+        if (skip >= d.byteLength) skip -= d.byteLength;
+        else {
+          rest.push(skip ? d.subarray(skip) : d);
+          skip = 0;
+        }
+      }
+      written += fs.writevSync(fd, rest);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function atomicWriteFileSync(file: string, data: string | Uint8Array | Uint8Array[], mode = 0o444): void {
   // git's own prefix for temporary objects: its gc leaves such files alone (and
   // cleans up old ones) instead of reporting "bad sha1 file" in gc.log, which
   // would stop automatic gc for a day.
   const tmp = path.join(path.dirname(file), `tmp_obj_${process.pid}_${Date.now().toString(36)}${(counter++).toString(36)}`);
   try {
-    fs.writeFileSync(tmp, data, { mode });
+    writeNew(tmp, data, mode);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, data, { mode });
+    writeNew(tmp, data, mode);
   }
   try {
     fs.renameSync(tmp, file);

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { OrchestratorError } from '../errors.js';
 import type { OpBase } from '../domain/op.js';
 import type { Effect } from '../domain/types.js';
-import { emptySnapshot, eventSegments, readKnowledgeText, readSnapshot, writeEffect, type Snapshot } from './layout.js';
+import { eventSegments, newBranchSnapshot, readKnowledgeText, readSnapshot, writeEffect, type Snapshot } from './layout.js';
 import { filterEvents, type EventFilter } from '../domain/queries.js';
 import type { OrcEvent } from '../domain/types.js';
 import { ObjectStore } from './objects.js';
@@ -68,7 +68,7 @@ export class GitStore {
   }
 
   async snapshot(commit: string | null): Promise<Snapshot> {
-    if (!commit) return emptySnapshot();
+    if (!commit) return newBranchSnapshot();
     let snap = this.snapshots.get(commit);
     if (!snap) {
       snap = await readSnapshot(this.objects, commit);

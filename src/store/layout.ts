@@ -14,10 +14,12 @@
  */
 import { OrchestratorError } from '../errors.js';
 import { fileToResource, resourceToFile } from '../domain/rules.js';
-import { DEFAULT_EVENTS_PER_SEGMENT, emptyState, type Effect, type Lock, type State, type World } from '../domain/types.js';
+import { DEFAULT_EVENTS_PER_SEGMENT, emptyState, type Effect, type Lock, type Settings, type State, type World } from '../domain/types.js';
 import type { OpBase } from '../domain/op.js';
 import { newRecord } from '../domain/own.js';
 import { BLOB_MODE, TREE_MODE, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
+import { piece, type Piece } from './pieces.js';
+import { stateParts } from './state-text.js';
 
 export const STATE_FILE = 'state.json';
 export const EVENTS_FILE = 'events.jsonl';
@@ -44,11 +46,23 @@ export interface Snapshot {
   archiveTree: TreeEntry[];
 }
 
-export function emptySnapshot(): Snapshot {
+/**
+ * Settings every new branch starts with, recorded in its state.json: the
+ * live segment of the log is sealed at 256 KB as well as at its number of
+ * events, so a mutation's cost stays flat over a segment's life. Branches
+ * created before have no such setting and keep sealing by count alone
+ * (their history must replay as it was written).
+ */
+export const NEW_BRANCH_SETTINGS: Settings = { segment_bytes: 256 * 1024 };
+
+/** The state before the first commit; `settings` are the new branch's (none: as branches were first made). */
+export function emptySnapshot(settings?: Settings): Snapshot {
+  const state = emptyState(EPOCH);
+  if (settings) state.settings = { ...settings };
   return {
     commit: null,
     root: [],
-    world: { state: emptyState(EPOCH), locks: newRecord(), topics: [] },
+    world: { state, locks: newRecord(), topics: [] },
     knowledgeTree: [],
     locksTree: [],
     eventsOid: null,
@@ -61,6 +75,28 @@ const byName = (a: TreeEntry, b: TreeEntry) => (a.name < b.name ? -1 : a.name > 
 
 function entry(entries: TreeEntry[], name: string): TreeEntry | undefined {
   return entries.find((e) => e.name === name);
+}
+
+/** Where a branch about to be created starts. */
+export function newBranchSnapshot(): Snapshot {
+  return emptySnapshot(NEW_BRANCH_SETTINGS);
+}
+
+/**
+ * Where the history that starts with `root` started, for replaying it: a
+ * root commit written with new-branch settings was built on them.
+ */
+export async function emptySnapshotFor(objects: ObjectStore, root: string): Promise<Snapshot> {
+  try {
+    const tree = await objects.readTree((await objects.readCommit(root)).tree);
+    const stateEntry = entry(tree, STATE_FILE);
+    const state = stateEntry ? (JSON.parse((await objects.readBlob(stateEntry.oid)).toString('utf8')) as Partial<State>) : null;
+    const bytes = state?.settings?.segment_bytes;
+    return emptySnapshot(typeof bytes === 'number' ? { segment_bytes: bytes } : undefined);
+  } catch {
+    // What is wrong with the root is for its replay to report.
+    return emptySnapshot();
+  }
 }
 
 export function parseState(text: string, where: string): State {
@@ -136,13 +172,13 @@ function countLines(buf: Buffer): number {
   return n;
 }
 
-/** Splits event lines into full segments of `size` and what remains live. */
-function splitSegments(text: Buffer, size: number): { sealed: Buffer[]; live: Buffer } {
+/** Splits event lines into full segments (by the limits) and what remains live. */
+function splitSegments(text: Buffer, limits: { events: number; bytes: number }): { sealed: Buffer[]; live: Buffer } {
   const sealed: Buffer[] = [];
   let start = 0;
   let lines = 0;
   for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) {
-    if (++lines === size) {
+    if (++lines >= limits.events || i + 1 - start >= limits.bytes) {
       sealed.push(text.subarray(start, i + 1));
       start = i + 1;
       lines = 0;
@@ -151,9 +187,43 @@ function splitSegments(text: Buffer, size: number): { sealed: Buffer[]; live: Bu
   return { sealed, live: text.subarray(start) };
 }
 
-/** When the live segment is sealed: after this many events (or bytes, when bounded). */
+/** The live segment as pieces (compressed once each), with its size. */
+interface Live {
+  pieces: Piece[];
+  lines: number;
+  bytes: number;
+}
+
+// The live segments this process wrote or read last, by blob id (content-addressed: valid in any repository).
+const lives = new Map<string, Live>();
+// New lines join the last piece while it is small: a few large pieces, and little to recompress.
+const LIVE_PIECE_BYTES = 8 * 1024;
+
+async function readLive(objects: ObjectSink, oid: string | null): Promise<Live> {
+  if (!oid) return { pieces: [], lines: 0, bytes: 0 };
+  const known = lives.get(oid);
+  if (known) return known;
+  const text = await objects.readBlob(oid);
+  return { pieces: text.length ? [piece(text)] : [], lines: countLines(text), bytes: text.length };
+}
+
+function appendLive(live: Live, lines: Buffer, count: number): Live {
+  const pieces = live.pieces.slice();
+  const last = pieces[pieces.length - 1];
+  if (last && last.bytes.length + lines.length <= LIVE_PIECE_BYTES) pieces[pieces.length - 1] = piece(Buffer.concat([last.bytes, lines]));
+  else if (lines.length) pieces.push(piece(lines));
+  return { pieces, lines: live.lines + count, bytes: live.bytes + lines.length };
+}
+
+function rememberLive(oid: string, live: Live): void {
+  lives.delete(oid);
+  lives.set(oid, live);
+  if (lives.size > 8) lives.delete(lives.keys().next().value as string);
+}
+
+/** When the live segment is sealed: at this many events, or bytes (on branches that bound them). */
 export function segmentLimits(state: State): { events: number; bytes: number } {
-  return { events: state.settings?.events_per_segment ?? DEFAULT_EVENTS_PER_SEGMENT, bytes: Infinity };
+  return { events: state.settings?.events_per_segment ?? DEFAULT_EVENTS_PER_SEGMENT, bytes: state.settings?.segment_bytes ?? Infinity };
 }
 
 const segmentName = (n: number) => `${String(n).padStart(6, '0')}.jsonl`;
@@ -217,30 +287,34 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
   let knowledgeTree = base.knowledgeTree;
   let locks = base.world.locks;
   let topics = base.world.topics;
-  const stateOid = await objects.writeBlob(serializeState(effect.state));
+  // A root commit keeps the settings its new branch starts with (an init resets the state).
+  const state = base.commit === null && base.world.state.settings && !effect.state.settings ? { ...effect.state, settings: base.world.state.settings } : effect.state;
+  const stateOid = await objects.writeBlob(stateParts(state));
   root = upsert(root, STATE_FILE, { mode: BLOB_MODE, name: STATE_FILE, oid: stateOid });
 
   let segments = base.segments;
   if (effect.events.length || effect.replaceEvents) {
-    const size = segmentLimits(effect.state).events;
+    const limits = segmentLimits(state);
     const lines = Buffer.from(effect.events.length ? effect.events.map((e) => JSON.stringify(e)).join('\n') + '\n' : '');
-    let live: Buffer | Buffer[];
+    let live: Live;
     if (effect.replaceEvents) {
       // A replaced log (import) is cut into full segments at once.
-      const split = splitSegments(lines, size);
+      const split = splitSegments(lines, limits);
       segments = [];
       for (const seg of split.sealed) segments.push({ mode: BLOB_MODE, name: segmentName(segments.length + 1), oid: await objects.writeBlob(seg) });
-      live = split.live;
+      live = { pieces: split.live.length ? [piece(split.live)] : [], lines: countLines(split.live), bytes: split.live.length };
     } else {
-      const old = base.eventsOid ? await objects.readBlob(base.eventsOid) : Buffer.alloc(0);
+      const old = await readLive(objects, base.eventsOid);
       // A full live segment is sealed (it never changes again) before new events start the next.
-      if (old.length && countLines(old) >= size) {
+      if (old.bytes && (old.lines >= limits.events || old.bytes >= limits.bytes)) {
         const last = segments.length ? Number(segments[segments.length - 1].name.slice(0, 6)) : 0;
         segments = [...segments, { mode: BLOB_MODE, name: segmentName(last + 1), oid: base.eventsOid! }];
-        live = lines;
-      } else live = [old, lines];
+        live = appendLive({ pieces: [], lines: 0, bytes: 0 }, lines, effect.events.length);
+      } else live = appendLive(old, lines, effect.events.length);
     }
-    root = upsert(root, EVENTS_FILE, { mode: BLOB_MODE, name: EVENTS_FILE, oid: await objects.writeBlob(live) });
+    const liveOid = await objects.writeBlob(live.pieces);
+    rememberLive(liveOid, live);
+    root = upsert(root, EVENTS_FILE, { mode: BLOB_MODE, name: EVENTS_FILE, oid: liveOid });
     if (segments !== base.segments) {
       root = upsert(root, SEGMENTS_DIR, segments.length ? { mode: TREE_MODE, name: SEGMENTS_DIR, oid: await objects.writeTree(segments) } : null);
     }
@@ -302,7 +376,7 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
   return {
     commit,
     root,
-    world: { state: effect.state, locks, topics },
+    world: { state, locks, topics },
     knowledgeTree,
     locksTree,
     eventsOid: entry(root, EVENTS_FILE)?.oid ?? null,

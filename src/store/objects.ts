@@ -11,11 +11,12 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { deflateSync, inflateSync } from 'node:zlib';
-import { readObject, writeObject } from 'isomorphic-git';
+import { inflateSync } from 'node:zlib';
+import { readObject } from 'isomorphic-git';
 import { OrchestratorError } from '../errors.js';
 import { atomicWriteFileSync, fastFs } from './fs-client.js';
 import { gitEnv } from './git-env.js';
+import { toPieces, zlibStream, type Piece } from './pieces.js';
 import type { RepoPaths } from './repo.js';
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
@@ -132,32 +133,34 @@ export function decodeCommit(oid: string, buf: Buffer): CommitInfo {
   return { oid, tree, parents, author, committer, message };
 }
 
-/** A blob's content: bytes, text, or pieces of either (joined without an intermediate copy). */
-export type BlobContent = Uint8Array | string | Array<Uint8Array | string>;
-
 /**
- * The wrapped object (`blob <size>\0` + content) in one buffer, built straight
- * from the pieces: state.json and the live event segment are hundreds of KB
- * and written by every mutation, so each saved copy counts.
+ * A blob's content: bytes, text, or parts of either and of pieces (see
+ * pieces.ts), hashed and compressed part by part without joining them.
  */
-export function wrapBlob(content: BlobContent): { wrapped: Buffer; headerLength: number } {
-  // Text is encoded once (Buffer.from has the fast path), then everything is copied into place once.
-  const parts = (Array.isArray(content) ? content : [content]).map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
+export type BlobContent = Uint8Array | string | Array<Uint8Array | string | Piece>;
+
+/** The blob's id and its content as pieces, the first one led by the `blob <size>\0` header. */
+export function blobPieces(content: BlobContent): { oid: string; pieces: Piece[]; headerLength: number } {
+  const parts = toPieces(Array.isArray(content) ? content : [content]);
   let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const header = `blob ${size}\0`;
-  const wrapped = Buffer.allocUnsafe(header.length + size);
-  let offset = wrapped.write(header, 0, 'latin1');
-  for (const p of parts) {
-    wrapped.set(p, offset);
-    offset += p.byteLength;
-  }
-  return { wrapped, headerLength: header.length };
+  for (const p of parts) size += p.bytes.length;
+  const header = Buffer.from(`blob ${size}\0`, 'latin1');
+  crypto ??= require('node:crypto') as typeof import('node:crypto');
+  const hash = crypto.createHash('sha1').update(header);
+  for (const p of parts) hash.update(p.bytes);
+  return { oid: hash.digest('hex'), pieces: [{ bytes: header }, ...parts], headerLength: header.length };
 }
 
-function sha1(data: Uint8Array): string {
+function sha1(...data: Uint8Array[]): string {
   crypto ??= require('node:crypto') as typeof import('node:crypto');
-  return crypto.createHash('sha1').update(data).digest('hex');
+  const hash = crypto.createHash('sha1');
+  for (const d of data) hash.update(d);
+  return hash.digest('hex');
+}
+
+/** The content of a blob given as pieces (the header left out), joined on demand. */
+function joinContent(pieces: Piece[]): Buffer {
+  return pieces.length === 2 ? pieces[1].bytes : Buffer.concat(pieces.slice(1).map((p) => p.bytes));
 }
 
 /** What writing an effect needs from an object store (a real one, or one that only computes ids). */
@@ -174,15 +177,15 @@ export interface ObjectSink {
  * "wrote" recently stays readable from memory.
  */
 export class DryRunObjects implements ObjectSink {
-  private recent = new Lru<Buffer>(16);
+  private recent = new Lru<Piece[]>(16);
   constructor(private readonly real: ObjectStore) {}
   async readBlob(oid: string): Promise<Buffer> {
-    return this.recent.get(oid) ?? this.real.readBlob(oid);
+    const pieces = this.recent.get(oid);
+    return pieces ? joinContent(pieces) : this.real.readBlob(oid);
   }
   async writeBlob(content: BlobContent): Promise<string> {
-    const { wrapped, headerLength } = wrapBlob(content);
-    const oid = sha1(wrapped);
-    this.recent.set(oid, wrapped.subarray(headerLength));
+    const { oid, pieces } = blobPieces(content);
+    this.recent.set(oid, pieces);
     return oid;
   }
   async writeTree(entries: TreeEntry[]): Promise<string> {
@@ -310,6 +313,8 @@ export class ObjectStore implements ObjectSink {
   private trees = new Lru<TreeEntry[]>(256);
   private commits = new Lru<CommitInfo>(512);
   private blobs = new Lru<Buffer>(64);
+  /** Blobs this store wrote, as pieces (joined when read back). */
+  private written = new Lru<Piece[]>(16);
 
   /**
    * Other directories with loose objects: inside a pre-receive hook the
@@ -384,7 +389,8 @@ export class ObjectStore implements ObjectSink {
   async readBlob(oid: string): Promise<Buffer> {
     let b = this.blobs.get(oid);
     if (!b) {
-      b = await this.readTyped(oid, 'blob');
+      const pieces = this.written.get(oid);
+      b = pieces ? joinContent(pieces) : await this.readTyped(oid, 'blob');
       this.blobs.set(oid, b);
     }
     return b;
@@ -422,25 +428,24 @@ export class ObjectStore implements ObjectSink {
 
   /** Writes an object (a no-op when it exists) and returns its id. */
   async write(type: ObjectType, content: Uint8Array): Promise<string> {
-    const wrapped = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
-    const oid = sha1(wrapped);
-    await this.writeWrapped(type, oid, wrapped);
+    const header = Buffer.from(`${type} ${content.length}\0`);
+    const oid = sha1(header, content);
+    this.writeLoose(oid, [{ bytes: header }, { bytes: Buffer.isBuffer(content) ? content : Buffer.from(content) }]);
     return oid;
   }
 
   async writeBlob(content: BlobContent): Promise<string> {
-    const { wrapped, headerLength } = wrapBlob(content);
-    const oid = sha1(wrapped);
-    await this.writeWrapped('blob', oid, wrapped);
-    this.blobs.set(oid, wrapped.subarray(headerLength));
+    const { oid, pieces } = blobPieces(content);
+    this.writeLoose(oid, pieces);
+    this.written.set(oid, pieces);
     return oid;
   }
 
-  private async writeWrapped(type: ObjectType, oid: string, wrapped: Buffer): Promise<void> {
-    if (fs.existsSync(this.loosePath(oid))) return;
-    // Level 1 is git's own default for loose objects (core.looseCompression).
-    const deflated = deflateSync(wrapped, { level: 1 });
-    await writeObject({ fs: fastFs, gitdir: this.repo.commondir, type, object: deflated, format: 'deflated', oid });
+  /** A loose object, unless it exists: written to a temporary file and renamed into place. */
+  private writeLoose(oid: string, pieces: Piece[]): void {
+    const file = this.loosePath(oid);
+    if (fs.existsSync(file)) return;
+    atomicWriteFileSync(file, zlibStream(pieces));
   }
 
   async writeTree(entries: TreeEntry[]): Promise<string> {

@@ -10,7 +10,7 @@ import { OrchestratorError } from '../errors.js';
 import { applyOp, subjectOf } from '../domain/apply.js';
 import { isNoChange, type OpBase } from '../domain/op.js';
 import { recordedOp } from './history.js';
-import { emptySnapshot, readSnapshot, restoreOp, serializeLock, serializeState, TRAILER, writeEffect, type Snapshot } from './layout.js';
+import { emptySnapshotFor, readSnapshot, restoreOp, serializeLock, serializeState, TRAILER, writeEffect, type Snapshot } from './layout.js';
 import { LOCK_SKEW_MS } from '../domain/locks.js';
 import { fileToResource, resourceToFile, rules } from '../domain/rules.js';
 import { TASK_STATUSES, type State } from '../domain/types.js';
@@ -193,7 +193,7 @@ export async function verifyRange(objects: ObjectStore, to: string, from: string
   const ahead = firstAheadOfLater(commits);
   const notAfterMs = opts.notAfterMs ?? Date.now() + LOCK_SKEW_MS;
   const dry = new DryRunObjects(objects);
-  let snap = from ? await readSnapshot(objects, from) : emptySnapshot();
+  let snap = from ? await readSnapshot(objects, from) : await emptySnapshotFor(objects, commits[0].oid);
   let checked = 0;
   for (const c of commits) {
     checked++;

@@ -47,7 +47,9 @@ export const importBoard: OpSpec<ImportBoardOp, ImportResult> = {
     if (world.state.version > 0 && !op.force) {
       throw conflict('the branch already has data; importing would replace it (use --force to replace it)', { version: world.state.version });
     }
+    // The branch's settings (how its log is cut) stay the branch's.
     const state: State = { ...op.state, version: Math.max(op.state.version, world.state.version) };
+    if (world.state.settings) state.settings = world.state.settings;
     const counts: ImportResult = {
       workstreams: Object.keys(state.workstreams).length,
       tasks: Object.values(state.workstreams).reduce((n, ws) => n + ws.tasks.length, 0),

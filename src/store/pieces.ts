@@ -1,0 +1,114 @@
+/**
+ * Blobs built from pieces that are compressed once. A mutation rewrites
+ * state.json and the live event segment, but most of their bytes are those
+ * of the previous version: a piece keeps its bytes, its raw deflate stream
+ * (ended by a sync flush, so streams of pieces can be laid end to end) and
+ * its Adler-32, and a loose object is the zlib header, the pieces' streams,
+ * an empty final block and the Adler-32 of the whole, combined from the
+ * pieces' own (what pigz does). Only pieces that changed are compressed.
+ *
+ * Every piece is compressed on its own (no back-references across pieces),
+ * which costs a little compression; git recompresses when it packs.
+ */
+import { constants, deflateRawSync } from 'node:zlib';
+
+export interface Piece {
+  readonly bytes: Buffer;
+  /** Raw deflate data ending in a sync flush; computed on first write. */
+  deflated?: Buffer;
+  adler?: number;
+}
+
+export function piece(bytes: Buffer): Piece {
+  return { bytes };
+}
+
+export function isPiece(x: unknown): x is Piece {
+  return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && Buffer.isBuffer((x as Piece).bytes);
+}
+
+const BASE = 65521;
+// The largest n such that 255 n (n + 1) / 2 + (n + 1) (BASE - 1) fits in 32 bits (zlib's NMAX).
+const NMAX = 5552;
+
+export function adler32(buf: Uint8Array, adler = 1): number {
+  let a = adler & 0xffff;
+  let b = adler >>> 16;
+  let i = 0;
+  const len = buf.length;
+  while (i < len) {
+    const end = Math.min(len, i + NMAX);
+    for (; i < end; i++) {
+      a += buf[i];
+      b += a;
+    }
+    a %= BASE;
+    b %= BASE;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
+/** The Adler-32 of A followed by B, from theirs and B's length (zlib's adler32_combine). */
+export function adler32Combine(adlerA: number, adlerB: number, lengthB: number): number {
+  const rem = lengthB % BASE;
+  let sum1 = adlerA & 0xffff;
+  let sum2 = (rem * sum1) % BASE;
+  sum1 += (adlerB & 0xffff) + BASE - 1;
+  sum2 += (adlerA >>> 16) + (adlerB >>> 16) + BASE - rem;
+  if (sum1 >= BASE) sum1 -= BASE;
+  if (sum1 >= BASE) sum1 -= BASE;
+  if (sum2 >= BASE << 1) sum2 -= BASE << 1;
+  if (sum2 >= BASE) sum2 -= BASE;
+  return ((sum2 << 16) | sum1) >>> 0;
+}
+
+// Level 1 is git's own default for loose objects (core.looseCompression): the fastest that compresses.
+const DEFLATE = { level: 1, finishFlush: constants.Z_SYNC_FLUSH };
+
+export function deflatePiece(p: Piece): Piece {
+  p.deflated ??= deflateRawSync(p.bytes, DEFLATE);
+  p.adler ??= adler32(p.bytes);
+  return p;
+}
+
+// zlib header for deflate with a 32K window and the fastest level; then an empty final block (fixed Huffman).
+const ZLIB_HEADER = Buffer.from([0x78, 0x01]);
+const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
+
+/** The zlib stream of the pieces' bytes, as buffers to write one after another. */
+export function zlibStream(pieces: Piece[]): Buffer[] {
+  const out: Buffer[] = [ZLIB_HEADER];
+  let adler = 1;
+  for (const p of pieces) {
+    deflatePiece(p);
+    out.push(p.deflated!);
+    adler = adler32Combine(adler, p.adler!, p.bytes.length);
+  }
+  const trailer = Buffer.allocUnsafe(4);
+  trailer.writeUInt32BE(adler, 0);
+  out.push(FINAL_BLOCK, trailer);
+  return out;
+}
+
+/**
+ * Groups raw parts (text and bytes) into pieces, keeping given pieces as they
+ * are: runs of raw parts become one piece each, compressed with the write.
+ */
+export function toPieces(parts: Array<Uint8Array | string | Piece>): Piece[] {
+  const out: Piece[] = [];
+  let run: Buffer[] = [];
+  const flush = () => {
+    if (run.length) out.push({ bytes: run.length === 1 ? run[0] : Buffer.concat(run) });
+    run = [];
+  };
+  for (const p of parts) {
+    if (typeof p === 'string') run.push(Buffer.from(p));
+    else if (p instanceof Uint8Array) run.push(Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+    else {
+      flush();
+      out.push(p);
+    }
+  }
+  flush();
+  return out;
+}

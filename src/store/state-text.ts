@@ -1,0 +1,108 @@
+/**
+ * state.json as pieces: the same bytes as `JSON.stringify(state, null, 2)`,
+ * cut so that a mutation re-serializes and recompresses only what it
+ * changed. Operations copy only the objects they change (see domain/draft),
+ * so an unchanged task is the same object as before: the text of a run of
+ * tasks is kept with the first task of the run and reused while the run
+ * holds the same objects. Runs end after tasks whose id hashes to a mark
+ * (about one in 24), so adding or removing a task changes one run only.
+ */
+import type { State, Task } from '../domain/types.js';
+import type { Piece } from './pieces.js';
+
+// Tasks sit at depth 4: state > workstreams > workstream > tasks > task.
+const TASK_INDENT = '        ';
+const LIST_END = '\n      ]';
+const MAX_RUN = 96;
+
+interface Run {
+  /** The tasks of the run, by identity. */
+  tasks: Task[];
+  /** Whether the run starts its list (no comma before it). */
+  first: boolean;
+  piece: Piece;
+}
+
+const runs = new WeakMap<Task, Run>();
+
+function endsRun(id: unknown): boolean {
+  if (typeof id !== 'string') return false;
+  // FNV-1a: task ids need not be random (imported ones may count up).
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % 24 === 0;
+}
+
+function runText(tasks: Task[], start: number, end: number): string {
+  let s = '';
+  for (let j = start; j < end; j++) {
+    s += (j === 0 ? '\n' : ',\n') + TASK_INDENT + JSON.stringify(tasks[j], null, 2).replace(/\n/g, '\n' + TASK_INDENT);
+  }
+  return s;
+}
+
+/** The pieces of one task list (without its brackets). */
+function taskPieces(tasks: Task[], out: Piece[]): void {
+  let start = 0;
+  while (start < tasks.length) {
+    let end = start;
+    while (end < tasks.length && end - start < MAX_RUN) {
+      if (endsRun((tasks[end++] as { id?: unknown } | null)?.id)) break;
+    }
+    const first = start === 0;
+    const head = tasks[start];
+    let run = typeof head === 'object' && head !== null ? runs.get(head) : undefined;
+    if (run && run.first === first && run.tasks.length === end - start) {
+      for (let j = 0; j < run.tasks.length; j++) {
+        if (run.tasks[j] !== tasks[start + j]) {
+          run = undefined;
+          break;
+        }
+      }
+    } else run = undefined;
+    if (!run) {
+      run = { tasks: tasks.slice(start, end), first, piece: { bytes: Buffer.from(runText(tasks, start, end)) } };
+      if (typeof head === 'object' && head !== null) runs.set(head, run);
+    }
+    out.push(run.piece);
+    start = end;
+  }
+}
+
+let nonce = '';
+
+/**
+ * The bytes of `JSON.stringify(state, null, 2) + "\n"` as text and pieces:
+ * the state without its task lists is stringified whole (it is small), and
+ * each list is spliced in from its runs' pieces.
+ */
+export function stateParts(state: State): Array<string | Piece> {
+  nonce ||= `@orchestrator-tasks-${Math.random().toString(36).slice(2)}-`;
+  const lists: Task[][] = [];
+  const workstreams: Record<string, unknown> = {};
+  for (const [name, ws] of Object.entries(state.workstreams)) {
+    if (!Array.isArray(ws?.tasks)) return [JSON.stringify(state, null, 2) + '\n'];
+    workstreams[name] = { ...ws, tasks: nonce + lists.length };
+    lists.push(ws.tasks);
+  }
+  const skeleton = JSON.stringify({ ...state, workstreams }, null, 2) + '\n';
+  const out: Array<string | Piece> = [];
+  let at = 0;
+  for (let i = 0; i < lists.length; i++) {
+    const marker = `"${nonce}${i}"`;
+    const found = skeleton.indexOf(marker, at);
+    // A marker lost (it cannot be: the nonce is this process's own): the plain way.
+    if (found < 0) return [JSON.stringify(state, null, 2) + '\n'];
+    const tasks = lists[i];
+    if (tasks.length === 0) {
+      out.push(skeleton.slice(at, found) + '[]');
+    } else {
+      out.push(skeleton.slice(at, found) + '[');
+      taskPieces(tasks, out as Piece[]);
+      out.push(LIST_END);
+    }
+    at = found + marker.length;
+  }
+  out.push(skeleton.slice(at));
+  return out;
+}
