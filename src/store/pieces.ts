@@ -65,8 +65,21 @@ export function adler32Combine(adlerA: number, adlerB: number, lengthB: number):
 // Level 1 is git's own default for loose objects (core.looseCompression): the fastest that compresses.
 const DEFLATE = { level: 1, finishFlush: constants.Z_SYNC_FLUSH };
 
+// Below this size a piece is stored, not compressed: setting up zlib costs more than it saves.
+const STORE_BELOW = 1024;
+
+/** Stored (uncompressed, non-final) deflate blocks: a block header, the length and its complement, the bytes. */
+function stored(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + bytes.length);
+  out[0] = 0;
+  out.writeUInt16LE(bytes.length, 1);
+  out.writeUInt16LE(~bytes.length & 0xffff, 3);
+  bytes.copy(out, 5);
+  return out;
+}
+
 export function deflatePiece(p: Piece): Piece {
-  p.deflated ??= deflateRawSync(p.bytes, DEFLATE);
+  p.deflated ??= p.bytes.length < STORE_BELOW ? stored(p.bytes) : deflateRawSync(p.bytes, DEFLATE);
   p.adler ??= adler32(p.bytes);
   return p;
 }
