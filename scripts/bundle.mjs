@@ -2,12 +2,6 @@
 // instead of hundreds of module lookups (start-up is measured in bench).
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-// isomorphic-git's "node" export is one CommonJS file of the whole library;
-// its ES module build lets the bundler keep only the parts we call.
-const isomorphicGitEsm = require.resolve('isomorphic-git').replace(/index\.cjs$/, 'index.js');
 
 rmSync(new URL('../dist/.cache', import.meta.url), { recursive: true, force: true });
 const common = {
@@ -22,14 +16,6 @@ const common = {
     {
       name: 'lean-deps',
       setup(b) {
-        b.onResolve({ filter: /^isomorphic-git$/ }, () => ({ path: isomorphicGitEsm }));
-        // Helpers isomorphic-git imports for features we do not call (merge,
-        // ignore rules, locking): declared free of side effects so unused
-        // imports are dropped instead of initialized at every start.
-        b.onResolve({ filter: /^(pako|sha\.js|crc-32|diff3|ignore|async-lock|clean-git-ref|pify)$/ }, (args) => ({
-          path: require.resolve(args.path, { paths: [args.resolveDir] }),
-          sideEffects: false,
-        }));
         // commander loads child_process only to run external subcommands,
         // which we do not use; loading it costs ~5 ms on every start.
         b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>

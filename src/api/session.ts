@@ -6,12 +6,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listRemotes } from 'isomorphic-git';
 import { Engine, type MutateOptions, type MutationOutcome, type Prepare } from '../engine.js';
 import { known, OrchestratorError } from '../errors.js';
 import { DEFAULT_STALE_MS } from '../domain/queries.js';
 import { check } from '../domain/rules.js';
-import { fastFs } from '../store/fs-client.js';
+import { listRemotes } from '../store/git-config.js';
 import { GitStore } from '../store/git-store.js';
 import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
 import { actingAgent } from './identity.js';
@@ -65,7 +64,7 @@ async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined)
   if (wanted !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(wanted)) {
     throw new OrchestratorError('INVALID_INPUT', `remote name ${JSON.stringify(wanted)} is invalid`, { remote: wanted });
   }
-  const list = await listRemotes({ fs: fastFs, gitdir: repo.commondir });
+  const list = listRemotes(repo.commondir);
   const remotes = list.map((r) => r.remote);
   const pick = (name: string) => ({ name, url: list.find((r) => r.remote === name)!.url });
   if (wanted === undefined) return remotes.includes('origin') ? pick('origin') : null;

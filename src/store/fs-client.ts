@@ -1,9 +1,8 @@
 /**
- * The file system client handed to isomorphic-git. Node's promise API costs a
- * thread-pool round trip per call (~0.15 ms here) while the synchronous calls
- * take ~0.02 ms, and a mutation makes dozens of them; this client answers the
- * promise API with synchronous calls. `writeFile` writes a temporary file and
- * renames it into place, so a crash never leaves a torn git object behind.
+ * Files written whole or not at all: to a temporary file, renamed into place,
+ * so a crash never leaves a torn git object behind. Synchronous calls: Node's
+ * promise API costs a thread-pool round trip per call (~0.15 ms here) where
+ * the synchronous calls take ~0.02 ms, and a mutation makes dozens of them.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -59,39 +58,3 @@ export function atomicWriteFileSync(file: string, data: string | Uint8Array | Ui
     throw err;
   }
 }
-
-const wrap =
-  <A extends unknown[], R>(f: (...args: A) => R) =>
-  async (...args: A): Promise<R> =>
-    f(...args);
-
-// isomorphic-git calls readFile() with no path to detect a promise API, for
-// every command; a ready-made rejection spares building an error each time.
-const NO_PATH = Object.assign(new Error('no path given'), { code: 'ENOENT' });
-
-export const fastFs = {
-  promises: {
-    readFile: (p: string, opts?: unknown): Promise<Buffer | string> => {
-      if (p === undefined) {
-        const r = Promise.reject(NO_PATH);
-        r.catch(() => undefined);
-        return r;
-      }
-      try {
-        return Promise.resolve(fs.readFileSync(p, opts as never) as Buffer | string);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    },
-    writeFile: wrap((p: string, data: string | Uint8Array) => atomicWriteFileSync(p, data)),
-    mkdir: wrap((p: string, opts?: unknown) => fs.mkdirSync(p, opts as never)),
-    rmdir: wrap((p: string) => fs.rmdirSync(p)),
-    unlink: wrap((p: string) => fs.unlinkSync(p)),
-    stat: wrap((p: string) => fs.statSync(p)),
-    lstat: wrap((p: string) => fs.lstatSync(p)),
-    readdir: wrap((p: string) => fs.readdirSync(p)),
-    readlink: wrap((p: string) => fs.readlinkSync(p)),
-    symlink: wrap((target: string, p: string) => fs.symlinkSync(target, p)),
-    chmod: wrap((p: string, mode: number) => fs.chmodSync(p, mode)),
-  },
-};

@@ -1,20 +1,18 @@
 /**
- * Git objects: read and written in process with isomorphic-git, hashed and
- * compressed with Node's zlib and crypto (several times faster than the pure
- * JavaScript paths, measured in bench), trees and commits encoded here.
+ * Git objects: loose ones read and written in process (hashed and
+ * compressed with Node's crypto and zlib), trees and commits encoded here.
  *
  * Objects that are not loose (packed by `git gc`, or visible only through
  * alternates or a push quarantine) are read through one long-lived
- * `git cat-file --batch`: isomorphic-git would load a whole pack into memory,
- * which in a large code repository costs far more than one spawn.
+ * `git cat-file --batch`: reading packs in process would load a whole pack
+ * into memory, which in a large code repository costs far more than one spawn.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { readObject } from 'isomorphic-git';
 import { OrchestratorError } from '../errors.js';
-import { atomicWriteFileSync, fastFs } from './fs-client.js';
+import { atomicWriteFileSync } from './fs-client.js';
 import { gitEnv } from './git-env.js';
 import { toPieces, zlibStream, type Piece } from './pieces.js';
 import type { RepoPaths } from './repo.js';
@@ -306,6 +304,15 @@ class CatFile {
   }
 }
 
+/** A loose object's type and content from its inflated bytes (`<type> <size>\0<content>`). */
+function unwrap(oid: string, wrapped: Buffer): { type: ObjectType; content: Buffer } {
+  const sp = wrapped.indexOf(0x20);
+  const nul = wrapped.indexOf(0, sp + 1);
+  const size = Number(wrapped.toString('latin1', sp + 1, nul));
+  if (sp < 0 || nul < 0 || size !== wrapped.length - nul - 1) throw new OrchestratorError('CORRUPT', `object ${oid} is malformed`, { oid });
+  return { type: wrapped.toString('latin1', 0, sp) as ObjectType, content: wrapped.subarray(nul + 1) };
+}
+
 export class ObjectStore implements ObjectSink {
   private readonly objectsDir: string;
   private catFile: CatFile;
@@ -340,22 +347,15 @@ export class ObjectStore implements ObjectSink {
 
   /** Reads any object; NOT_FOUND when the repository does not have it. */
   async read(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
-    const loose = path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
-    if (fs.existsSync(loose)) {
-      const r = (await readObject({ fs: fastFs, gitdir: this.repo.commondir, oid, format: 'deflated' })) as { format: string; object: Uint8Array; type?: string };
-      const wrapped = r.format === 'deflated' ? inflateSync(r.object) : Buffer.from(r.object);
-      if (r.format === 'content') return { type: r.type as ObjectType, content: wrapped };
-      const sp = wrapped.indexOf(0x20);
-      const nul = wrapped.indexOf(0, sp);
-      return { type: wrapped.toString('utf8', 0, sp) as ObjectType, content: wrapped.subarray(nul + 1) };
-    }
-    for (const dir of this.extraDirs) {
-      const file = path.join(dir, oid.slice(0, 2), oid.slice(2));
-      if (!fs.existsSync(file)) continue;
-      const wrapped = inflateSync(fs.readFileSync(file));
-      const sp = wrapped.indexOf(0x20);
-      const nul = wrapped.indexOf(0, sp);
-      return { type: wrapped.toString('utf8', 0, sp) as ObjectType, content: wrapped.subarray(nul + 1) };
+    for (const dir of [this.objectsDir, ...this.extraDirs]) {
+      let deflated: Buffer;
+      try {
+        deflated = fs.readFileSync(path.join(dir, oid.slice(0, 2), oid.slice(2)));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      return unwrap(oid, inflateSync(deflated));
     }
     const r = await this.catFile.read(oid);
     if (!r) throw new OrchestratorError('NOT_FOUND', `object ${oid} is missing from the repository`, { oid });
