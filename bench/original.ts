@@ -44,11 +44,16 @@ export function findOriginal(given?: string): { dir: string | null; looked: stri
 const WORDS = ['api', 'billing', 'dashboard', 'tests', 'deploy', 'docs', 'refactor', 'cache', 'auth', 'search', 'export', 'metrics', 'queue', 'retry', 'schema'];
 const word = () => WORDS[Math.floor(Math.random() * WORDS.length)];
 
-function originalTask(i: number, at: string): Record<string, unknown> {
+function originalTask(i: number, at: string, ids: Set<string>): Record<string, unknown> {
   const done = i % 5 === 0;
   const active = i % 5 === 1;
+  // Random ids as the original makes them, without its birthday collisions (likely at 50,000).
+  let id: string;
+  do id = randomBytes(4).toString('hex');
+  while (ids.has(id));
+  ids.add(id);
   return {
-    id: randomBytes(4).toString('hex'),
+    id,
     title: `${word()} ${word()}: task ${i} ${randomBytes(3).toString('hex')}`,
     description: `Make the ${word()} ${word()} work with ${word()} (${i}); see ${randomBytes(4).toString('hex')}.`,
     status: done ? 'done' : active ? 'in_progress' : 'pending',
@@ -69,7 +74,8 @@ function originalTask(i: number, at: string): Record<string, unknown> {
 export function writeOriginalDir(dir: string, tasks: number, events: number): void {
   fs.mkdirSync(path.join(dir, 'knowledge'), { recursive: true });
   const at = new Date(Date.now() - 86_400_000).toISOString();
-  const list = Array.from({ length: tasks }, (_, i) => originalTask(i, at));
+  const ids = new Set<string>();
+  const list = Array.from({ length: tasks }, (_, i) => originalTask(i, at, ids));
   const agents: Record<string, unknown> = {};
   for (let a = 0; a < 4; a++) agents[`agent-${a}`] = { type: 'worker', status: 'active', capabilities: [word()], registered_at: at, last_seen: at };
   const state = { version: tasks + 1, updated_at: at, workstreams: { bench: { description: 'Benchmark work', priority: 1, status: 'active', tasks: list, created_at: at } }, agents, locks: {} };

@@ -100,6 +100,12 @@ export interface Effect<R = unknown> {
   events: OrcEvent[];
   /** The events replace the log instead of extending it (import). */
   replaceEvents?: boolean;
+  /**
+   * With replaceEvents: a log already cut into sealed segments (their blob
+   * ids, oldest first) and a live remainder, which `events` follow (an
+   * import streams a large log to the store before its commit).
+   */
+  log?: { sealed: string[]; live: string };
   /** Lock files to write (a Lock) or delete (null), by resource. */
   locks?: Record<string, Lock | null>;
   /** Knowledge files to write (content) or delete (null), by topic. */

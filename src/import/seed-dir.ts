@@ -1,8 +1,13 @@
 /**
  * Reads an original orchestrator's data directory (state.json, events.jsonl,
  * knowledge/*.md, locks inside state.json) and validates all of it before
- * anything is written. Errors name the file and the line or field:
- * `events.jsonl line 17: "ts" must be a string`.
+ * anything is written. Errors are INVALID_INPUT and name the file and the
+ * line or field: `events.jsonl line 17: "ts" must be a string`.
+ *
+ * The directory is untrusted input: every file must be a regular file inside
+ * it (a symbolic link may point only within it), times must be ISO times in
+ * a plausible range, dependencies must not form a cycle. The event log is
+ * read line by line (forEachEvent), so its size does not bound memory.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,9 +18,10 @@ import { FORMAT_VERSION, TASK_STATUSES, type Lock, type OrcEvent, type State, ty
 
 export interface SeedData {
   state: State;
-  events: OrcEvent[];
   knowledge: Record<string, string>;
   locks: Record<string, Lock>;
+  /** The event log to read with forEachEvent, or null when the directory has none. */
+  eventsFile: string | null;
 }
 
 export type Progress = (message: string) => void;
@@ -26,7 +32,24 @@ function bad(file: string, where: string, message: string): OrchestratorError {
   return new OrchestratorError('INVALID_INPUT', `${file}${where ? ` ${where}` : ''}: ${message}`, { file, where });
 }
 
-const time = z.string('must be a string');
+// Times the original wrote are its clock's ISO times: none before 2000, none a day ahead of ours.
+const EARLIEST_MS = Date.parse('2000-01-01T00:00:00.000Z');
+const AHEAD_MS = 24 * 60 * 60 * 1000;
+
+function timeProblem(value: unknown): string | null {
+  if (typeof value !== 'string' || !rules.time.safeParse(value).success) return 'must be an ISO time like 2026-01-31T12:00:00.000Z';
+  const ms = Date.parse(value);
+  if (ms < EARLIEST_MS) return `${value} is before the year 2000`;
+  if (ms > Date.now() + AHEAD_MS) return `${value} is in the future (more than a day ahead of this clock)`;
+  return null;
+}
+
+const time = z.string('must be an ISO time like 2026-01-31T12:00:00.000Z').check(
+  z.superRefine((value, ctx) => {
+    const problem = timeProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  }),
+);
 const seedTask = z.object({
   id: rules.taskId,
   title: rules.title,
@@ -90,12 +113,83 @@ function jsonPosition(text: string, err: Error): string {
   return ` (line ${line}, column ${pos - before.lastIndexOf('\n')})`;
 }
 
+/**
+ * The real path of an entry of the data directory, or null when it does not
+ * exist; INVALID_INPUT when it is a link that leads outside the directory or
+ * is not of the kind expected.
+ */
+function entryPath(root: string, rel: string, kind: 'file' | 'dir'): string | null {
+  const file = path.join(root, rel);
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    return null;
+  }
+  let real = file;
+  if (st.isSymbolicLink()) {
+    try {
+      real = fs.realpathSync(file);
+    } catch {
+      throw bad(rel, '', 'is a symbolic link that leads nowhere');
+    }
+    if (real !== root && !real.startsWith(root + path.sep)) throw bad(rel, '', `is a symbolic link to ${real}, outside the data directory; copy the file in instead`);
+    st = fs.statSync(real);
+  }
+  if (kind === 'file' && !st.isFile()) throw bad(rel, '', st.isDirectory() ? 'is a directory, not a file' : 'is not a regular file');
+  if (kind === 'dir' && !st.isDirectory()) throw bad(rel, '', 'is not a directory');
+  return real;
+}
+
+/** Self references and cycles among dependencies (ids in any workstream). */
+function checkDependencyGraph(state: State): void {
+  const deps = new Map<string, { ws: string; index: number; on: string[] }>();
+  for (const [name, ws] of Object.entries(state.workstreams)) ws.tasks.forEach((t, index) => deps.set(t.id, { ws: name, index, on: t.depends_on ?? [] }));
+  const field = (id: string) => `field workstreams.${deps.get(id)!.ws}.tasks[${deps.get(id)!.index}].depends_on`;
+  for (const [id, d] of deps) {
+    if (d.on.includes(id)) throw bad('state.json', field(id), `task "${id}" depends on itself`);
+  }
+  // Depth-first, without recursion: 0 unseen, 1 on the current path, 2 done.
+  const color = new Map<string, number>();
+  for (const start of deps.keys()) {
+    if (color.get(start)) continue;
+    const stack: Array<{ id: string; next: number }> = [{ id: start, next: 0 }];
+    color.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const on = deps.get(top.id)!.on;
+      if (top.next >= on.length) {
+        color.set(top.id, 2);
+        stack.pop();
+        continue;
+      }
+      const dep = on[top.next++];
+      const c = color.get(dep) ?? 0;
+      if (c === 1) {
+        const cycle = [...stack.slice(stack.findIndex((s) => s.id === dep)).map((s) => s.id), dep];
+        throw bad('state.json', field(top.id), `dependencies form a cycle: ${cycle.join(' -> ')}`);
+      }
+      if (c === 0) {
+        color.set(dep, 1);
+        stack.push({ id: dep, next: 0 });
+      }
+    }
+  }
+}
+
+/** Reads and validates everything but the events (see forEachEvent), writing nothing. */
 export function readSeedDir(dir: string, progress?: Progress): SeedData {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+  let root: string;
+  try {
+    root = fs.realpathSync(dir);
+  } catch {
+    root = '';
+  }
+  if (!root || !fs.statSync(root).isDirectory()) {
     throw new OrchestratorError('NOT_FOUND', `${dir} is not a directory (give the original orchestrator's data directory, e.g. .orchestrator/)`, { dir });
   }
-  const statePath = path.join(dir, 'state.json');
-  if (!fs.existsSync(statePath)) throw bad('state.json', '', `missing from ${dir}; is this an orchestrator data directory?`);
+  const statePath = entryPath(root, 'state.json', 'file');
+  if (!statePath) throw bad('state.json', '', `missing from ${dir}; is this an orchestrator data directory?`);
 
   // state.json
   const text = fs.readFileSync(statePath, 'utf8');
@@ -148,6 +242,7 @@ export function readSeedDir(dir: string, progress?: Progress): SeedData {
       }),
     );
   }
+  checkDependencyGraph(state);
   for (const [id, a] of Object.entries(s.agents ?? {})) {
     const seen = a.last_seen ?? a.registered_at ?? now;
     state.agents[id] = { type: a.type ?? 'general', status: a.status ?? 'active', capabilities: a.capabilities ?? [], registered_at: a.registered_at ?? seen, last_seen: seen };
@@ -155,49 +250,88 @@ export function readSeedDir(dir: string, progress?: Progress): SeedData {
   const locks: Record<string, Lock> = {};
   for (const [resource, l] of Object.entries(s.locks ?? {})) {
     const acquired = Date.parse(l.acquired_at);
-    if (Number.isNaN(acquired)) throw bad('state.json', `field locks.${resource}.acquired_at`, 'must be an ISO time');
     locks[resource] = { resource, agent: l.agent, acquired_at: l.acquired_at, ttl_ms: l.ttl_ms, expires_at: new Date(acquired + l.ttl_ms).toISOString() };
   }
   progress?.(`state.json: ${Object.keys(state.workstreams).length} workstreams, ${ids.size} tasks, ${Object.keys(state.agents).length} agents, ${Object.keys(locks).length} locks`);
 
-  // events.jsonl
-  const events: OrcEvent[] = [];
-  const eventsPath = path.join(dir, 'events.jsonl');
-  if (fs.existsSync(eventsPath)) {
-    const lines = fs.readFileSync(eventsPath, 'utf8').split('\n');
-    lines.forEach((line, i) => {
-      if (!line.trim()) return;
-      let e: unknown;
-      try {
-        e = JSON.parse(line);
-      } catch (err) {
-        throw bad('events.jsonl', `line ${i + 1}`, `not valid JSON: ${(err as Error).message}`);
-      }
-      if (!e || typeof e !== 'object' || Array.isArray(e)) throw bad('events.jsonl', `line ${i + 1}`, 'must be a JSON object');
-      for (const key of ['ts', 'agent', 'action']) {
-        if (typeof (e as Record<string, unknown>)[key] !== 'string') throw bad('events.jsonl', `line ${i + 1}`, `"${key}" must be a string`);
-      }
-      if (Number.isNaN(Date.parse((e as OrcEvent).ts))) throw bad('events.jsonl', `line ${i + 1}`, `"ts" is not a time: ${JSON.stringify((e as OrcEvent).ts)}`);
-      events.push(e as OrcEvent);
-      if (progress && events.length % 50_000 === 0) progress(`events.jsonl: ${events.length} events read`);
-    });
-    progress?.(`events.jsonl: ${events.length} events`);
-  }
-
   // knowledge/
   const knowledge: Record<string, string> = {};
-  const kdir = path.join(dir, 'knowledge');
-  if (fs.existsSync(kdir)) {
+  const kdir = entryPath(root, 'knowledge', 'dir');
+  if (kdir) {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
     for (const file of fs.readdirSync(kdir).sort()) {
       if (!file.endsWith('.md')) continue;
+      const rel = `knowledge/${file}`;
       const topic = file.slice(0, -3);
       const r = rules.topic.safeParse(topic);
-      if (!r.success) throw bad(`knowledge/${file}`, '', `topic name ${JSON.stringify(topic)} is invalid: ${r.error.issues[0].message}`);
-      const content = fs.readFileSync(path.join(kdir, file), 'utf8').replace(HEADER, '');
-      if (content.length > LIMITS.knowledge) throw bad(`knowledge/${file}`, '', `is over ${LIMITS.knowledge} characters`);
+      if (!r.success) throw bad(rel, '', `topic name ${JSON.stringify(topic)} is invalid: ${r.error.issues[0].message}`);
+      const filePath = entryPath(root, rel, 'file')!;
+      let content: string;
+      try {
+        content = decoder.decode(fs.readFileSync(filePath)).replace(HEADER, '');
+      } catch {
+        throw bad(rel, '', 'is not UTF-8 text');
+      }
+      if (content.length > LIMITS.knowledge) throw bad(rel, '', `is over ${LIMITS.knowledge} characters`);
       knowledge[topic] = content;
     }
     progress?.(`knowledge/: ${Object.keys(knowledge).length} topics`);
   }
-  return { state, events, knowledge, locks };
+  return { state, knowledge, locks, eventsFile: entryPath(root, 'events.jsonl', 'file') };
+}
+
+/**
+ * Reads the event log line by line, validating each event, and hands each
+ * line to `take` (without surrounding blanks). Returns how many events there
+ * were. Memory stays bounded whatever the file size.
+ */
+export async function forEachEvent(file: string, take: (line: string) => void | Promise<void>, progress?: Progress): Promise<number> {
+  const fd = fs.openSync(file, 'r');
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  const decoder = new TextDecoder('utf-8');
+  let rest = '';
+  let lineNo = 0;
+  let count = 0;
+  // Synchronous but for the writes `take` makes as segments fill (an await a line would cost seconds on a large log).
+  const line = (raw: string): void | Promise<void> => {
+    lineNo++;
+    const text = raw.trim();
+    if (!text) return;
+    let e: unknown;
+    try {
+      e = JSON.parse(text);
+    } catch (err) {
+      throw bad('events.jsonl', `line ${lineNo}`, `not valid JSON: ${(err as Error).message}`);
+    }
+    if (!e || typeof e !== 'object' || Array.isArray(e)) throw bad('events.jsonl', `line ${lineNo}`, 'must be a JSON object');
+    const o = e as Record<string, unknown>;
+    for (const key of ['ts', 'agent', 'action']) {
+      if (typeof o[key] !== 'string') throw bad('events.jsonl', `line ${lineNo}`, `"${key}" must be a string`);
+    }
+    const ms = Date.parse(o.ts as string);
+    if (Number.isNaN(ms)) throw bad('events.jsonl', `line ${lineNo}`, `"ts" is not a time: ${JSON.stringify(o.ts)}`);
+    if (ms < EARLIEST_MS || ms > Date.now() + AHEAD_MS) throw bad('events.jsonl', `line ${lineNo}`, `"ts" ${timeProblem(new Date(ms).toISOString())}`);
+    count++;
+    if (progress && count % 50_000 === 0) progress(`events.jsonl: ${count} events read`);
+    // The line as the original wrote it: one JSON object (parsed above), kept byte for byte.
+    return take(text);
+  };
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      const text = rest + decoder.decode(chunk.subarray(0, n), { stream: n > 0 });
+      const lines = text.split('\n');
+      // The last piece may be cut mid-line; at the end of the file it is the last line.
+      rest = n > 0 ? lines.pop()! : '';
+      for (const l of lines) {
+        const pending = line(l);
+        if (pending) await pending;
+      }
+      if (n === 0) break;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  progress?.(`events.jsonl: ${count} events`);
+  return count;
 }

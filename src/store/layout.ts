@@ -187,6 +187,44 @@ function splitSegments(text: Buffer, limits: { events: number; bytes: number }):
   return { sealed, live: text.subarray(start) };
 }
 
+/**
+ * Cuts a log handed over line by line into sealed segments, written to the
+ * store as they fill (by the same limits as splitSegments), and a live
+ * remainder: an import of any size holds one segment in memory.
+ */
+export class LogCutter {
+  private lines: string[] = [];
+  private bytes = 0;
+  readonly sealed: string[] = [];
+  /** Loose objects this cutter created (to remove when the import fails). */
+  readonly created: string[] = [];
+
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly limits: { events: number; bytes: number },
+  ) {}
+
+  add(line: string): Promise<void> | void {
+    this.lines.push(line);
+    this.bytes += Buffer.byteLength(line) + 1;
+    if (this.lines.length >= this.limits.events || this.bytes >= this.limits.bytes) return this.seal();
+  }
+
+  private async seal(): Promise<void> {
+    const text = this.lines.join('\n') + '\n';
+    this.lines = [];
+    this.bytes = 0;
+    const { oid, created } = await this.objects.writeBlobNew(text);
+    if (created) this.created.push(oid);
+    this.sealed.push(oid);
+  }
+
+  /** The sealed segments' ids and the live remainder. */
+  finish(): { sealed: string[]; live: string } {
+    return { sealed: this.sealed, live: this.lines.length ? this.lines.join('\n') + '\n' : '' };
+  }
+}
+
 /** The live segment as pieces (compressed once each), with its size. */
 interface Live {
   pieces: Piece[];
@@ -249,13 +287,13 @@ export function recordOp(op: OpBase, blobs: Record<string, string>): Record<stri
   }
   if (op.op === 'import') {
     // The imported data is the commit's tree; the record says how much of it there was.
-    const o = op as OpBase & { state: State; events: unknown[]; knowledge: object; locks: object };
+    const o = op as OpBase & { state: State; log: { count: number }; knowledge: object; locks: object };
     delete rec.state;
-    delete rec.events;
+    delete rec.log;
     delete rec.knowledge;
     delete rec.locks;
     rec.tasks = Object.values(o.state.workstreams).reduce((n, ws) => n + ws.tasks.length, 0);
-    rec.event_count = o.events.length;
+    rec.event_count = o.log.count;
     rec.topics = Object.keys(o.knowledge).length;
     rec.lock_count = Object.keys(o.locks).length;
   }
@@ -297,8 +335,13 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
     const limits = segmentLimits(state);
     const lines = Buffer.from(effect.events.length ? effect.events.map((e) => JSON.stringify(e)).join('\n') + '\n' : '');
     let live: Live;
-    if (effect.replaceEvents) {
-      // A replaced log (import) is cut into full segments at once.
+    if (effect.replaceEvents && effect.log) {
+      // A log already cut and written (import): its segments as they are, the events after its remainder.
+      segments = effect.log.sealed.map((oid, i) => ({ mode: BLOB_MODE, name: segmentName(i + 1), oid }));
+      const rest = Buffer.from(effect.log.live);
+      live = appendLive({ pieces: rest.length ? [piece(rest)] : [], lines: countLines(rest), bytes: rest.length }, lines, effect.events.length);
+    } else if (effect.replaceEvents) {
+      // A replaced log is cut into full segments at once.
       const split = splitSegments(lines, limits);
       segments = [];
       for (const seg of split.sealed) segments.push({ mode: BLOB_MODE, name: segmentName(segments.length + 1), oid: await objects.writeBlob(seg) });

@@ -435,17 +435,23 @@ export class ObjectStore implements ObjectSink {
   }
 
   async writeBlob(content: BlobContent): Promise<string> {
+    return (await this.writeBlobNew(content)).oid;
+  }
+
+  /** Writes a blob and says whether this call created its loose object (an importer removes what it created when it fails). */
+  async writeBlobNew(content: BlobContent): Promise<{ oid: string; created: boolean }> {
     const { oid, pieces } = blobPieces(content);
-    this.writeLoose(oid, pieces);
+    const created = this.writeLoose(oid, pieces);
     this.written.set(oid, pieces);
-    return oid;
+    return { oid, created };
   }
 
   /** A loose object, unless it exists: written to a temporary file and renamed into place. */
-  private writeLoose(oid: string, pieces: Piece[]): void {
+  private writeLoose(oid: string, pieces: Piece[]): boolean {
     const file = this.loosePath(oid);
-    if (fs.existsSync(file)) return;
+    if (fs.existsSync(file)) return false;
     atomicWriteFileSync(file, zlibStream(pieces));
+    return true;
   }
 
   async writeTree(entries: TreeEntry[]): Promise<string> {

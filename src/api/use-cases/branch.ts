@@ -1,5 +1,5 @@
 /** The branch itself: create it, import into it, sync it, its settings. */
-import type { ImportBoardOp, ImportResult } from '../../domain/ops/import-board.js';
+import type { ImportResult } from '../../domain/ops/import-board.js';
 import type { InitOp } from '../../domain/ops/init.js';
 import type { SetSettingsOp } from '../../domain/ops/set-settings.js';
 import type { Settings } from '../../domain/types.js';
@@ -23,15 +23,12 @@ export const settings: Planner<{ settings: Settings; agent?: string }, Settings>
 
 /**
  * Imports an original orchestrator's data directory into the branch (one
- * commit). Everything is validated first; CONFLICT when the branch has
- * data, unless `force`.
+ * commit; see import/import-dir.ts). Everything is validated first;
+ * CONFLICT when the branch has data, unless `force`.
  */
 export async function importDir(ctx: Ctx, i: { dir: string; force: boolean; onProgress?: (m: string) => void; agent?: string }): Promise<ImportResult & { commit: string | null }> {
-  const { readSeedDir } = await import('../../import/seed-dir.js');
-  const data = readSeedDir(i.dir, i.onProgress);
-  i.onProgress?.('writing one commit');
-  const out = await ctx.session.mutate<ImportResult>((_w, c) => ({ op: 'import', at: c.at, by: by(ctx, i.agent), source: sourceName(i.dir), force: i.force, ...data }) satisfies ImportBoardOp);
-  return { ...out.result, commit: out.commit };
+  const { importSeedDir } = await import('../../import/import-dir.js');
+  return importSeedDir(await engineOf(ctx.session), i.dir, { force: i.force, onProgress: i.onProgress, by: by(ctx, i.agent), source: sourceName(i.dir) }, (prepare) => ctx.session.mutate(prepare));
 }
 
 /** Applies operations committed offline on the remote's tip (see sync.ts). */

@@ -3,7 +3,7 @@ import { conflict } from '../../errors.js';
 import type { OpBase, OpSpec } from '../op.js';
 import { newRecord } from '../own.js';
 import { rules } from '../rules.js';
-import type { Lock, OrcEvent, State } from '../types.js';
+import type { Lock, State } from '../types.js';
 
 export interface ImportBoardOp extends OpBase {
   op: 'import';
@@ -12,7 +12,11 @@ export interface ImportBoardOp extends OpBase {
   /** Replace a branch that already has data. */
   force: boolean;
   state: State;
-  events: OrcEvent[];
+  /**
+   * The imported event log, already written to the store: sealed segments
+   * (blob ids, oldest first), the live remainder and how many events in all.
+   */
+  log: { sealed: string[]; live: string; count: number };
   knowledge: Record<string, string>;
   locks: Record<string, Lock>;
 }
@@ -39,7 +43,7 @@ export const importBoard: OpSpec<ImportBoardOp, ImportResult> = {
       source: z.string().check(z.maxLength(200)),
       force: z.boolean(),
       state: z.looseObject({ workstreams: z.record(rules.workstream, z.looseObject({ tasks: z.array(z.looseObject({ id: rules.taskId })) })), agents: z.record(rules.agent, z.unknown()) }),
-      events: z.array(z.looseObject({ ts: z.string(), agent: z.string(), action: z.string() })),
+      log: z.object({ sealed: z.array(z.string().check(z.regex(/^[0-9a-f]{40}$/))), live: z.string(), count: z.int().check(z.gte(0)) }),
       knowledge: z.record(rules.topic, rules.knowledge),
       locks: z.record(rules.resource, z.looseObject({ agent: rules.agent, acquired_at: z.string(), ttl_ms: z.number(), expires_at: z.string() })),
     }),
@@ -54,7 +58,7 @@ export const importBoard: OpSpec<ImportBoardOp, ImportResult> = {
       workstreams: Object.keys(state.workstreams).length,
       tasks: Object.values(state.workstreams).reduce((n, ws) => n + ws.tasks.length, 0),
       agents: Object.keys(state.agents).length,
-      events: op.events.length,
+      events: op.log.count,
       topics: Object.keys(op.knowledge).length,
       locks: Object.keys(op.locks).length,
     };
@@ -65,7 +69,8 @@ export const importBoard: OpSpec<ImportBoardOp, ImportResult> = {
     return {
       state,
       replaceEvents: true,
-      events: [...op.events, { ts: op.at, agent: op.by, action: 'imported', source: op.source, ...counts }],
+      log: { sealed: op.log.sealed, live: op.log.live },
+      events: [{ ts: op.at, agent: op.by, action: 'imported', source: op.source, ...counts }],
       knowledge,
       locks,
       result: counts,
