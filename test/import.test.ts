@@ -211,9 +211,9 @@ describe('import of an original data directory', () => {
     const r = cli(['import', dir, '--json'], { cwd: repo });
     expect(r.json).toMatchObject({ events: 30_003 });
     const segments = git(repo, 'ls-tree', '-r', '--name-only', 'orchestrator').split('\n').filter((f) => f.startsWith('events/'));
-    // New branches seal the log at 256 KB (about 3,400 of these events).
-    expect(segments.length).toBe(8);
-    for (const f of segments) expect(Math.abs(Number(git(repo, 'cat-file', '-s', `orchestrator:${f}`)) - 256 * 1024)).toBeLessThan(100);
+    // New branches seal the log at 128 KB (about 1,700 of these events).
+    expect(segments.length).toBe(17);
+    for (const f of segments) expect(Math.abs(Number(git(repo, 'cat-file', '-s', `orchestrator:${f}`)) - 128 * 1024)).toBeLessThan(100);
     expect(cli(['events', '--last', '2', '--json'], { cwd: repo }).json.map((e: any) => e.action)).toEqual(['tick', 'imported']);
     expect(cli(['verify'], { cwd: repo }).code).toBe(0);
     // The imported board takes ordinary work, and still verifies.

@@ -48,12 +48,12 @@ export interface Snapshot {
 
 /**
  * Settings every new branch starts with, recorded in its state.json: the
- * live segment of the log is sealed at 256 KB as well as at its number of
+ * live segment of the log is sealed at 128 KB as well as at its number of
  * events, so a mutation's cost stays flat over a segment's life. Branches
  * created before have no such setting and keep sealing by count alone
  * (their history must replay as it was written).
  */
-export const NEW_BRANCH_SETTINGS: Settings = { segment_bytes: 256 * 1024 };
+export const NEW_BRANCH_SETTINGS: Settings = { segment_bytes: 128 * 1024 };
 
 /** The state before the first commit; `settings` are the new branch's (none: as branches were first made). */
 export function emptySnapshot(settings?: Settings): Snapshot {
