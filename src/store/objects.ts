@@ -14,7 +14,7 @@ import { inflateSync } from 'node:zlib';
 import { OrchestratorError } from '../errors.js';
 import { atomicWriteFileSync } from './fs-client.js';
 import { gitEnv } from './git-env.js';
-import { toPieces, zlibStream, type Piece } from './pieces.js';
+import { isPiece, toPieces, zlibStream, type Piece } from './pieces.js';
 import type { RepoPaths } from './repo.js';
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
@@ -137,16 +137,38 @@ export function decodeCommit(oid: string, buf: Buffer): CommitInfo {
  */
 export type BlobContent = Uint8Array | string | Array<Uint8Array | string | Piece>;
 
-/** The blob's id and its content as pieces, the first one led by the `blob <size>\0` header. */
-export function blobPieces(content: BlobContent): { oid: string; pieces: Piece[]; headerLength: number } {
-  const parts = toPieces(Array.isArray(content) ? content : [content]);
+/**
+ * The blob's id and its object as pieces to compress: given pieces stay
+ * pieces (after a piece of their own with the `blob <size>\0` header);
+ * plain text and bytes are laid out once, header first, in one buffer.
+ */
+export function blobPieces(content: BlobContent): { oid: string; pieces: Piece[]; content: () => Buffer } {
+  const given = Array.isArray(content) ? content : [content];
+  crypto ??= require('node:crypto') as typeof import('node:crypto');
+  if (!given.some(isPiece)) {
+    // Text is encoded straight into place (state.json is megabytes on a large board: no second copy).
+    const parts = given as Array<string | Uint8Array>;
+    let size = 0;
+    for (const p of parts) size += typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength;
+    const header = `blob ${size}\0`;
+    const wrapped = Buffer.allocUnsafe(header.length + size);
+    let offset = wrapped.write(header, 0, 'latin1');
+    for (const p of parts) {
+      if (typeof p === 'string') offset += wrapped.write(p, offset, 'utf8');
+      else {
+        wrapped.set(p, offset);
+        offset += p.byteLength;
+      }
+    }
+    return { oid: crypto.createHash('sha1').update(wrapped).digest('hex'), pieces: [{ bytes: wrapped }], content: () => wrapped.subarray(header.length) };
+  }
+  const parts = toPieces(given);
   let size = 0;
   for (const p of parts) size += p.bytes.length;
   const header = Buffer.from(`blob ${size}\0`, 'latin1');
-  crypto ??= require('node:crypto') as typeof import('node:crypto');
   const hash = crypto.createHash('sha1').update(header);
   for (const p of parts) hash.update(p.bytes);
-  return { oid: hash.digest('hex'), pieces: [{ bytes: header }, ...parts], headerLength: header.length };
+  return { oid: hash.digest('hex'), pieces: [{ bytes: header }, ...parts], content: () => (parts.length === 1 ? parts[0].bytes : Buffer.concat(parts.map((p) => p.bytes))) };
 }
 
 function sha1(...data: Uint8Array[]): string {
@@ -154,11 +176,6 @@ function sha1(...data: Uint8Array[]): string {
   const hash = crypto.createHash('sha1');
   for (const d of data) hash.update(d);
   return hash.digest('hex');
-}
-
-/** The content of a blob given as pieces (the header left out), joined on demand. */
-function joinContent(pieces: Piece[]): Buffer {
-  return pieces.length === 2 ? pieces[1].bytes : Buffer.concat(pieces.slice(1).map((p) => p.bytes));
 }
 
 /** What writing an effect needs from an object store (a real one, or one that only computes ids). */
@@ -175,16 +192,16 @@ export interface ObjectSink {
  * "wrote" recently stays readable from memory.
  */
 export class DryRunObjects implements ObjectSink {
-  private recent = new Lru<Piece[]>(16);
+  private recent = new Lru<() => Buffer>(16);
   constructor(private readonly real: ObjectStore) {}
   async readBlob(oid: string): Promise<Buffer> {
-    const pieces = this.recent.get(oid);
-    return pieces ? joinContent(pieces) : this.real.readBlob(oid);
+    const content = this.recent.get(oid);
+    return content ? content() : this.real.readBlob(oid);
   }
   async writeBlob(content: BlobContent): Promise<string> {
-    const { oid, pieces } = blobPieces(content);
-    this.recent.set(oid, pieces);
-    return oid;
+    const blob = blobPieces(content);
+    this.recent.set(blob.oid, blob.content);
+    return blob.oid;
   }
   async writeTree(entries: TreeEntry[]): Promise<string> {
     return hashObject('tree', encodeTree(entries));
@@ -320,8 +337,8 @@ export class ObjectStore implements ObjectSink {
   private trees = new Lru<TreeEntry[]>(256);
   private commits = new Lru<CommitInfo>(512);
   private blobs = new Lru<Buffer>(64);
-  /** Blobs this store wrote, as pieces (joined when read back). */
-  private written = new Lru<Piece[]>(16);
+  /** Blobs this store wrote (their content joined when read back). */
+  private written = new Lru<() => Buffer>(16);
 
   /**
    * Other directories with loose objects: inside a pre-receive hook the
@@ -389,8 +406,8 @@ export class ObjectStore implements ObjectSink {
   async readBlob(oid: string): Promise<Buffer> {
     let b = this.blobs.get(oid);
     if (!b) {
-      const pieces = this.written.get(oid);
-      b = pieces ? joinContent(pieces) : await this.readTyped(oid, 'blob');
+      const written = this.written.get(oid);
+      b = written ? written() : await this.readTyped(oid, 'blob');
       this.blobs.set(oid, b);
     }
     return b;
@@ -440,9 +457,9 @@ export class ObjectStore implements ObjectSink {
 
   /** Writes a blob and says whether this call created its loose object (an importer removes what it created when it fails). */
   async writeBlobNew(content: BlobContent): Promise<{ oid: string; created: boolean }> {
-    const { oid, pieces } = blobPieces(content);
+    const { oid, pieces, content: joined } = blobPieces(content);
     const created = this.writeLoose(oid, pieces);
-    this.written.set(oid, pieces);
+    this.written.set(oid, joined);
     return { oid, created };
   }
 

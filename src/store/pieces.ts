@@ -10,7 +10,7 @@
  * Every piece is compressed on its own (no back-references across pieces),
  * which costs a little compression; git recompresses when it packs.
  */
-import { constants, deflateRawSync } from 'node:zlib';
+import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 
 export interface Piece {
   readonly bytes: Buffer;
@@ -88,8 +88,29 @@ export function deflatePiece(p: Piece): Piece {
 const ZLIB_HEADER = Buffer.from([0x78, 0x01]);
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 
-/** The zlib stream of the pieces' bytes, as buffers to write one after another. */
+// Whether this process wrote a blob before (see zlibStream).
+let warm = false;
+
+/**
+ * The zlib stream of the pieces' bytes, as buffers to write one after
+ * another. Pieces are compressed one by one (and keep their compressed
+ * stream for the next version of the blob), except when one call does it
+ * faster: a single piece of some size, or the first blob a process writes
+ * when most of it was never compressed (a command that makes one change and
+ * exits gains nothing from keeping pieces).
+ */
 export function zlibStream(pieces: Piece[]): Buffer[] {
+  let total = 0;
+  let fresh = 0;
+  for (const p of pieces) {
+    total += p.bytes.length;
+    if (!p.deflated) fresh += p.bytes.length;
+  }
+  const first = !warm;
+  warm = true;
+  if ((pieces.length === 1 && fresh >= STORE_BELOW) || (first && fresh * 2 > total && total >= STORE_BELOW)) {
+    return [deflateSync(pieces.length === 1 ? pieces[0].bytes : Buffer.concat(pieces.map((p) => p.bytes)), { level: 1 })];
+  }
   const out: Buffer[] = [ZLIB_HEADER];
   let adler = 1;
   for (const p of pieces) {
