@@ -273,6 +273,8 @@ export function readSeedDir(dir: string, progress?: Progress): SeedData {
         throw bad(rel, '', 'is not UTF-8 text');
       }
       if (content.length > LIMITS.knowledge) throw bad(rel, '', `is over ${LIMITS.knowledge} characters`);
+      const valid = rules.knowledge.safeParse(content);
+      if (!valid.success) throw bad(rel, '', `content ${valid.error.issues[0].message}`);
       knowledge[topic] = content;
     }
     progress?.(`knowledge/: ${Object.keys(knowledge).length} topics`);
