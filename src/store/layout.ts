@@ -19,7 +19,7 @@ import type { OpBase } from '../domain/op.js';
 import { newRecord } from '../domain/own.js';
 import { BLOB_MODE, TREE_MODE, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
 import { piece, type Piece } from './pieces.js';
-import { stateParts } from './state-text.js';
+import { adoptRuns, isRunPiece, LARGE_BOARD_TASKS, stateParts } from './state-text.js';
 
 export const STATE_FILE = 'state.json';
 export const EVENTS_FILE = 'events.jsonl';
@@ -131,7 +131,10 @@ export async function readSnapshot(objects: ObjectStore, commit: string): Promis
   const where = `commit ${commit.slice(0, 8)}`;
   const stateEntry = entry(root, STATE_FILE);
   if (!stateEntry) throw new OrchestratorError('CORRUPT', `${where} has no state.json`);
-  const state = parseState((await objects.readBlob(stateEntry.oid)).toString('utf8'), where);
+  // A large board comes from the state cache when it has it: no inflating, and its runs of tasks ready to reuse.
+  const cached = objects.cachedState(stateEntry.oid);
+  const state = parseState((cached ? cached.text : await objects.readBlob(stateEntry.oid)).toString('utf8'), where);
+  if (cached) adoptRuns(state, cached.runs);
   const kEntry = entry(root, KNOWLEDGE_DIR);
   const knowledgeTree = kEntry ? await objects.readTree(kEntry.oid) : [];
   const lEntry = entry(root, LOCKS_DIR);
@@ -327,7 +330,13 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
   let topics = base.world.topics;
   // A root commit keeps the settings its new branch starts with (an init resets the state).
   const state = base.commit === null && base.world.state.settings && !effect.state.settings ? { ...effect.state, settings: base.world.state.settings } : effect.state;
-  const stateOid = await objects.writeBlob(stateParts(state));
+  const parts = stateParts(state);
+  const stateOid = await objects.writeBlob(parts);
+  if (objects.keepState) {
+    let tasks = 0;
+    for (const p of parts) if (isRunPiece(p)) tasks += p.count;
+    if (tasks >= LARGE_BOARD_TASKS) objects.keepState(stateOid, parts);
+  }
   root = upsert(root, STATE_FILE, { mode: BLOB_MODE, name: STATE_FILE, oid: stateOid });
 
   let segments = base.segments;

@@ -15,6 +15,7 @@ import { OrchestratorError } from '../errors.js';
 import { atomicWriteFileSync } from './fs-client.js';
 import { gitEnv } from './git-env.js';
 import { isPiece, toPieces, zlibStream, type Piece } from './pieces.js';
+import { readStateCache, rememberState, type CachedState } from './state-cache.js';
 import type { RepoPaths } from './repo.js';
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
@@ -181,6 +182,8 @@ function sha1(...data: Uint8Array[]): string {
 /** What writing an effect needs from an object store (a real one, or one that only computes ids). */
 export interface ObjectSink {
   readBlob(oid: string): Promise<Buffer>;
+  /** Keeps the text of a large state.json for the next process (see state-cache.ts); stores that write nothing do nothing. */
+  keepState?(oid: string, parts: Array<string | Piece>): void;
   writeBlob(content: BlobContent): Promise<string>;
   writeTree(entries: TreeEntry[]): Promise<string>;
   writeCommit(c: Omit<CommitInfo, 'oid'>): Promise<string>;
@@ -411,6 +414,15 @@ export class ObjectStore implements ObjectSink {
       this.blobs.set(oid, b);
     }
     return b;
+  }
+
+  /** The cached text and runs of state.json blob `oid`, when this repository keeps them (see state-cache.ts). */
+  cachedState(oid: string): CachedState | null {
+    return readStateCache(this.repo.commondir, oid);
+  }
+
+  keepState(oid: string, parts: Array<string | Piece>): void {
+    rememberState(this.repo.commondir, oid, parts);
   }
 
   existsLoose(oid: string): boolean {

@@ -88,29 +88,14 @@ export function deflatePiece(p: Piece): Piece {
 const ZLIB_HEADER = Buffer.from([0x78, 0x01]);
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 
-// Whether this process wrote a blob before (see zlibStream).
-let warm = false;
-
 /**
  * The zlib stream of the pieces' bytes, as buffers to write one after
- * another. Pieces are compressed one by one (and keep their compressed
- * stream for the next version of the blob), except when one call does it
- * faster: a single piece of some size, or the first blob a process writes
- * when most of it was never compressed (a command that makes one change and
- * exits gains nothing from keeping pieces).
+ * another. Pieces are compressed one by one and keep their compressed stream
+ * for the next version of the blob; a blob of a single piece of some size is
+ * compressed in one call (zlib computes its Adler-32 natively).
  */
 export function zlibStream(pieces: Piece[]): Buffer[] {
-  let total = 0;
-  let fresh = 0;
-  for (const p of pieces) {
-    total += p.bytes.length;
-    if (!p.deflated) fresh += p.bytes.length;
-  }
-  const first = !warm;
-  warm = true;
-  if ((pieces.length === 1 && fresh >= STORE_BELOW) || (first && fresh * 2 > total && total >= STORE_BELOW)) {
-    return [deflateSync(pieces.length === 1 ? pieces[0].bytes : Buffer.concat(pieces.map((p) => p.bytes)), { level: 1 })];
-  }
+  if (pieces.length === 1 && !pieces[0].deflated && pieces[0].bytes.length >= STORE_BELOW) return [deflateSync(pieces[0].bytes, { level: 1 })];
   const out: Buffer[] = [ZLIB_HEADER];
   let adler = 1;
   for (const p of pieces) {

@@ -10,6 +10,19 @@
 import type { State, Task } from '../domain/types.js';
 import type { Piece } from './pieces.js';
 
+/** The piece of a run of tasks: how many tasks, and whether it starts its list. */
+export interface RunPiece extends Piece {
+  readonly count: number;
+  readonly first: boolean;
+}
+
+export function isRunPiece(p: unknown): p is RunPiece {
+  return typeof p === 'object' && p !== null && typeof (p as RunPiece).count === 'number' && Buffer.isBuffer((p as RunPiece).bytes);
+}
+
+/** Boards this large are always written by runs (and kept in the state cache): see stateParts. */
+export const LARGE_BOARD_TASKS = 5000;
+
 // Tasks sit at depth 4: state > workstreams > workstream > tasks > task.
 const TASK_INDENT = '        ';
 const LIST_END = '\n      ]';
@@ -20,7 +33,7 @@ interface Run {
   tasks: Task[];
   /** Whether the run starts its list (no comma before it). */
   first: boolean;
-  piece: Piece;
+  piece: RunPiece;
 }
 
 const runs = new WeakMap<Task, Run>();
@@ -61,7 +74,7 @@ function taskPieces(tasks: Task[], out: Piece[]): void {
       }
     } else run = undefined;
     if (!run) {
-      run = { tasks: tasks.slice(start, end), first, piece: { bytes: Buffer.from(runText(tasks, start, end)) } };
+      run = { tasks: tasks.slice(start, end), first, piece: { bytes: Buffer.from(runText(tasks, start, end)), count: end - start, first } };
       if (typeof head === 'object' && head !== null) runs.set(head, run);
     }
     out.push(run.piece);
@@ -72,16 +85,42 @@ function taskPieces(tasks: Task[], out: Piece[]): void {
 let nonce = '';
 
 /**
+ * Registers the runs of a state read back from the state cache: `pieces`
+ * cover its task lists in order. Runs that do not fit are simply not found
+ * later (a run is used only for the very task objects it was made of).
+ */
+export function adoptRuns(state: State, pieces: RunPiece[]): void {
+  let k = 0;
+  for (const ws of Object.values(state.workstreams)) {
+    const tasks = ws.tasks;
+    for (let start = 0; start < tasks.length; ) {
+      const p = pieces[k++];
+      const head = tasks[start];
+      if (!p || p.first !== (start === 0) || p.count < 1 || start + p.count > tasks.length || typeof head !== 'object' || head === null) return;
+      runs.set(head, { tasks: tasks.slice(start, start + p.count), first: p.first, piece: p });
+      start += p.count;
+    }
+  }
+}
+
+function taskCount(state: State): number {
+  let n = 0;
+  for (const ws of Object.values(state.workstreams)) n += Array.isArray(ws?.tasks) ? ws.tasks.length : 0;
+  return n;
+}
+
+/**
  * The bytes of `JSON.stringify(state, null, 2) + "\n"` as text and pieces:
  * the state without its task lists is stringified whole (it is small), and
  * each list is spliced in from its runs' pieces. The first state a process
- * writes is stringified whole, natively (twice as fast as by runs): a
- * command that makes one change and exits never needs the runs.
+ * writes is stringified whole, natively (twice as fast as by runs), unless
+ * the board is large: a large board is kept in the state cache by runs, so
+ * that the next command rewrites only the runs it changes.
  */
 export function stateParts(state: State): Array<string | Piece> {
   if (!nonce) {
     nonce = `@orchestrator-tasks-${Math.random().toString(36).slice(2)}-`;
-    return [JSON.stringify(state, null, 2) + '\n'];
+    if (taskCount(state) < LARGE_BOARD_TASKS) return [JSON.stringify(state, null, 2) + '\n'];
   }
   const lists: Task[][] = [];
   const workstreams: Record<string, unknown> = {};

@@ -1,0 +1,93 @@
+/**
+ * The state cache of large boards: each command after the first reads the
+ * board from it and rewrites only what it changed; every commit still
+ * replays exactly, and a cache file that is damaged or gone only means the
+ * slow way.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LARGE_BOARD_TASKS } from '../../src/store/state-text.js';
+import { cli } from '../helpers/cli.js';
+import { cleanup, git, makeRepo, tempDir } from '../helpers/repos.js';
+
+afterAll(cleanup);
+
+/** A repository whose branch is the import of a board with `n` tasks in two workstreams. */
+function largeBoard(n: number): string {
+  const dir = path.join(tempDir('large-'), '.orchestrator');
+  fs.mkdirSync(dir, { recursive: true });
+  const at = '2026-02-01T10:00:00.000Z';
+  const tasks = (ws: string, count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      id: `${ws}${String(i).padStart(6, '0')}`,
+      title: `Task ${i} of ${ws}: "quoted", ünïcødé`,
+      description: i % 3 ? '' : `line ${i}`,
+      status: i % 4 === 0 ? 'done' : 'pending',
+      priority: i % 7,
+      estimate: null,
+      assigned_to: i % 4 === 0 ? 'agent-1' : null,
+      created_at: at,
+      updated_at: at,
+      result: i % 4 === 0 ? `result ${i}` : null,
+    }));
+  const state = {
+    version: 1,
+    updated_at: at,
+    workstreams: { alpha: { description: 'a', priority: 1, status: 'active', tasks: tasks('a', n - 100), created_at: at }, beta: { description: 'b', priority: 2, status: 'active', tasks: tasks('b', 100), created_at: at } },
+    agents: {},
+    locks: {},
+  };
+  fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+  const repo = makeRepo();
+  expect(cli(['import', dir], { cwd: repo }).code).toBe(0);
+  return repo;
+}
+
+function cacheFiles(repo: string): string[] {
+  const dir = path.join(repo, '.git', 'orchestrator', 'state-cache');
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+}
+
+describe('the state cache of a large board', () => {
+  it('holds the newest state.json, and commands on it replay exactly', () => {
+    // Large enough to stay large when its done tasks are archived.
+    const repo = largeBoard(2 * LARGE_BOARD_TASKS);
+    const state = () => git(repo, 'rev-parse', 'orchestrator:state.json');
+    expect(cacheFiles(repo)).toContain(state());
+    const run = (...args: string[]) => {
+      const r = cli(args, { cwd: repo });
+      expect(r.code, r.stderr).toBe(0);
+      expect(cacheFiles(repo)).toContain(state());
+      return r;
+    };
+    run('t', 'add', 'alpha', 'new at the end');
+    run('t', 'claim', 'alpha', 'a000001', 'agent-2');
+    run('t', 'complete', 'alpha', 'a000001', 'finished');
+    run('t', 'next', 'beta', 'agent-3');
+    run('a', 'register', 'agent-2');
+    run('t', 'add', 'beta', 'another');
+    run('archive', '--older-than', '0');
+    run('t', 'add', 'alpha', 'after the archive');
+    expect(cacheFiles(repo).length).toBeLessThanOrEqual(3);
+    expect(cli(['verify'], { cwd: repo }).code).toBe(0);
+    // What the cache holds is what the branch holds: its text hashes to the blob id.
+    const bytes = fs.readFileSync(path.join(repo, '.git', 'orchestrator', 'state-cache', state()));
+    const header = JSON.parse(bytes.toString('utf8', 0, bytes.indexOf(10)));
+    const text = bytes.subarray(bytes.indexOf(10) + 1, bytes.indexOf(10) + 1 + header.size);
+    expect(createHash('sha1').update(`blob ${text.length}\0`).update(text).digest('hex')).toBe(state());
+  });
+
+  it.each([
+    ['truncated', (f: string) => fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2))],
+    ['not a cache at all', (f: string) => fs.writeFileSync(f, 'garbage\n')],
+    ['gone', (f: string) => fs.rmSync(f)],
+  ])('is not needed when it is %s', (_l, damage) => {
+    const repo = largeBoard(LARGE_BOARD_TASKS + 10);
+    damage(path.join(repo, '.git', 'orchestrator', 'state-cache', git(repo, 'rev-parse', 'orchestrator:state.json')));
+    expect(cli(['t', 'add', 'beta', 'still works'], { cwd: repo }).code).toBe(0);
+    expect(cli(['t', 'ls', 'beta', '--json'], { cwd: repo }).json).toHaveLength(101);
+    expect(cli(['verify'], { cwd: repo }).code).toBe(0);
+  });
+});
