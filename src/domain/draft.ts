@@ -25,8 +25,21 @@ export function getTask(state: State, workstream: string, id: string): { ws: Wor
   return { ws, task: ws.tasks[index], index };
 }
 
+/**
+ * Task lists whose ids are known as text, " id1 id2 ... " (a large board
+ * read lazily by the store): an id that is not in them is told without
+ * reading every task.
+ */
+const knownIds = new WeakMap<readonly Task[], string>();
+
+export function rememberIds(tasks: readonly Task[], ids: readonly string[]): void {
+  knownIds.set(tasks, ' ' + ids.join(' ') + ' ');
+}
+
 export function findTaskAnywhere(state: State, id: string): { workstream: string; task: Task } | null {
   for (const [name, ws] of Object.entries(state.workstreams)) {
+    const known = knownIds.get(ws.tasks);
+    if (known !== undefined && !known.includes(' ' + id + ' ')) continue;
     const task = ws.tasks.find((t) => t.id === id);
     if (task) return { workstream: name, task };
   }

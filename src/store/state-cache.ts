@@ -19,7 +19,7 @@ import { atomicWriteFileSync } from './fs-client.js';
 import type { Piece } from './pieces.js';
 import { isRunPiece, type RunPiece } from './state-text.js';
 
-const VERSION = 1;
+const VERSION = 2;
 const KEEP = 3;
 // A process that keeps writing updates the cache at most once a second.
 const PAUSE_MS = 1000;
@@ -29,6 +29,8 @@ export interface CachedState {
   text: Buffer;
   /** Its runs of tasks, in order over its task lists. */
   runs: RunPiece[];
+  /** The content in order: the text around the task lists, and the runs. */
+  parts: Array<Buffer | RunPiece>;
 }
 
 function dirOf(commondir: string): string {
@@ -45,27 +47,33 @@ export function readStateCache(commondir: string, oid: string): CachedState | nu
   }
   try {
     const nl = file.indexOf(10);
-    const header = JSON.parse(file.toString('utf8', 0, nl)) as { v: number; oid: string; size: number; parts: Array<[string, number, number, number, number, number]> };
+    const header = JSON.parse(file.toString('utf8', 0, nl)) as { v: number; oid: string; size: number; parts: Array<[string, number, number, number, number, number, string]> };
     if (header.v !== VERSION || header.oid !== oid) return null;
     let at = nl + 1;
     const text = file.subarray(at, at + header.size);
     at += header.size;
     const runs: RunPiece[] = [];
+    const parts: Array<Buffer | RunPiece> = [];
     let offset = 0;
-    for (const [kind, length, count, first, deflatedLength, adler] of header.parts) {
+    for (const [kind, length, count, first, deflatedLength, adler, ids] of header.parts) {
       const bytes = text.subarray(offset, offset + length);
       offset += length;
-      if (kind !== 'r') continue;
-      const run: { bytes: Buffer; count: number; first: boolean; deflated?: Buffer; adler?: number } = { bytes, count, first: first === 1 };
+      if (kind !== 'r') {
+        parts.push(bytes);
+        continue;
+      }
+      const run: { bytes: Buffer; count: number; first: boolean; ids: string[]; deflated?: Buffer; adler?: number } = { bytes, count, first: first === 1, ids: ids.split(' ') };
+      if (run.ids.length !== count) return null;
       if (deflatedLength > 0) {
         run.deflated = file.subarray(at, at + deflatedLength);
         run.adler = adler;
         at += deflatedLength;
       }
       runs.push(run);
+      parts.push(run);
     }
     if (offset !== header.size || text.length !== header.size || at !== file.length) return null;
-    return { text, runs };
+    return { text, runs, parts };
   } catch {
     return null;
   }
@@ -74,7 +82,7 @@ export function readStateCache(commondir: string, oid: string): CachedState | nu
 function writeStateCache(commondir: string, oid: string, parts: Array<string | Piece>): void {
   const raw: Buffer[] = [];
   const deflated: Buffer[] = [];
-  const entries: Array<[string, number, number, number, number, number]> = [];
+  const entries: Array<[string, number, number, number, number, number, string]> = [];
   let size = 0;
   for (const p of parts) {
     const bytes = typeof p === 'string' ? Buffer.from(p) : p.bytes;
@@ -83,8 +91,9 @@ function writeStateCache(commondir: string, oid: string, parts: Array<string | P
     if (isRunPiece(p)) {
       const d = p.deflated && p.adler !== undefined ? p.deflated : null;
       if (d) deflated.push(d);
-      entries.push(['r', bytes.length, p.count, p.first ? 1 : 0, d ? d.length : 0, d ? p.adler! : 0]);
-    } else entries.push(['s', bytes.length, 0, 0, 0, 0]);
+      // Task ids never contain spaces (see the rules).
+      entries.push(['r', bytes.length, p.count, p.first ? 1 : 0, d ? d.length : 0, d ? p.adler! : 0, p.ids.join(' ')]);
+    } else entries.push(['s', bytes.length, 0, 0, 0, 0, '']);
   }
   const dir = dirOf(commondir);
   const header = Buffer.from(JSON.stringify({ v: VERSION, oid, size, parts: entries }) + '\n');

@@ -10,10 +10,11 @@
 import type { State, Task } from '../domain/types.js';
 import type { Piece } from './pieces.js';
 
-/** The piece of a run of tasks: how many tasks, and whether it starts its list. */
+/** The piece of a run of tasks: how many tasks, whether it starts its list, and their ids. */
 export interface RunPiece extends Piece {
   readonly count: number;
   readonly first: boolean;
+  readonly ids: readonly string[];
 }
 
 export function isRunPiece(p: unknown): p is RunPiece {
@@ -55,30 +56,31 @@ function runText(tasks: Task[], start: number, end: number): string {
 }
 
 /** The pieces of one task list (without its brackets). */
+/** Does the kept run fit at `start` as it would be cut now? Compared by identity and its own ids: nothing of the tasks is read. */
+function fits(run: Run, tasks: Task[], start: number): boolean {
+  const n = run.tasks.length;
+  if (run.first !== (start === 0) || start + n > tasks.length) return false;
+  for (let j = 0; j < n; j++) if (run.tasks[j] !== tasks[start + j]) return false;
+  // It ends where a run ends: at a mark, at the longest run, or at the end of the list (still the end).
+  return start + n === tasks.length || n === MAX_RUN || endsRun(run.piece.ids[n - 1]);
+}
+
 function taskPieces(tasks: Task[], out: Piece[]): void {
   let start = 0;
   while (start < tasks.length) {
-    let end = start;
-    while (end < tasks.length && end - start < MAX_RUN) {
-      if (endsRun((tasks[end++] as { id?: unknown } | null)?.id)) break;
-    }
-    const first = start === 0;
     const head = tasks[start];
     let run = typeof head === 'object' && head !== null ? runs.get(head) : undefined;
-    if (run && run.first === first && run.tasks.length === end - start) {
-      for (let j = 0; j < run.tasks.length; j++) {
-        if (run.tasks[j] !== tasks[start + j]) {
-          run = undefined;
-          break;
-        }
+    if (!run || !fits(run, tasks, start)) {
+      let end = start;
+      while (end < tasks.length && end - start < MAX_RUN) {
+        if (endsRun((tasks[end++] as { id?: unknown } | null)?.id)) break;
       }
-    } else run = undefined;
-    if (!run) {
-      run = { tasks: tasks.slice(start, end), first, piece: { bytes: Buffer.from(runText(tasks, start, end)), count: end - start, first } };
+      const slice = tasks.slice(start, end);
+      run = { tasks: slice, first: start === 0, piece: { bytes: Buffer.from(runText(tasks, start, end)), count: end - start, first: start === 0, ids: slice.map((t) => String(t.id)) } };
       if (typeof head === 'object' && head !== null) runs.set(head, run);
     }
     out.push(run.piece);
-    start = end;
+    start += run.tasks.length;
   }
 }
 

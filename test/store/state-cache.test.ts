@@ -91,3 +91,34 @@ describe('the state cache of a large board', () => {
     expect(cli(['verify'], { cwd: repo }).code).toBe(0);
   });
 });
+
+describe('tasks read lazily from the cache', () => {
+  it('behave as the tasks themselves: read, listed, spread, serialized, searched', async () => {
+    const { stateParts } = await import('../../src/store/state-text.js');
+    const { lazyState } = await import('../../src/store/lazy-tasks.js');
+    const { findTaskAnywhere } = await import('../../src/domain/draft.js');
+    const { parseState, serializeState } = await import('../../src/store/layout.js');
+    const at = '2026-02-01T10:00:00.000Z';
+    const task = (i: number) => ({ id: `t${i}`, title: `task ${i}`, description: '', status: 'pending' as const, priority: i % 3, estimate: null, assigned_to: null, created_at: at, updated_at: at, result: null, ...(i % 5 === 0 ? { depends_on: ['t1'] } : {}) });
+    const state = parseState(
+      JSON.stringify({ format: 1, version: 3, updated_at: at, workstreams: { a: { description: '', priority: 1, status: 'active', tasks: Array.from({ length: 300 }, (_, i) => task(i)), created_at: at }, empty: { description: '', priority: 2, status: 'active', tasks: [], created_at: at }, b: { description: '', priority: 3, status: 'active', tasks: [task(1000)], created_at: at } }, agents: {} }),
+      'test',
+    );
+    stateParts(state); // the first call of a process takes the whole text at once
+    const parts = stateParts(state).map((p) => (typeof p === 'string' ? Buffer.from(p) : p)) as Array<Buffer | import('../../src/store/state-text.js').RunPiece>;
+    const lazy = lazyState(parts, (text) => parseState(text, 'test'))!;
+    expect(lazy).not.toBeNull();
+    expect(lazy.workstreams.empty.tasks).toEqual([]);
+    const t = lazy.workstreams.a.tasks[123];
+    expect(t.id).toBe('t123');
+    expect(findTaskAnywhere(lazy, 't1000')?.workstream).toBe('b');
+    expect(findTaskAnywhere(lazy, 'nope')).toBeNull();
+    expect({ ...t, status: 'done' }).toEqual({ ...task(123), status: 'done' });
+    expect(Object.keys(lazy.workstreams.a.tasks[5])).toEqual(Object.keys(task(5)));
+    expect('depends_on' in lazy.workstreams.a.tasks[5]).toBe(true);
+    expect(Object.prototype.hasOwnProperty.call(lazy.workstreams.a.tasks[6], 'depends_on')).toBe(false);
+    expect(serializeState(lazy)).toBe(serializeState(state));
+    const joined = stateParts(lazy).map((p) => (typeof p === 'string' ? p : p.bytes.toString('utf8'))).join('');
+    expect(joined).toBe(serializeState(state));
+  });
+});
