@@ -260,14 +260,16 @@ async function liveSegmentBranch(fill: number, rounds: number): Promise<string> 
   const store = (await orc.engine()).store;
   const snap = await store.snapshot(store.localTip());
   const limits = segmentLimits(snap.world.state);
-  const sample = JSON.stringify({ ts: new Date().toISOString(), agent: 'agent-bench', action: 'task_claimed', workstream: 'bench', task_id: '0123abcd' }) + '\n';
-  // Room for the measured mutations (two events a round) plus a margin, whichever bound comes first.
-  const room = 2 * rounds + 20;
-  const byCount = limits.events - room;
-  const byBytes = Math.floor(limits.bytes / (sample.length + 40)) - room;
-  const target = Math.max(0, Math.floor(fill * Math.min(byCount, byBytes)));
+  // Room for the measured mutations (two events a round, under 200 bytes each) and a margin, whichever bound comes first.
+  const roomEvents = 2 * rounds + 20;
+  const maxEvents = Math.max(0, Math.floor(fill * (limits.events - roomEvents)));
+  const maxBytes = Number.isFinite(limits.bytes) ? Math.max(0, Math.floor(fill * (limits.bytes - roomEvents * 200))) : Infinity;
   let text = '';
-  for (let i = 0; i < target; i++) text += JSON.stringify({ ts: new Date().toISOString(), agent: `agent-${i % 4}`, action: 'task_claimed', workstream: 'bench', task_id: randomBytes(4).toString('hex'), n: i }) + '\n';
+  for (let i = 0; i < maxEvents; i++) {
+    const line = JSON.stringify({ ts: new Date().toISOString(), agent: `agent-${i % 4}`, action: 'task_claimed', workstream: 'bench', task_id: randomBytes(4).toString('hex'), n: i }) + '\n';
+    if (text.length + line.length > maxBytes) break;
+    text += line;
+  }
   const oid = await store.objects.writeBlob(Buffer.from(text));
   const root = snap.root.map((e) => (e.name === 'events.jsonl' ? { mode: BLOB_MODE, name: e.name, oid } : e));
   const tree = await store.objects.writeTree(root);
