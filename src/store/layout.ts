@@ -20,7 +20,7 @@ import { newRecord } from '../domain/own.js';
 import { BLOB_MODE, TREE_MODE, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
 import { piece, type Piece } from './pieces.js';
 import { adoptRuns, isRunPiece, LARGE_BOARD_TASKS, stateParts } from './state-text.js';
-import { lazyState } from './lazy-tasks.js';
+import { LAZY_BOARD_TASKS, lazyState } from './lazy-tasks.js';
 
 export const STATE_FILE = 'state.json';
 export const EVENTS_FILE = 'events.jsonl';
@@ -132,10 +132,10 @@ export async function readSnapshot(objects: ObjectStore, commit: string): Promis
   const where = `commit ${commit.slice(0, 8)}`;
   const stateEntry = entry(root, STATE_FILE);
   if (!stateEntry) throw new OrchestratorError('CORRUPT', `${where} has no state.json`);
-  // A large board comes from the state cache when it has it: no inflating, its tasks parsed as they are used,
-  // and its runs of tasks ready to reuse.
+  // A large board comes from the state cache when it has it: no inflating, and its runs of tasks ready to
+  // reuse; a very large one parses its tasks as they are used (stand-ins cost a warm process more later).
   const cached = objects.cachedState(stateEntry.oid);
-  let state = cached ? lazyState(cached.parts, (text) => parseState(text, where)) : null;
+  let state = cached && cached.runs.reduce((n, r) => n + r.count, 0) >= LAZY_BOARD_TASKS ? lazyState(cached.parts, (text) => parseState(text, where)) : null;
   if (!state) {
     state = parseState((cached ? cached.text : await objects.readBlob(stateEntry.oid)).toString('utf8'), where);
     if (cached) adoptRuns(state, cached.runs);

@@ -15,6 +15,12 @@ import { rememberIds } from '../domain/draft.js';
 import type { State, Task } from '../domain/types.js';
 import { adoptRuns, type RunPiece } from './state-text.js';
 
+/**
+ * Boards this large are read this way. Below, parsing costs a command little
+ * and stand-ins would cost a long-lived process more on every later read.
+ */
+export const LAZY_BOARD_TASKS = 20_000;
+
 interface LazyRun {
   piece: RunPiece;
   ids: readonly string[];

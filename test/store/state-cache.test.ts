@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LARGE_BOARD_TASKS } from '../../src/store/state-text.js';
+import { LAZY_BOARD_TASKS } from '../../src/store/lazy-tasks.js';
 import { cli } from '../helpers/cli.js';
 import { cleanup, git, makeRepo, tempDir } from '../helpers/repos.js';
 
@@ -78,6 +79,22 @@ describe('the state cache of a large board', () => {
     const text = bytes.subarray(bytes.indexOf(10) + 1, bytes.indexOf(10) + 1 + header.size);
     expect(createHash('sha1').update(`blob ${text.length}\0`).update(text).digest('hex')).toBe(state());
   });
+
+  it('reads a very large board lazily, and commands on it still replay exactly', () => {
+    const repo = largeBoard(LAZY_BOARD_TASKS + 100);
+    for (const args of [
+      ['t', 'add', 'alpha', 'new at the end'],
+      ['t', 'claim', 'alpha', 'a000005', 'agent-2'],
+      ['t', 'complete', 'alpha', 'a000005', 'finished'],
+      ['t', 'next', 'alpha', 'agent-3'],
+      ['t', 'add', 'beta', 'with a dependency', '--after', 'a000005,b000001'],
+    ]) {
+      const r = cli(args, { cwd: repo });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(cli(['t', 'show', 'alpha', 'a000005', '--json'], { cwd: repo }).json).toMatchObject({ status: 'done', result: 'finished', assigned_to: 'agent-2' });
+    expect(cli(['verify'], { cwd: repo }).code).toBe(0);
+  }, 120_000);
 
   it.each([
     ['truncated', (f: string) => fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2))],
