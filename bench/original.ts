@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openOrchestrator, type Orchestrator } from '../src/api.js';
+import { engineBehind } from '../src/api/internals.js';
 import { segmentLimits } from '../src/store/layout.js';
 import { BLOB_MODE } from '../src/store/objects.js';
 import type { OrcEvent } from '../src/domain/types.js';
@@ -257,7 +258,7 @@ async function liveSegmentBranch(fill: number, rounds: number): Promise<string> 
   writeOriginalDir(data, 1000, 0);
   const repo = await importedRepo(data);
   const orc = openOrchestrator({ repo, remote: null, agent: 'system' });
-  const store = (await orc.engine()).store;
+  const store = (await engineBehind(orc)).store;
   const snap = await store.snapshot(store.localTip());
   const limits = segmentLimits(snap.world.state);
   // Room for the measured mutations (two events a round, under 200 bytes each) and a margin, whichever bound comes first.
@@ -297,7 +298,7 @@ async function liveSegmentRound(quick: boolean, results: Record<string, unknown>
     sb.push(await timed(async () => (id = (await b.addTask('bench', { title: `added ${i}` })).id)));
     sb.push(await timed(() => b.claimTask('bench', id, 'agent-bench')));
   }
-  const store = (await b.engine()).store;
+  const store = (await engineBehind(b)).store;
   const tip = await store.snapshot(store.localTip());
   const limits = segmentLimits(tip.world.state);
   const size = tip.eventsOid ? (await store.objects.readBlob(tip.eventsOid)).length : 0;

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../../src/api.js';
+import { engineBehind } from '../../src/api/internals.js';
 import { emptySnapshot, newBranchSnapshot, serializeState, writeEffect } from '../../src/store/layout.js';
 import { ObjectStore } from '../../src/store/objects.js';
 import { adler32, adler32Combine } from '../../src/store/pieces.js';
@@ -128,7 +129,7 @@ describe('sealing the live segment', () => {
   it('keeps sealing by count on a branch created before the byte bound, and verify still replays it', async () => {
     const repo = makeRepo();
     const orc = openOrchestrator({ repo, remote: null, agent: 'system' });
-    const store = (await orc.engine()).store;
+    const store = (await engineBehind(orc)).store;
     // The root commit as an earlier version wrote it: an empty state without settings.
     const at = new Date().toISOString();
     const root = await writeEffect(store.objects, emptySnapshot(), { state: { ...emptyState(at), version: 1 }, events: [], result: null }, { op: 'init', at, by: 'system' }, 'init');
