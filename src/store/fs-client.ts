@@ -40,12 +40,15 @@ export function atomicWriteFileSync(file: string, data: string | Uint8Array | Ui
   // cleans up old ones) instead of reporting "bad sha1 file" in gc.log, which
   // would stop automatic gc for a day.
   const tmp = path.join(path.dirname(file), `tmp_obj_${process.pid}_${Date.now().toString(36)}${(counter++).toString(36)}`);
-  try {
-    writeNew(tmp, data, mode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    writeNew(tmp, data, mode);
+  // The directory may be missing, or removed again by git's pruning of empty object directories: make it and retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      writeNew(tmp, data, mode);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+    }
   }
   try {
     fs.renameSync(tmp, file);

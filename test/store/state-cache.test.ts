@@ -2,7 +2,8 @@
  * The state cache of large boards: each command after the first reads the
  * board from it and rewrites only what it changed; every commit still
  * replays exactly, and a cache file that is damaged or gone only means the
- * slow way.
+ * slow way. Commands run as real processes (the cache is written when one
+ * exits).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -10,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LARGE_BOARD_TASKS } from '../../src/store/state-text.js';
 import { LAZY_BOARD_TASKS } from '../../src/store/lazy-tasks.js';
-import { cli } from '../helpers/cli.js';
+import { cliProcess as cli } from '../helpers/cli.js';
 import { cleanup, git, makeRepo, tempDir } from '../helpers/repos.js';
 
 afterAll(cleanup);
