@@ -9,8 +9,9 @@ const common = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // The server's and the MCP server's dependencies load only for `serve` and `mcp`, from node_modules.
-  external: ['express', 'playwright-core', '@modelcontextprotocol/sdk'],
+  // The server's and the MCP server's dependencies load only for `serve` and `mcp`, from node_modules
+  // (isomorphic-git too: those long-running processes read packed objects with it).
+  external: ['express', 'playwright-core', '@modelcontextprotocol/sdk', 'isomorphic-git'],
   mainFields: ['module', 'main'],
   plugins: [
     {

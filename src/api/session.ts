@@ -12,6 +12,7 @@ import { DEFAULT_STALE_MS } from '../domain/queries.js';
 import { check } from '../domain/rules.js';
 import { listRemotes } from '../store/git-config.js';
 import { GitStore } from '../store/git-store.js';
+import { readPacksInProcess } from '../store/objects.js';
 import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
 import { actingAgent } from './identity.js';
 import { plannerOf } from './planners.js';
@@ -50,6 +51,11 @@ export interface OpenOptions {
    * long-running reader (the server) fetches on its own schedule instead.
    */
   fetchOnRead?: boolean;
+  /**
+   * A process that lives long (the server, the MCP server): it reads packed
+   * objects in process and keeps their index cached, instead of through git.
+   */
+  longRunning?: boolean;
 }
 
 export interface Where {
@@ -115,6 +121,7 @@ export class Session {
         const repo = requireRepo(this.options.repo ?? process.cwd());
         const branch = this.options.branch ?? DEFAULT_BRANCH;
         const remote = await resolveRemote(repo, this.options.remote);
+        if (this.options.longRunning) readPacksInProcess();
         const store = await GitStore.open(repo, branch, remote);
         const engine = new Engine({
           store,

@@ -96,7 +96,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
     throw new OrchestratorError('INVALID_INPUT', `--cors takes one origin like https://example.com, not ${JSON.stringify(opts.cors)}`);
   }
   const express = require('express') as typeof import('express');
-  const session = new Session({ ...opts.open, fetchOnRead: false });
+  const session = new Session({ ...opts.open, fetchOnRead: false, longRunning: true });
   await session.ready();
   const watcher = new BranchWatcher(session, { fetchMs: (opts.fetchInterval ?? 5) * 1000, onError: (e) => opts.log?.(`watcher: ${e instanceof Error ? e.message : String(e)}`) });
   await watcher.start();

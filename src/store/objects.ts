@@ -2,10 +2,13 @@
  * Git objects: loose ones read and written in process (hashed and
  * compressed with Node's crypto and zlib), trees and commits encoded here.
  *
- * Objects that are not loose (packed by `git gc`, or visible only through
- * alternates or a push quarantine) are read through one long-lived
- * `git cat-file --batch`: reading packs in process would load a whole pack
- * into memory, which in a large code repository costs far more than one spawn.
+ * Objects that are not loose (packed by `git gc` or our maintenance, or
+ * visible only through alternates or a push quarantine): a short command
+ * reads them through one long-lived `git cat-file --batch` (opening a pack in
+ * process means reading its whole index, which in a large code repository
+ * costs far more than one spawn); a long-running process (the server, the
+ * MCP server) reads packs in process with isomorphic-git, whose pack cache
+ * it keeps for its life (`readPacksInProcess()`).
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -333,6 +336,39 @@ function unwrap(oid: string, wrapped: Buffer): { type: ObjectType; content: Buff
   return { type: wrapped.toString('latin1', 0, sp) as ObjectType, content: wrapped.subarray(nul + 1) };
 }
 
+/** Long-running processes read packed objects in process (see the module comment). */
+let packsInProcess = false;
+export function readPacksInProcess(on = true): void {
+  packsInProcess = on;
+}
+
+/** Packed objects read in process by isomorphic-git, its pack cache kept for the life of the store. */
+class PackReader {
+  private git: typeof import('isomorphic-git') | null | undefined;
+  private readonly cache = {};
+  constructor(private readonly gitdir: string) {}
+
+  /** The object, null when no pack has it, undefined when isomorphic-git cannot be loaded here (a hook's copy). */
+  async read(oid: string): Promise<{ type: ObjectType; content: Buffer } | null | undefined> {
+    if (this.git === undefined) {
+      try {
+        // Not bundled: loaded from the package's dependencies by the processes that use it.
+        this.git = require('isomorphic-git') as typeof import('isomorphic-git');
+      } catch {
+        this.git = null;
+      }
+    }
+    if (!this.git) return undefined;
+    try {
+      const r = await this.git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache });
+      return { type: r.type as ObjectType, content: Buffer.from(r.object as Uint8Array) };
+    } catch (err) {
+      if ((err as { code?: string }).code === 'NotFoundError') return null;
+      throw err;
+    }
+  }
+}
+
 export class ObjectStore implements ObjectSink {
   private readonly objectsDir: string;
   private catFile: CatFile;
@@ -359,7 +395,10 @@ export class ObjectStore implements ObjectSink {
       .filter((d) => d !== this.objectsDir && fs.existsSync(d));
     this.catFile = new CatFile(repo.commondir);
     this.checker = new CatFile(repo.commondir, 'batch-check');
+    this.packs = new PackReader(repo.commondir);
   }
+
+  private readonly packs: PackReader;
 
   loosePath(oid: string): string {
     return path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
@@ -376,6 +415,12 @@ export class ObjectStore implements ObjectSink {
         throw err;
       }
       return unwrap(oid, inflateSync(deflated));
+    }
+    // A quarantine or alternates are git's to resolve; plain packs a long-running process reads itself.
+    if (packsInProcess && !this.extraDirs.length) {
+      // Not in a pack it can read (alternates, say): git's own reader decides.
+      const packed = await this.packs.read(oid);
+      if (packed) return packed;
     }
     const r = await this.catFile.read(oid);
     if (!r) throw new OrchestratorError('NOT_FOUND', `object ${oid} is missing from the repository`, { oid });

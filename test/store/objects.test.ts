@@ -83,3 +83,38 @@ describe('object store', () => {
     s.close();
   });
 });
+
+describe('packed objects', () => {
+  it('reads them through git in a short command and in process (isomorphic-git) in a long-running one, alike', async () => {
+    const dir = makeRepo();
+    const s = store(dir);
+    const blobs: string[] = [];
+    for (let i = 0; i < 20; i++) blobs.push(await s.writeBlob(Buffer.from(`packed ${i}\n`.repeat(i + 1))));
+    const tree = await s.writeTree(blobs.map((oid, i) => ({ mode: BLOB_MODE, name: `f${i}`, oid })));
+    const commit = await s.writeCommit({ tree, parents: [], author: { name: 'a', email: 'a@x', timestamp: 1, tzOffset: 0 }, committer: { name: 'a', email: 'a@x', timestamp: 1, tzOffset: 0 }, message: 'm\n' });
+    git(dir, 'update-ref', 'refs/heads/packed', commit);
+    git(dir, 'gc', '-q', '--prune=now');
+    expect(fs.existsSync(s.loosePath(blobs[3]))).toBe(false);
+    const viaGit = new ObjectStore(findRepo(dir)!);
+    const read = async (os: ObjectStore) => [await os.readCommit(commit), await os.readTree(tree), ...(await Promise.all(blobs.map((b) => os.readBlob(b))))];
+    const expected = await read(viaGit);
+    viaGit.close();
+    const { readPacksInProcess } = await import('../../src/store/objects.js');
+    readPacksInProcess(true);
+    const savedPath = process.env.PATH;
+    try {
+      // No git to fall back on: every packed object is read in process.
+      process.env.PATH = '/nonexistent';
+      const inProcess = new ObjectStore(findRepo(dir)!);
+      expect(await read(inProcess)).toEqual(expected);
+      expect(expected[2]).toEqual(Buffer.from('packed 0\n'));
+      // What no pack holds is still asked of git (alternates are git's to resolve).
+      process.env.PATH = savedPath;
+      await expect(inProcess.readBlob('0'.repeat(40))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      inProcess.close();
+    } finally {
+      process.env.PATH = savedPath;
+      readPacksInProcess(false);
+    }
+  });
+});

@@ -8,7 +8,7 @@ export default room({
       .description('serve the agent loop as MCP tools on standard input and output (identity: --as or ORCHESTRATOR_AGENT)')
       .action(async () => {
         const { runMcpServer } = await import('../../mcp/server.js');
-        await runMcpServer({ session: ctx.session(), version: program.version() ?? '0.1.0' });
+        await runMcpServer({ session: ctx.session({ longRunning: true }), version: program.version() ?? '0.1.0' });
       });
   },
 });
