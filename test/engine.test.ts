@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../src/api.js';
 import { engineBehind } from '../src/api/internals.js';
 import type { OpBase } from '../src/domain/op.js';
+import { cli } from './helpers/cli.js';
 import { cleanup, git, makeCluster, makeRepo, tempDir, worktreeFingerprint } from './helpers/repos.js';
 
 afterAll(cleanup);
@@ -35,6 +36,33 @@ describe('the mutation engine', () => {
     expect(git(dir, 'ls-tree', '-r', '--name-only', 'orchestrator').split('\n')).toEqual(['events.jsonl', 'knowledge/notes.md', 'locks/deploy.json', 'state.json']);
     expect(git(dir, 'fsck', '--strict', '--no-dangling')).toBe('');
     orc.close();
+  });
+
+  it('authors each commit as the acting agent and commits it as the clone that wrote it; verify accepts both', async () => {
+    const { clones, remote } = makeCluster(2);
+    git(clones[0], 'config', 'user.name', 'Alice Laptop');
+    git(clones[0], 'config', 'user.email', 'alice@laptop.example');
+    git(clones[1], 'config', 'user.name', 'Build Server');
+    git(clones[1], 'config', 'user.email', 'ci@build.example');
+    const saved = { name: process.env.GIT_COMMITTER_NAME, email: process.env.GIT_COMMITTER_EMAIL };
+    delete process.env.GIT_COMMITTER_NAME;
+    delete process.env.GIT_COMMITTER_EMAIL;
+    try {
+      const a = openOrchestrator({ repo: clones[0], agent: 'agent-a' });
+      await a.createWorkstream('w');
+      const t = await a.addTask('w', { title: 'signed' });
+      const b = openOrchestrator({ repo: clones[1], agent: 'agent-b' });
+      await b.claimTask('w', t.id, 'agent-b');
+      expect(git(remote, 'log', '--format=%an|%cn|%ce', 'orchestrator').split('\n')).toEqual([
+        'agent-b|Build Server|ci@build.example',
+        'agent-a|Alice Laptop|alice@laptop.example',
+        'agent-a|Alice Laptop|alice@laptop.example',
+      ]);
+      expect(cli(['verify'], { cwd: remote }).code).toBe(0);
+    } finally {
+      if (saved.name !== undefined) process.env.GIT_COMMITTER_NAME = saved.name;
+      if (saved.email !== undefined) process.env.GIT_COMMITTER_EMAIL = saved.email;
+    }
   });
 
   it('gives the same commit ids for the same operations at the same time', async () => {

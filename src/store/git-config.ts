@@ -59,3 +59,67 @@ export function listRemotes(commondir: string): Array<{ remote: string; url: str
   }
   return [...urls].filter((e): e is [string, string] => e[1] !== undefined).map(([name, url]) => ({ remote: name, url }));
 }
+
+/** The last value of `section.key` (no subsection) in one config file; undefined when unset. */
+export function configValue(file: string, section: string, key: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let inSection = false;
+  let value: string | undefined;
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    const s = SECTION_LINE.exec(trimmed);
+    if (s) {
+      inSection = s[1].toLowerCase() === section && s[2] === undefined;
+      continue;
+    }
+    if (!inSection) continue;
+    const v = VARIABLE_LINE.exec(trimmed);
+    if (v && v[1].toLowerCase() === key) value = parseConfigValue(v[2] ?? 'true');
+  }
+  return value;
+}
+
+/** The config files git reads for a repository, strongest first: its own, then the user's, then the system's. */
+export function configFiles(commondir: string): string[] {
+  const os = require('node:os') as typeof import('node:os');
+  const home = process.env.HOME ?? os.homedir();
+  const xdg = process.env.XDG_CONFIG_HOME ?? path.join(home, '.config');
+  const files = [path.join(commondir, 'config')];
+  if (process.env.GIT_CONFIG_GLOBAL !== undefined) files.push(process.env.GIT_CONFIG_GLOBAL);
+  else files.push(path.join(home, '.gitconfig'), path.join(xdg, 'git', 'config'));
+  if (!process.env.GIT_CONFIG_NOSYSTEM) files.push(process.env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig');
+  return files;
+}
+
+/**
+ * Who this clone is, as git would sign a commit made here: GIT_COMMITTER_NAME
+ * and GIT_COMMITTER_EMAIL, else user.name and user.email from the strongest
+ * config file that sets them, else the login and host names.
+ */
+export function committerIdentity(commondir: string): { name: string; email: string } {
+  const files = configFiles(commondir);
+  const first = (key: string) => {
+    for (const f of files) {
+      const v = configValue(f, 'user', key);
+      if (v !== undefined && v !== '') return v;
+    }
+    return undefined;
+  };
+  const os = require('node:os') as typeof import('node:os');
+  let login = 'orchestrator';
+  try {
+    login = os.userInfo().username || login;
+  } catch {
+    /* no user entry (a container) */
+  }
+  // Angle brackets and newlines would break the commit header; git strips them too.
+  const clean = (s: string) => s.replace(/[<>\n\r]/g, '').trim();
+  const name = clean(process.env.GIT_COMMITTER_NAME ?? first('name') ?? login) || login;
+  const email = clean(process.env.GIT_COMMITTER_EMAIL ?? first('email') ?? process.env.EMAIL ?? `${login}@${os.hostname()}`);
+  return { name, email };
+}

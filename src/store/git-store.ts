@@ -15,6 +15,7 @@ import { ObjectStore } from './objects.js';
 import { casRef, readRef } from './refs.js';
 import { Mutex } from './mutex.js';
 import { maintainRepository } from './maintenance.js';
+import { committerIdentity } from './git-config.js';
 import { openLocalTransport } from './local-remote.js';
 import { GitTransport, type Transport } from './remote.js';
 import type { RepoPaths } from './repo.js';
@@ -38,6 +39,8 @@ export class GitStore {
   readonly ref: string;
   readonly remote: Transport | null;
   private snapshots = new Map<string, Snapshot>();
+  /** This clone's git identity: the committer of every commit it writes (the author is the acting agent). */
+  private signer: { name: string; email: string } | null = null;
 
   private constructor(
     readonly repo: RepoPaths,
@@ -85,7 +88,8 @@ export class GitStore {
 
   /** Writes the effect as a commit on `base` (no ref changes) and returns the new snapshot. */
   async commit(base: Snapshot, effect: Effect, op: OpBase, subject: string): Promise<Snapshot> {
-    const snap = await writeEffect(this.objects, base, effect, op, subject);
+    this.signer ??= committerIdentity(this.repo.commondir);
+    const snap = await writeEffect(this.objects, base, effect, op, subject, this.signer);
     this.remember(snap);
     return snap;
   }

@@ -324,10 +324,12 @@ export function commitMessage(subject: string, recorded: Record<string, unknown>
 }
 
 /**
- * Writes everything an effect changes and the commit on top of `base`.
- * Returns the new commit id; no ref is touched.
+ * Writes everything an effect changes and the commit on top of `base`:
+ * authored by the operation's agent at its time, committed by `committer`
+ * (the clone that wrote it; by default the agent too, as commits made
+ * before clones signed their own). Returns the new snapshot; no ref is touched.
  */
-export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: Effect, op: OpBase, subject: string): Promise<Snapshot> {
+export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: Effect, op: OpBase, subject: string, committer?: { name: string; email: string }): Promise<Snapshot> {
   let root = base.root;
   let locksTree = base.locksTree;
   let knowledgeTree = base.knowledgeTree;
@@ -423,11 +425,12 @@ export async function writeEffect(objects: ObjectSink, base: Snapshot, effect: E
 
   const tree = await objects.writeTree(root);
   const person = { name: op.by, email: `${op.by}@orchestrator`, timestamp: Math.floor(Date.parse(op.at) / 1000), tzOffset: 0 };
+  const signer = committer ? { ...committer, timestamp: person.timestamp, tzOffset: 0 } : person;
   const commit = await objects.writeCommit({
     tree,
     parents: base.commit ? [base.commit] : [],
     author: person,
-    committer: person,
+    committer: signer,
     message: commitMessage(subject, recordOp(op, blobs)),
   });
   return {

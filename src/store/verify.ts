@@ -226,7 +226,8 @@ export async function verifyRange(objects: ObjectStore, to: string, from: string
       return fail(e.code === 'INVALID_INPUT' ? `records an invalid operation: ${e.message}` : `records an operation its parent refuses: ${e.message}`);
     }
     if (isNoChange(out)) return fail(`records an operation (${op.op}) that changes nothing on its parent`);
-    const expected = await writeEffect(dry, snap, out, op, subjectOf(op));
+    // Whoever committed it (the clone that wrote it) is recorded, not replayed.
+    const expected = await writeEffect(dry, snap, out, op, subjectOf(op), { name: c.committer.name, email: c.committer.email });
     if (expected.commit !== c.oid) {
       const expectedTree = await dry.writeTree(expected.root);
       if (expectedTree !== c.tree) {
@@ -248,7 +249,8 @@ export async function verifyRange(objects: ObjectStore, to: string, from: string
       if (c.parents[0] !== (snap.commit ?? undefined)) return fail('has a parent other than the commit its operation applies to');
       if (c.author.name !== op.by) return fail(`has author ${c.author.name} but its operation's agent is ${op.by}`);
       if (c.author.timestamp !== Math.floor(Date.parse(op.at) / 1000)) return fail("has an author time other than its operation's time");
-      return fail('has a message or committer other than what its operation records');
+      if (c.committer.timestamp !== Math.floor(Date.parse(op.at) / 1000)) return fail("has a commit time other than its operation's time");
+      return fail('has a message other than what its operation records');
     }
     snap = expected;
     if (onProgress && checked % 500 === 0) onProgress(checked, commits.length);
