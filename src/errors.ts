@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { exit: 2, http: 415 },
   /** Server only: the server was started read-only. */
   READ_ONLY: { exit: 4, http: 405 },
+  /** Server only: the path does not take this method (data.allow, and the Allow header, list those it takes). */
+  METHOD_NOT_ALLOWED: { exit: 2, http: 405 },
   /** Server only: request body over the limit. */
   TOO_LARGE: { exit: 2, http: 413 },
   /** A bug or an environment failure nobody planned for. */

@@ -6,7 +6,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from 'express';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bearerToken, cors, errorHandler, hostCheck, jsonBodies, readOnly, sameOrigin, securityHeaders, WRITE } from '../src/server/middleware/index.js';
+import { bearerToken, cors, errorHandler, hostCheck, jsonBodies, methodNotAllowed, readOnly, sameOrigin, securityHeaders, WRITE } from '../src/server/middleware/index.js';
+import { RouteTable } from '../src/server/route-table.js';
 
 const express = require('express') as typeof import('express');
 const servers: http.Server[] = [];
@@ -83,6 +84,60 @@ describe('server middleware', () => {
     // Reads can be guarded too, by the same middleware.
     const all = await app(bearerToken('sekrit-token-123', () => true));
     expect((await request(all, 'GET')).status).toBe(401);
+  });
+
+  it('readOnly: its 405 says what the path still takes', async () => {
+    const base = await app(readOnly(true, WRITE, () => ['GET', 'HEAD', 'POST', 'OPTIONS']));
+    expect((await request(base, 'POST')).headers.allow).toBe('GET, HEAD, OPTIONS');
+  });
+
+  it('methodNotAllowed: 405 with Allow for a known path, 204 for OPTIONS, on for an unknown one', async () => {
+    const table = new RouteTable([
+      { method: 'GET', path: '/x' },
+      { method: 'POST', path: '/x' },
+    ]);
+    const base = await app(methodNotAllowed((req) => table.allow(req.path)));
+    const no = await request(base, 'DELETE');
+    expect([no.status, no.json.code, no.headers.allow]).toEqual([405, 'METHOD_NOT_ALLOWED', 'GET, HEAD, POST, OPTIONS']);
+    const options = await request(base, 'OPTIONS');
+    expect([options.status, options.headers.allow]).toEqual([204, 'GET, HEAD, POST, OPTIONS']);
+    expect((await request(await app(methodNotAllowed(() => null)), 'DELETE')).status).toBe(200);
+  });
+
+  it('RouteTable: paths match as the router matches them', () => {
+    const table = new RouteTable([
+      { method: 'GET', path: '/workstreams/:workstream/tasks' },
+      { method: 'POST', path: '/workstreams/:workstream/tasks' },
+      { method: 'DELETE', path: '/locks/:resource' },
+      { method: 'POST', path: '/locks/:resource/renew' },
+    ]);
+    expect(table.allow('/workstreams/w/tasks')).toEqual(['GET', 'HEAD', 'POST', 'OPTIONS']);
+    expect(table.allow('/Workstreams/W/TASKS/')).toEqual(['GET', 'HEAD', 'POST', 'OPTIONS']);
+    expect(table.allow('/locks/a%2Fb')).toEqual(['DELETE', 'OPTIONS']);
+    expect(table.allow('/workstreams//tasks')).toBeNull();
+    expect(table.allow('/workstreams/w')).toBeNull();
+    expect(table.allow('/locks/a/b')).toBeNull();
+  });
+
+  it('errorHandler: a malformed request is a 400, never a 500', async () => {
+    const failing = (err: unknown): RequestHandler => () => {
+      throw err;
+    };
+    const uri = Object.assign(new URIError("Failed to decode param '%E0%A4%A'"), { status: 400 });
+    expect((await request(await app(failing(uri)), 'GET')).json).toMatchObject({ code: 'INVALID_INPUT' });
+    // The body parser's errors (http-errors: a status it marks as safe to show).
+    const zlib = Object.assign(new Error('incorrect header check'), { status: 400, expose: true, errno: -3 });
+    const r = await request(await app(failing(zlib)), 'GET');
+    expect([r.status, r.json.code]).toEqual([400, 'INVALID_INPUT']);
+    const encoding = Object.assign(new Error('unsupported content encoding "x"'), { status: 415, expose: true, type: 'encoding.unsupported' });
+    expect((await request(await app(failing(encoding)), 'GET')).status).toBe(415);
+    // A raw body on a parse error is never echoed back.
+    const parse = Object.assign(new SyntaxError('Unexpected token'), { status: 400, expose: true, type: 'entity.parse.failed', body: '{"secret": ' });
+    const p = await request(await app(failing(parse)), 'GET');
+    expect(p.json).toEqual({ error: expect.stringContaining('malformed JSON'), code: 'INVALID_INPUT' });
+    // Anything else stays an internal error.
+    expect((await request(await app(failing(new Error('boom'))), 'GET')).status).toBe(500);
+    expect((await request(await app(failing(Object.assign(new Error('x'), { status: 404 }))), 'GET')).status).toBe(500);
   });
 
   it('jsonBodies: a write with a body must send JSON', async () => {

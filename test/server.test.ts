@@ -125,6 +125,13 @@ describe('REST API', () => {
     ['negative ttl', 'POST', '/api/locks', { body: { resource: 'r', agent: 'a', ttl: -1 } }, 400, 'INVALID_INPUT'],
     ['unregistered heartbeat', 'POST', '/api/agents/ghost/heartbeat', {}, 404, 'NOT_FOUND'],
     ['releasing a lock nobody holds', 'DELETE', '/api/locks/none', { body: { agent: 'a' } }, 404, 'NOT_FOUND'],
+    ['a path that is not valid percent-encoding', 'GET', '/api/knowledge/%E0%A4%A', {}, 400, 'INVALID_INPUT'],
+    ['a bad percent-encoding in a write', 'PUT', '/api/knowledge/%ZZ', { body: { content: 'c' } }, 400, 'INVALID_INPUT'],
+    ['a gzip body that is not gzip', 'POST', '/api/workstreams', { raw: 'garbage', headers: { 'content-encoding': 'gzip' } }, 400, 'INVALID_INPUT'],
+    ['a brotli body that is not brotli', 'POST', '/api/workstreams', { raw: 'garbage', headers: { 'content-encoding': 'br' } }, 400, 'INVALID_INPUT'],
+    ['an unknown content encoding', 'POST', '/api/workstreams', { raw: '{}', headers: { 'content-encoding': 'compress' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['an unknown charset', 'POST', '/api/workstreams', { raw: '{}', headers: { 'content-type': 'application/json; charset=klingon' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a method the path does not take', 'PATCH', '/api/workstreams', { body: { name: 'p' } }, 405, 'METHOD_NOT_ALLOWED'],
   ] as const)('%s: %s %s -> %i %s', async (_l, method, path, opts, status, code) => {
     const before = git(repo, 'rev-parse', 'orchestrator');
     const r = await call(method, path, opts as Parameters<typeof request>[3]);
@@ -176,6 +183,40 @@ describe('REST API', () => {
     }
     await writer;
     expect(checked).toBeGreaterThan(0);
+  });
+
+  it('answers a method a path does not take with 405 and the methods it takes, derived from the declarations', async () => {
+    const patch = await call('PATCH', '/api/workstreams');
+    expect([patch.status, patch.headers.allow, patch.json.code]).toEqual([405, 'GET, HEAD, POST, OPTIONS', 'METHOD_NOT_ALLOWED']);
+    expect(patch.json.data.allow).toEqual(['GET', 'HEAD', 'POST', 'OPTIONS']);
+    const del = await call('DELETE', '/api/status', { body: {} });
+    expect([del.status, del.headers.allow]).toEqual([405, 'GET, HEAD, OPTIONS']);
+    // Paths match as the router matches them: any case, a trailing slash.
+    expect((await call('PUT', '/API/Status/')).headers.allow).toBe('GET, HEAD, OPTIONS');
+    expect((await call('GET', '/api/locks/db/renew')).headers.allow).toBe('POST, OPTIONS');
+    // A path no route has stays 404.
+    expect((await call('PATCH', '/api/nothing')).status).toBe(404);
+    // Every declared binding is in the Allow of its path; OPTIONS answers with it.
+    for (const d of DECLARATIONS) {
+      for (const b of d.rest === undefined ? [] : Array.isArray(d.rest) ? d.rest : [d.rest]) {
+        const r = await call('OPTIONS', '/api' + b.path.replace(/:\w+/g, 'x'));
+        expect(r.status, b.path).toBe(204);
+        expect(String(r.headers.allow).split(', '), `${b.method} ${b.path}`).toContain(b.method);
+      }
+    }
+    expect((await call('OPTIONS', '/api/stream')).headers.allow).toBe('GET, HEAD, OPTIONS');
+    // The dashboard's files are only read.
+    const post = await call('POST', '/index.html', { body: {} });
+    expect([post.status, post.headers.allow]).toEqual([405, 'GET, HEAD, OPTIONS']);
+    expect((await call('OPTIONS', '/')).headers.allow).toBe('GET, HEAD, OPTIONS');
+  });
+
+  it('answers HEAD with the headers of GET, the stream included', async () => {
+    const head = await call('HEAD', '/api/status');
+    expect([head.status, head.text]).toEqual([200, '']);
+    expect(head.headers['x-orchestrator-commit']).toBe(git(repo, 'rev-parse', 'orchestrator'));
+    const stream = await call('HEAD', '/api/stream');
+    expect([stream.status, stream.headers['content-type'], stream.text]).toEqual([200, 'text/event-stream; charset=utf-8', '']);
   });
 
   it('refuses bodies over 1 MiB with 413', async () => {
@@ -263,6 +304,9 @@ describe('server security options', () => {
         expect(r.status).toBe(405);
         expect(r.json.code).toBe('READ_ONLY');
       }
+      // What the path still takes.
+      expect((await request(srv.url, 'POST', '/api/workstreams', { body: {} })).headers.allow).toBe('GET, HEAD, OPTIONS');
+      expect((await request(srv.url, 'POST', '/api/workstreams/w/next', { body: {} })).headers.allow).toBe('OPTIONS');
       expect((await request(srv.url, 'GET', '/api/health')).json).toMatchObject({ read_only: true });
     } finally {
       await srv.close();
@@ -288,8 +332,23 @@ describe('server security options', () => {
     ['a public address without a token', { host: '0.0.0.0' }],
     ['a wildcard CORS origin', { cors: '*' }],
     ['a short token', { token: 'short' }],
+    ['a port over 65535', { port: 99999 }],
+    ['a negative port', { port: -1 }],
+    ['a negative fetch interval', { fetchInterval: -1 }],
+    ['a fetch interval over a day', { fetchInterval: 86_401 }],
+    ['a host that is not an address of this machine', { host: '192.0.2.1', readOnly: true }],
   ])('refuses to start with %s', async (_l, opts) => {
     await expect(start(makeRepo(), opts)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('refuses a port in use with INVALID_INPUT', async () => {
+    const repo = makeRepo();
+    const first = await start(repo);
+    try {
+      await expect(start(repo, { port: first.port })).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('in use') });
+    } finally {
+      await first.close();
+    }
   });
 
   it('serves a public address read-only without a token', async () => {

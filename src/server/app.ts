@@ -19,9 +19,13 @@ import { OrchestratorError } from '../errors.js';
 import { Session, type OpenOptions, type Where } from '../api/session.js';
 import { BranchWatcher } from './watcher.js';
 import { apiRoutes } from './routes.js';
-import { bearerToken, cors, errorHandler, hostCheck, isLoopback, jsonBodies, readOnly, sameOrigin, securityHeaders, WRITE } from './middleware/index.js';
+import { apiRouteTable } from './route-table.js';
+import { bearerToken, cors, errorHandler, hostCheck, isLoopback, jsonBodies, methodNotAllowed, readOnly, sameOrigin, securityHeaders, WRITE } from './middleware/index.js';
 
 export { isLoopback };
+
+/** The longest fetch interval, in seconds (a day; timers cannot wait much more than 24 days). */
+export const MAX_FETCH_INTERVAL = 86_400;
 
 export interface ServeOptions {
   port?: number;
@@ -57,6 +61,19 @@ export function webRoot(): string {
   throw new OrchestratorError('INTERNAL', 'the dashboard files (web/index.html) are missing from this installation');
 }
 
+/** Is this URL path a file of the dashboard (what express.static would serve)? */
+function isDashboardFile(root: string, urlPath: string): boolean {
+  let rel: string;
+  try {
+    rel = decodeURIComponent(urlPath);
+  } catch {
+    return false;
+  }
+  const file = path.resolve(root, '.' + (rel.endsWith('/') ? rel + 'index.html' : rel));
+  if (!file.startsWith(root + path.sep)) return false;
+  return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
@@ -65,29 +82,60 @@ export function createApp(session: Session, watcher: BranchWatcher, opts: ServeO
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  const root = webRoot();
 
   app.use(securityHeaders());
   app.use(hostCheck(opts.host ?? '127.0.0.1'));
   app.use(cors(opts.cors));
-  app.use(readOnly(!!opts.readOnly, WRITE));
+  const routes = apiRouteTable();
+  const allowed = (req: Request) => (/^\/api\//i.test(req.path) ? routes.allow(req.path.slice(4)) : isDashboardFile(root, req.path) ? ['GET', 'HEAD', 'OPTIONS'] : null);
+  app.use(readOnly(!!opts.readOnly, WRITE, allowed));
   app.use(sameOrigin(opts.cors, WRITE));
   app.use(bearerToken(opts.token, (req: Request) => WRITE.has(req.method)));
   app.use(jsonBodies(WRITE));
 
   app.use('/api', express.json({ limit: '1mb', strict: true, type: 'application/json' }));
-  app.use('/api', apiRoutes(session, watcher, express, { readOnly: opts.readOnly, tokenRequired: !!opts.token, staleMs: opts.open?.staleMs }));
+  app.use('/api', apiRoutes(session, watcher, express, { readOnly: opts.readOnly, tokenRequired: !!opts.token, staleMs: opts.open?.staleMs, routes }));
   app.use('/api', () => {
     throw new OrchestratorError('NOT_FOUND', 'no such endpoint (see the README for the API)');
   });
 
-  app.use(express.static(webRoot(), { index: 'index.html', etag: true, setHeaders: (res) => res.setHeader('Content-Security-Policy', CSP) }));
+  app.use(express.static(root, { index: 'index.html', etag: true, setHeaders: (res) => res.setHeader('Content-Security-Policy', CSP) }));
+  // The dashboard's files are only read.
+  app.use(methodNotAllowed(allowed));
   app.use(errorHandler(opts.log));
   return app;
+}
+
+/** Why the address cannot be listened on, in words (a bad --host or --port is the caller's error). */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const invalid = (message: string) => new OrchestratorError('INVALID_INPUT', message, { host, port, reason: err.code });
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return invalid(`port ${port} on ${host} is in use; pick another with --port`);
+    case 'EACCES':
+      return invalid(`not allowed to listen on port ${port} of ${host} (ports below 1024 need privileges); pick another with --port`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return invalid(`cannot listen on ${host}: it is not an address of this machine (${err.code}); see --host`);
+    default:
+      return err;
+  }
 }
 
 /** Starts the server (the `serve` command). */
 export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 4000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new OrchestratorError('INVALID_INPUT', `port ${port} is out of range: use 0-65535 (0: any free port)`, { field: 'port' });
+  }
+  const fetchInterval = opts.fetchInterval ?? 5;
+  if (!Number.isInteger(fetchInterval) || fetchInterval < 0 || fetchInterval > MAX_FETCH_INTERVAL) {
+    throw new OrchestratorError('INVALID_INPUT', `fetch interval ${fetchInterval} is out of range: use 0-${MAX_FETCH_INTERVAL} seconds (0: never fetch)`, { field: 'fetch-interval' });
+  }
   if (!isLoopback(host) && !opts.token && !opts.readOnly) {
     throw new OrchestratorError('INVALID_INPUT', `refusing to serve on ${host} without a token: anyone who can reach it could change the board; pass --token (or ORCHESTRATOR_TOKEN) or --read-only`);
   }
@@ -98,21 +146,19 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   const express = require('express') as typeof import('express');
   const session = new Session({ ...opts.open, fetchOnRead: false, longRunning: true });
   await session.ready();
-  const watcher = new BranchWatcher(session, { fetchMs: (opts.fetchInterval ?? 5) * 1000, onError: (e) => opts.log?.(`watcher: ${e instanceof Error ? e.message : String(e)}`) });
+  const watcher = new BranchWatcher(session, { fetchMs: fetchInterval * 1000, onError: (e) => opts.log?.(`watcher: ${e instanceof Error ? e.message : String(e)}`) });
   await watcher.start();
   const app = createApp(session, watcher, opts, express);
   const server = await new Promise<import('node:http').Server>((resolve, reject) => {
-    const s = app.listen(opts.port ?? 4000, host, () => resolve(s));
-    s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new OrchestratorError('INVALID_INPUT', `port ${opts.port ?? 4000} on ${host} is in use; pick another with --port`) : err),
-    );
+    // Express 5 calls back with the error too (and emits none).
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(listenError(err as NodeJS.ErrnoException, host, port)) : resolve(s)));
   });
   server.keepAliveTimeout = 65_000;
-  const port = (server.address() as AddressInfo).port;
+  const bound = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${shownHost}:${port}/`,
-    port,
+    url: `http://${shownHost}:${bound}/`,
+    port: bound,
     where: await session.where(),
     watcher,
     close: () =>

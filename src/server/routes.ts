@@ -16,6 +16,8 @@ import { DECLARATIONS } from '../api/ops/index.js';
 import type { Session } from '../api/session.js';
 import type { View } from '../api/view.js';
 import type { BranchWatcher } from './watcher.js';
+import { methodNotAllowed } from './middleware/index.js';
+import { apiRouteTable, type RouteTable } from './route-table.js';
 
 function body(req: Request): Raw {
   const b = req.body as unknown;
@@ -80,6 +82,8 @@ export interface RouteOptions {
   readOnly?: boolean;
   tokenRequired?: boolean;
   staleMs?: number;
+  /** The paths and their methods (default: built from the declarations). */
+  routes?: RouteTable;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -148,6 +152,11 @@ export function apiRoutes(session: Session, watcher: BranchWatcher, express: typ
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
+    // HEAD: the headers only (a stream that never ends would leave it waiting).
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     const send = (commit: string | null) => res.write(`event: commit\ndata: ${JSON.stringify({ commit })}\n\n`);
     res.write('retry: 2000\n\n');
     send(watcher.current);
@@ -159,5 +168,8 @@ export function apiRoutes(session: Session, watcher: BranchWatcher, express: typ
     });
   });
 
+  // Last in the router: a known path asked with a method it does not take (and OPTIONS, which the router would answer its own way).
+  const table = opts.routes ?? apiRouteTable();
+  r.use(methodNotAllowed((req) => table.allow(req.path)));
   return r;
 }

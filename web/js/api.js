@@ -104,7 +104,7 @@ export function api(...parts) {
 export function errorText(err) {
   if (!(err instanceof ApiError)) return String((err && err.message) || err);
   if (err.status === 0) return 'the server cannot be reached; nothing was changed.';
-  if (err.status === 405) return 'this server is read-only.';
+  if (err.code === 'READ_ONLY') return 'this server is read-only.';
   let text = err.message.replace(/\bin_progress\b/g, 'in progress');
   const holder = err.data.holder || err.data.assigned_to;
   if (holder && !text.includes(holder)) text += ' (held by ' + holder + ')';

@@ -10,6 +10,7 @@ export { readOnly } from './read-only.js';
 export { sameOrigin } from './same-origin.js';
 export { bearerToken } from './bearer-token.js';
 export { jsonBodies } from './json-bodies.js';
+export { methodNotAllowed } from './method-not-allowed.js';
 export { errorHandler } from './errors.js';
 
 /** Methods that change the board. */
