@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/main.js';
 import { DECLARATIONS } from '../src/api/ops/index.js';
+import { Mutex } from '../src/store/mutex.js';
 import { cliProcess, run } from './helpers/cli.js';
 import { cleanup, git, makeCluster, makeRepo, tempDir, worktreeFingerprint } from './helpers/repos.js';
 
@@ -218,6 +219,16 @@ describe('exit statuses and bad input', () => {
     ['lock held by another agent', ['lock', 'acquire', 'db', 'agent-2'], 4, 'lock.acquire'],
     ['release of a lock held by another', ['lock', 'release', 'db', 'agent-2'], 4, 'lock.release'],
     ['invalid event json', ['events', 'add', 'x', '{nope'], 2, 'event.log'],
+    ['event data nested 5,000 deep', ['--as', 'agent-1', 'events', 'add', 'x', '{"a":'.repeat(5000) + '1' + '}'.repeat(5000)], 2, 'event.log'],
+    ['event data nested 60,000 deep', ['--as', 'agent-1', 'events', 'add', 'x', '{"a":' + '['.repeat(60000) + ']'.repeat(60000) + '}'], 2, 'event.log'],
+    ['max attempts 0', ['--max-attempts', '0', 'ws', 'create', 'm0'], 2, null],
+    ['max attempts -1', ['--max-attempts', '-1', 'ws', 'create', 'm1'], 2, null],
+    ['max attempts over 1000', ['--max-attempts', '1001', 'ws', 'create', 'm2'], 2, null],
+    ['stale-after over a year', ['--stale-after', '99999999999', 'a', 'list'], 2, null],
+    ['serve on port 99999', ['serve', '--port', '99999'], 2, null],
+    ['serve on port -1', ['serve', '--port', '-1'], 2, null],
+    ['serve fetching every -1 s', ['serve', '--port', '0', '--fetch-interval', '-1'], 2, null],
+    ['demo on port 70000', ['demo', '--port', '70000'], 2, null],
   ])('%s: exit %i, nothing written', async (_label, args, code, op) => {
     const before = tip(dir);
     const r = await run(
@@ -232,6 +243,12 @@ describe('exit statuses and bad input', () => {
       const declared = DECLARATIONS.find((d) => d.name === op)!;
       expect(['INVALID_INPUT', ...declared.refusals]).toContain(json.json.code);
     }
+  });
+
+  it('names the range of a numeric option it refuses', async () => {
+    expect((await run(['--max-attempts', '0', 'ws', 'list'], { cwd: dir })).stderr).toContain('1-1000');
+    expect((await run(['serve', '--port', '99999'], { cwd: dir })).stderr).toContain('0-65535');
+    expect((await run(['serve', '--fetch-interval', '-1'], { cwd: dir })).stderr).toContain('0-86400');
   });
 
   it('names the holder and expiry of a held lock', async () => {
@@ -299,6 +316,21 @@ describe('commands', () => {
     expect((await run(['e', '--last', '0', '--json'], { cwd: dir })).json).toHaveLength(3);
   });
 
+  it('refuses deep event data with exit 2 while another writer has the turn (the operation would wait as data)', async () => {
+    const dir = makeRepo();
+    await run(['ws', 'create', 'w'], { cwd: dir });
+    // Another writer of the clone holds the turn: a waiting operation is left for it, written out as JSON.
+    const turn = new Mutex(path.join(dir, '.git', 'orchestrator', 'orchestrator.writer.lock'));
+    expect(await turn.acquire(5000)).toBe('taken');
+    try {
+      const deep = '{"a":' + '['.repeat(60000) + ']'.repeat(60000) + '}';
+      const r = await run(['--as', 'agent-1', '--json', 'events', 'add', 'x', deep], { cwd: dir });
+      expect([r.code, r.json?.code]).toEqual([2, 'INVALID_INPUT']);
+    } finally {
+      turn.release();
+    }
+  });
+
   it('keeps any printable resource name exact', async () => {
     const dir = makeRepo();
     const name = 'db: prod/../../etc "main" ✓';
@@ -348,6 +380,23 @@ describe('commands', () => {
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('--offline');
     expect((await run(['t', 'ls', 'w', '--offline'], { cwd: clones[0] })).code).toBe(0);
+  });
+});
+
+describe('verify', () => {
+  it('says how many commits before a bad one verified, in words for none', async () => {
+    const dir = makeRepo();
+    await run(['ws', 'create', 'w'], { cwd: dir });
+    await run(['t', 'add', 'w', 'one'], { cwd: dir });
+    // A merge at the tip: nothing before it is verified (the walk stops there).
+    const tipBefore = tip(dir);
+    const merge = git(dir, 'commit-tree', 'orchestrator^{tree}', '-p', 'orchestrator~1', '-p', 'main', '-m', git(dir, 'log', '-1', '--format=%B', 'orchestrator'));
+    git(dir, 'update-ref', 'refs/heads/orchestrator', merge, tipBefore);
+    const r = await run(['verify'], { cwd: dir });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('is a merge');
+    expect(r.stderr).toContain('(no commit before it verified)');
+    expect(r.stderr).not.toMatch(/-1|\b0 commits/);
   });
 });
 

@@ -4,7 +4,7 @@
  * fills defaults and the acting agent, checks input rules, then runs it.
  */
 import { OrchestratorError } from '../errors.js';
-import { check, parseIntStrict } from '../domain/rules.js';
+import { check, LIMITS, parseIntStrict } from '../domain/rules.js';
 import { offered, type AnyDeclaration, type FieldDef, type Surface, type Who } from './declare.js';
 import type { Ctx } from './context.js';
 import type { Session } from './session.js';
@@ -64,6 +64,22 @@ function coerce(def: FieldDef, v: unknown, surface: Surface, label: string): unk
   }
 }
 
+/**
+ * JSON input nested deeper than LIMITS.eventDepth is refused before
+ * anything recursive reads it (a copy, JSON.stringify when a waiting
+ * operation is left for another writer): deeper JSON overflows the stack.
+ * Iterative; a cyclic library value ends at the limit too.
+ */
+function checkDepth(value: unknown, label: string): void {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > LIMITS.eventDepth) throw invalid(`${label} nests deeper than ${LIMITS.eventDepth} levels`, label);
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth + 1]);
+  }
+}
+
 /** The input an operation runs with, from a surface's raw values. */
 export function normalize(decl: AnyDeclaration, raw: Raw, surface: Surface, actor: string | undefined): Raw {
   const out: Raw = {};
@@ -88,6 +104,7 @@ export function normalize(decl: AnyDeclaration, raw: Raw, surface: Surface, acto
       }
     }
     if (v !== undefined) v = coerce(def, v, surface, label);
+    if (def.kind === 'json' && v !== undefined) checkDepth(v, label);
     if (def.rule && v !== undefined) check(def.rule, v);
     out[name] = v;
   }

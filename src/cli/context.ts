@@ -42,12 +42,22 @@ export class ExitQuietly {
   constructor(readonly code: number) {}
 }
 
+/** An integer option within its range: `--port 99999` is refused naming the range (INVALID_INPUT, exit 2). */
+export function intOption(value: string, label: string, min: number, max: number, unit = ''): number {
+  const n = parseIntStrict(value, label);
+  if (n < min || n > max) throw new OrchestratorError('INVALID_INPUT', `${label} ${n} is out of range: use ${min}-${max}${unit}`, { field: label, min, max });
+  return n;
+}
+
+/** Attempts under contention: at least one, at most a thousand. */
+export const MAX_ATTEMPTS = 1000;
+/** The longest stale window: a year, in seconds. */
+export const MAX_STALE_SECONDS = 365 * 24 * 3600;
+
 /** Seconds on the command line, milliseconds inside. */
 export function staleMs(seconds: string | undefined): number | undefined {
   if (seconds === undefined) return undefined;
-  const n = parseIntStrict(seconds, 'stale-after');
-  if (n < 1) throw new OrchestratorError('INVALID_INPUT', `stale-after ${n} is invalid: must be at least 1 second`, { field: 'stale-after' });
-  return n * 1000;
+  return intOption(seconds, 'stale-after', 1, MAX_STALE_SECONDS, ' seconds') * 1000;
 }
 
 export class CliContext {
@@ -81,7 +91,7 @@ export class CliContext {
       offline: g.offline ?? flag(env.ORCHESTRATOR_OFFLINE),
       allowOffline: g.allowOffline ?? flag(env.ORCHESTRATOR_ALLOW_OFFLINE),
       onOffline: (reason) => this.io.stderr(`warning: working offline (${reason.replace(/ \(use --offline.*\)$/, '')}); run "orchestrator sync" when the remote is back\n`),
-      maxAttempts: g.maxAttempts !== undefined ? parseIntStrict(g.maxAttempts, 'max attempts') : undefined,
+      maxAttempts: g.maxAttempts !== undefined ? intOption(g.maxAttempts, 'max-attempts', 1, MAX_ATTEMPTS) : undefined,
       staleMs: staleMs(g.staleAfter ?? env.ORCHESTRATOR_STALE_AFTER),
     };
   }

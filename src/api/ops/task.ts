@@ -164,7 +164,7 @@ export const requeueTasks = declare({
     workstream,
     ids: f.list('the tasks to requeue').optional().arg('taskIds'),
     stale: f.bool('requeue the tasks of agents without a sign of life'),
-    stale_ms: f.int('stale window for this call, in ms (default: the session\'s)').optional().label('stale-after'),
+    stale_ms: f.int('stale window for this call, in ms (default: the session\'s)').optional().min(1).label('stale-after'),
     agent: f.agent('who requeues').optional(),
   },
   result: 'Task[]',

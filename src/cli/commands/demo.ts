@@ -1,6 +1,7 @@
 /** `demo`: three simulated agents and the dashboard (what `npm start` runs). */
 import { OrchestratorError } from '../../errors.js';
 import { parseIntStrict } from '../../domain/rules.js';
+import { intOption } from '../context.js';
 import { room } from '../room.js';
 
 export default room({
@@ -16,7 +17,7 @@ export default room({
         const duration = o.duration !== undefined ? parseIntStrict(o.duration, 'duration') : 60;
         if (duration < 1 || duration > 3600) throw new OrchestratorError('INVALID_INPUT', 'duration must be 1-3600 seconds', { field: 'duration' });
         await runDemo({
-          port: o.port !== undefined ? parseIntStrict(o.port, 'port') : 4000,
+          port: o.port !== undefined ? intOption(o.port, 'port', 0, 65535, ' (0: any free port)') : 4000,
           duration,
           keep: !!o.keep,
           bin: ctx.io.bin,

@@ -7,6 +7,11 @@ import { ExitQuietly } from '../context.js';
 import * as fmt from '../format.js';
 import { room } from '../room.js';
 
+/** How many commits before the bad one verified, in words: "no commit", "1 commit", "12 commits". */
+function verifiedBefore(n: number): string {
+  return n <= 0 ? 'no commit before it verified' : n === 1 ? '1 commit before it verified' : `${n} commits before it verified`;
+}
+
 export default room({
   commands: {
     log: { text: (e: LogEntry[]) => fmt.logList(e) },
@@ -14,7 +19,7 @@ export default room({
       input: (raw, _opts, ctx) => ({ ...raw, onProgress: ctx.json ? undefined : (n: number, total: number) => ctx.io.stderr(`verified ${n} of ${total} commits\n`) }),
       print: (r: VerifyResult & { to: string | null }, ctx) => {
         if (r.problem) {
-          throw new OrchestratorError('CONFLICT', `commit ${r.problem.commit.slice(0, 8)} ${r.problem.reason} (${r.checked - 1} commits before it verified)`, {
+          throw new OrchestratorError('CONFLICT', `commit ${r.problem.commit.slice(0, 8)} ${r.problem.reason} (${verifiedBefore(r.checked - 1)})`, {
             commit: r.problem.commit,
             checked: r.checked,
           });

@@ -1,5 +1,5 @@
 /** `serve`: the REST API and the live dashboard (loaded only for this command). */
-import { parseIntStrict } from '../../domain/rules.js';
+import { intOption } from '../context.js';
 import { room } from '../room.js';
 
 export default room({
@@ -14,16 +14,16 @@ export default room({
       .option('--fetch-interval <seconds>', 'how often to fetch the remote (default 5; 0 = never)')
       .option('--cors <origin>', 'let pages of this origin call the API (off by default)')
       .action(async (o: { port?: string; host?: string; readOnly?: boolean; token?: string; fetchInterval?: string; cors?: string }) => {
-        const { serve } = await import('../../server/app.js');
+        const { serve, MAX_FETCH_INTERVAL } = await import('../../server/app.js');
         const { io } = ctx;
         const token = o.token ?? io.env.ORCHESTRATOR_TOKEN;
         const port = o.port ?? io.env.PORT;
         const server = await serve({
-          port: port !== undefined ? parseIntStrict(port, 'port') : 4000,
+          port: port !== undefined ? intOption(port, 'port', 0, 65535, ' (0: any free port)') : 4000,
           host: o.host ?? '127.0.0.1',
           readOnly: !!o.readOnly,
           token: token || undefined,
-          fetchInterval: o.fetchInterval !== undefined ? parseIntStrict(o.fetchInterval, 'fetch interval') : 5,
+          fetchInterval: o.fetchInterval !== undefined ? intOption(o.fetchInterval, 'fetch-interval', 0, MAX_FETCH_INTERVAL, ' seconds (0: never)') : 5,
           cors: o.cors,
           open: ctx.openOptions(),
           log: (line) => io.stderr(line + '\n'),
