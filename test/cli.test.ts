@@ -116,7 +116,7 @@ describe('the command set', () => {
     ];
     const actual = commands(program);
     for (const line of expected) expect(actual).toContain(line);
-    for (const extra of ['demo --port --duration --keep', 'demo-agent <id> --duration', 'serve --port --host --read-only --token --fetch-interval --cors']) {
+    for (const extra of ['demo --port --duration --keep', 'demo-agent <id> --duration', 'serve --port --host --read-only --token --public-read --fetch-interval --cors']) {
       expect(actual).toContain(extra);
     }
   });
@@ -228,6 +228,7 @@ describe('exit statuses and bad input', () => {
     ['serve on port 99999', ['serve', '--port', '99999'], 2, null],
     ['serve on port -1', ['serve', '--port', '-1'], 2, null],
     ['serve fetching every -1 s', ['serve', '--port', '0', '--fetch-interval', '-1'], 2, null],
+    ['serve --public-read without a token', ['serve', '--port', '0', '--public-read'], 2, null],
     ['demo on port 70000', ['demo', '--port', '70000'], 2, null],
   ])('%s: exit %i, nothing written', async (_label, args, code, op) => {
     const before = tip(dir);

@@ -546,29 +546,86 @@ describeBrowser('dashboard manages work', () => {
 
 describeBrowser('dashboard modes', () => {
   let repo: string;
+  /** Reads and writes need the token. */
   let withToken: Served;
+  /** Reads are open, writes need the token. */
+  let publicRead: Served;
   let readOnly: Served;
   let context: BrowserContext;
 
   beforeAll(async () => {
     repo = makeRepo();
-    const [t, r, b, seeded] = await Promise.allSettled([
+    const [t, p, r, b, seeded] = await Promise.allSettled([
       serveDashboard(repo, ['--token', 'correct-horse-battery']),
+      serveDashboard(repo, ['--token', 'correct-horse-battery', '--public-read']),
       serveDashboard(repo, ['--read-only']),
       browser ?? launchBrowser(),
       runAsync(repo, 'ws', 'create', 'ops', 'Operations', '1').then(() => runAsync(repo, 't', 'add', 'ops', 'Rotate the keys')),
     ]);
     if (t.status === 'fulfilled') withToken = t.value;
+    if (p.status === 'fulfilled') publicRead = p.value;
     if (r.status === 'fulfilled') readOnly = r.value;
     if (b.status === 'fulfilled') browser = b.value;
-    for (const x of [t, r, b, seeded]) if (x.status === 'rejected') throw x.reason;
+    for (const x of [t, p, r, b, seeded]) if (x.status === 'rejected') throw x.reason;
     context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(LIVE);
   });
 
   afterAll(async () => {
     await context?.close();
-    await Promise.all([stop(withToken), stop(readOnly)]);
+    await Promise.all([stop(withToken), stop(publicRead), stop(readOnly)]);
+  });
+
+  it('shows nothing of the board until the token is given, then reads and follows the stream with it, never in a URL', async () => {
+    const page = await context.newPage();
+    const g = guard(page);
+    const requests: Array<{ url: string; authorization: string | undefined }> = [];
+    page.on('request', (r) => requests.push({ url: r.url(), authorization: r.headers().authorization }));
+    await page.goto(withToken.url);
+    await page.locator('#token-form').waitFor();
+    await page.locator('#conn[data-state="locked"]').waitFor();
+    expect(await page.locator('#token-form label').textContent()).toBe('This server needs a token');
+    expect(await page.locator('#token-message').textContent()).toMatch(/to see the board/);
+    // Only health was asked for: nothing else was read.
+    expect(requests.filter((r) => r.url.includes('/api/')).map((r) => new URL(r.url).pathname)).toEqual(['/api/health']);
+    expect(await page.locator('#workstreams').getByText('ops', { exact: true }).count()).toBe(0);
+    expect(await page.locator('#foot-remote').textContent()).toBe('');
+
+    await page.fill('#token-input', 'correct-horse-battery');
+    await page.press('#token-input', 'Enter');
+    await taskRow(page, 'Rotate the keys').waitFor();
+    await page.locator('#conn[data-state="live"]').waitFor();
+    expect(await page.locator('#token-form').isHidden()).toBe(true);
+    // The stream follows new commits with the token.
+    run(repo, 't', 'add', 'ops', 'Seen through the stream');
+    await taskRow(page, 'Seen through the stream').waitFor({ timeout: LIVE });
+    const api = requests.filter((r) => r.url.includes('/api/') && !r.url.endsWith('/api/health'));
+    expect(api.some((r) => r.url.endsWith('/api/stream'))).toBe(true);
+    for (const r of api) expect(r.authorization, r.url).toBe('Bearer correct-horse-battery');
+    for (const r of requests) expect(r.url).not.toContain('correct-horse-battery');
+    expect(g.problems).toEqual([]);
+
+    // Forgetting it hides the board again.
+    await page.click('#token-forget');
+    await page.locator('#token-form').waitFor();
+    await page.locator('#conn[data-state="locked"]').waitFor();
+    expect(await page.locator('#workstreams').getByText('ops', { exact: true }).count()).toBe(0);
+    await page.close();
+  });
+
+  it('asks again for a token the server refuses for reads', async () => {
+    const page = await context.newPage();
+    const g = guard(page);
+    await page.goto(withToken.url + '#token=not-the-token');
+    await page.locator('#token-form').waitFor();
+    expect(await page.locator('#token-message').textContent()).toBe('The token was refused; paste a valid one.');
+    expect(await page.evaluate(() => sessionStorage.getItem('orchestrator.token'))).toBeNull();
+    await page.fill('#token-input', 'correct-horse-battery');
+    await page.press('#token-input', 'Enter');
+    await taskRow(page, 'Rotate the keys').waitFor();
+    await page.locator('#conn[data-state="live"]').waitFor();
+    expect(g.problems).toEqual([]);
+    await page.close();
   });
 
   it('takes the token from the URL fragment, hides it, and writes with it', async () => {
@@ -593,10 +650,10 @@ describeBrowser('dashboard modes', () => {
     await page.close();
   });
 
-  it('shows write controls only once the token is given, and keeps them for the tab', async () => {
+  it('with public reading, shows write controls only once the token is given, and keeps them for the tab', async () => {
     const page = await context.newPage();
     const g = guard(page);
-    await page.goto(withToken.url);
+    await page.goto(publicRead.url);
     // Reading works without it; nothing that writes is offered.
     await page.locator('#token-form').waitFor();
     await taskRow(page, 'Rotate the keys').waitFor();
@@ -623,7 +680,7 @@ describeBrowser('dashboard modes', () => {
     expect(git(repo, 'log', '-1', '--format=%an | %s', 'refs/heads/orchestrator')).toBe('ops-bot | workstream create security by ops-bot');
     // Another tab asks again.
     const other = await context.newPage();
-    await other.goto(withToken.url);
+    await other.goto(publicRead.url);
     await other.locator('#token-form').waitFor();
     expect(await other.locator('#ws-new').isHidden()).toBe(true);
     expect([...g.problems]).toEqual([]);
@@ -631,8 +688,8 @@ describeBrowser('dashboard modes', () => {
     await page.close();
   });
 
-  it('forgets a refused token, hides the controls and asks again, keeping what was typed', async () => {
-    const { page, guard: g } = await openDashboard(context, withToken.url + '#token=not-the-token');
+  it('with public reading, forgets a token refused for a write, hides the controls and asks again, keeping what was typed', async () => {
+    const { page, guard: g } = await openDashboard(context, publicRead.url + '#token=not-the-token');
     await page.locator('#ws-new').waitFor();
     await page.fill('#act-as', 'ops-bot');
     await page.fill('#kb-topic', 'runbook');

@@ -16,7 +16,7 @@ afterAll(() => servers.forEach((s) => s.close()));
 async function app(mw: RequestHandler): Promise<string> {
   const a = express();
   a.use(mw);
-  a.use((_req, res) => void res.json({ ok: true }));
+  a.use((_req, res) => void res.json({ ok: true, ...(res.locals.authorized !== undefined ? { authorized: res.locals.authorized } : {}) }));
   a.use(errorHandler());
   const s = await new Promise<http.Server>((resolve) => {
     const srv = a.listen(0, '127.0.0.1', () => resolve(srv));
@@ -84,6 +84,12 @@ describe('server middleware', () => {
     // Reads can be guarded too, by the same middleware.
     const all = await app(bearerToken('sekrit-token-123', () => true));
     expect((await request(all, 'GET')).status).toBe(401);
+    expect((await request(all, 'GET', { authorization: 'bearer  sekrit-token-123 ' })).status).toBe(200);
+    // An unguarded request that carries the token is marked, so an open route can say more to it.
+    const open = await app(bearerToken('sekrit-token-123', () => false));
+    expect((await request(open, 'GET')).json).toEqual({ ok: true, authorized: false });
+    expect((await request(open, 'GET', { authorization: 'Bearer sekrit-token-123' })).json).toEqual({ ok: true, authorized: true });
+    expect((await request(await app(bearerToken(undefined, () => true)), 'GET')).json).toEqual({ ok: true });
   });
 
   it('readOnly: its 405 says what the path still takes', async () => {

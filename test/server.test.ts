@@ -131,6 +131,7 @@ describe('REST API', () => {
     ['a brotli body that is not brotli', 'POST', '/api/workstreams', { raw: 'garbage', headers: { 'content-encoding': 'br' } }, 400, 'INVALID_INPUT'],
     ['an unknown content encoding', 'POST', '/api/workstreams', { raw: '{}', headers: { 'content-encoding': 'compress' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['an unknown charset', 'POST', '/api/workstreams', { raw: '{}', headers: { 'content-type': 'application/json; charset=klingon' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a stale window under 1 ms', 'POST', '/api/workstreams/revenue/requeue', { body: { stale: true, stale_ms: -1 } }, 400, 'INVALID_INPUT'],
     ['a method the path does not take', 'PATCH', '/api/workstreams', { body: { name: 'p' } }, 405, 'METHOD_NOT_ALLOWED'],
   ] as const)('%s: %s %s -> %i %s', async (_l, method, path, opts, status, code) => {
     const before = git(repo, 'rev-parse', 'orchestrator');
@@ -274,16 +275,85 @@ describe('REST API', () => {
 });
 
 describe('server security options', () => {
-  it('needs the bearer token for writes when one is set', async () => {
+  const TOKEN = 'sekrit-token-123';
+  const bearer = { authorization: `Bearer ${TOKEN}` };
+
+  /** The first SSE message of the stream, read with the given headers (null: refused, with its status). */
+  function firstStreamMessage(base: string, headers: Record<string, string>): Promise<{ status: number; message: string | null }> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(new URL('/api/stream', base), { headers }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, message: null });
+          return;
+        }
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c;
+          const m = /event: commit\ndata: .*\n\n/.exec(text);
+          if (m) {
+            req.destroy();
+            resolve({ status: 200, message: m[0] });
+          }
+        });
+      });
+      req.on('error', reject);
+    });
+  }
+
+  it('with a token, every API request needs it: reads, the stream, OPTIONS and HEAD too; health says only that', async () => {
     const repo = makeRepo();
-    const srv = await start(repo, { token: 'sekrit-token-123' });
+    cli(['ws', 'create', 'w'], { cwd: repo });
+    cli(['kb', 'write', 'secret-plan', 'launch codes'], { cwd: repo });
+    const srv = await start(repo, { host: '0.0.0.0', token: TOKEN });
+    const base = `http://127.0.0.1:${srv.port}/`;
     try {
-      expect((await request(srv.url, 'GET', '/api/status')).status).toBe(200);
-      const no = await request(srv.url, 'POST', '/api/workstreams', { body: { name: 'w' } });
-      expect(no.status).toBe(401);
-      expect(no.json.code).toBe('UNAUTHORIZED');
-      expect((await request(srv.url, 'POST', '/api/workstreams', { body: { name: 'w' }, headers: { authorization: 'Bearer wrong-token-xyz' } })).status).toBe(401);
-      expect((await request(srv.url, 'POST', '/api/workstreams', { body: { name: 'w' }, headers: { authorization: 'Bearer sekrit-token-123' } })).status).toBe(201);
+      // Every declared read, the server's own endpoints, and a few methods that read nothing.
+      const paths = ['/api/status', '/api/knowledge', '/api/knowledge/secret-plan', '/api/events', '/api/log', '/api/stream', '/api/nothing'];
+      for (const d of DECLARATIONS) for (const b of d.rest === undefined ? [] : Array.isArray(d.rest) ? d.rest : [d.rest]) if (b.method === 'GET') paths.push('/api' + b.path.replace(/:workstream|:name/, 'w').replace(/:\w+/g, 'x'));
+      for (const p of paths) {
+        for (const method of ['GET', 'HEAD', 'OPTIONS']) {
+          const r = await request(base, method, p);
+          expect([r.status, r.headers['www-authenticate']], `${method} ${p}`).toEqual([401, 'Bearer']);
+          expect(r.text, `${method} ${p}`).not.toContain('launch codes');
+        }
+        expect((await request(base, 'GET', p, { headers: { authorization: 'Bearer wrong-token-xyz' } })).status, p).toBe(401);
+      }
+      expect((await firstStreamMessage(base, {})).status).toBe(401);
+      expect((await request(base, 'POST', '/api/workstreams', { body: { name: 'x' } })).status).toBe(401);
+
+      // Health tells a page to ask for the token, and nothing else.
+      const health = await request(base, 'GET', '/api/health');
+      expect(health.json).toEqual({ ok: true, read_only: false, token_required: true, reads_need_token: true });
+      expect((await request(base, 'GET', '/api/health', { headers: bearer })).json).toMatchObject({ branch: 'orchestrator', commit: git(repo, 'rev-parse', 'orchestrator'), reads_need_token: true });
+
+      // With the token: reads, the stream, writes.
+      expect((await request(base, 'GET', '/api/knowledge/secret-plan', { headers: bearer })).json).toEqual({ topic: 'secret-plan', content: 'launch codes' });
+      expect((await request(base, 'OPTIONS', '/api/status', { headers: bearer })).status).toBe(204);
+      const stream = await firstStreamMessage(base, bearer);
+      expect(stream.message).toContain(git(repo, 'rev-parse', 'orchestrator'));
+      expect((await request(base, 'POST', '/api/workstreams', { body: { name: 'x' }, headers: bearer })).status).toBe(201);
+
+      // The dashboard's own files hold no data and load without it.
+      for (const file of ['/', '/index.html', '/js/api.js', '/style.css']) expect((await request(base, 'GET', file)).status, file).toBe(200);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('with a token and public reading, only writes need it', async () => {
+    const repo = makeRepo();
+    cli(['ws', 'create', 'w'], { cwd: repo });
+    const srv = await start(repo, { host: '0.0.0.0', token: TOKEN, publicRead: true });
+    const base = `http://127.0.0.1:${srv.port}/`;
+    try {
+      expect((await request(base, 'GET', '/api/status')).status).toBe(200);
+      expect((await firstStreamMessage(base, {})).status).toBe(200);
+      expect((await request(base, 'GET', '/api/health')).json).toMatchObject({ branch: 'orchestrator', token_required: true, reads_need_token: false });
+      const no = await request(base, 'POST', '/api/workstreams', { body: { name: 'w2' } });
+      expect([no.status, no.json.code]).toEqual([401, 'UNAUTHORIZED']);
+      expect((await request(base, 'POST', '/api/workstreams', { body: { name: 'w2' }, headers: { authorization: 'Bearer wrong-token-xyz' } })).status).toBe(401);
+      expect((await request(base, 'POST', '/api/workstreams', { body: { name: 'w2' }, headers: bearer })).status).toBe(201);
     } finally {
       await srv.close();
     }
@@ -332,6 +402,7 @@ describe('server security options', () => {
     ['a public address without a token', { host: '0.0.0.0' }],
     ['a wildcard CORS origin', { cors: '*' }],
     ['a short token', { token: 'short' }],
+    ['public reading without a token', { publicRead: true }],
     ['a port over 65535', { port: 99999 }],
     ['a negative port', { port: -1 }],
     ['a negative fetch interval', { fetchInterval: -1 }],
@@ -351,9 +422,14 @@ describe('server security options', () => {
     }
   });
 
-  it('serves a public address read-only without a token', async () => {
+  it('serves a public address read-only without a token, reads open to all', async () => {
     const srv = await start(makeRepo(), { host: '0.0.0.0', readOnly: true });
-    await srv.close();
+    try {
+      expect((await request(`http://127.0.0.1:${srv.port}/`, 'GET', '/api/status')).status).toBe(200);
+      expect((await request(`http://127.0.0.1:${srv.port}/`, 'GET', '/api/health')).json).toMatchObject({ read_only: true, token_required: false, reads_need_token: false });
+    } finally {
+      await srv.close();
+    }
   });
 
   it('shows work pushed from another clone after a fetch, without a restart', async () => {

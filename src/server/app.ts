@@ -5,11 +5,12 @@
  * interval. Writes run the same declared operations as the CLI.
  *
  * Safe by default: it binds 127.0.0.1; it refuses a non-loopback address
- * without a token unless read-only; writes need `Authorization: Bearer` when
- * a token is set, a JSON body, and no foreign Origin; requests for other
- * host names are refused (DNS rebinding); no CORS header unless asked for;
- * bodies are limited to 1 MiB. Each guard is a middleware of its own
- * (./middleware).
+ * without a token unless read-only; with a token, every API request (reads
+ * and the stream too, all but /api/health) needs `Authorization: Bearer`,
+ * unless reading is made public (publicRead); writes need a JSON body and no
+ * foreign Origin; requests for other host names are refused (DNS
+ * rebinding); no CORS header unless asked for; bodies are limited to 1 MiB.
+ * Each guard is a middleware of its own (./middleware).
  */
 import * as fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -31,7 +32,10 @@ export interface ServeOptions {
   port?: number;
   host?: string;
   readOnly?: boolean;
+  /** Every API request but /api/health needs `Authorization: Bearer <token>` (only the writes with publicRead). */
   token?: string;
+  /** With a token: reads are open to anyone who can reach the server, writes need the token. */
+  publicRead?: boolean;
   /** Seconds between fetches of the remote; 0 = never. */
   fetchInterval?: number;
   /** An origin allowed to call the API from a browser (CORS). */
@@ -91,11 +95,15 @@ export function createApp(session: Session, watcher: BranchWatcher, opts: ServeO
   const allowed = (req: Request) => (/^\/api\//i.test(req.path) ? routes.allow(req.path.slice(4)) : isDashboardFile(root, req.path) ? ['GET', 'HEAD', 'OPTIONS'] : null);
   app.use(readOnly(!!opts.readOnly, WRITE, allowed));
   app.use(sameOrigin(opts.cors, WRITE));
-  app.use(bearerToken(opts.token, (req: Request) => WRITE.has(req.method)));
+  // The token guards the API: every request but /api/health (which tells the page to ask for it), or only
+  // the writes when reading is public. The dashboard's files carry no data and load without it.
+  const readsNeedToken = !!opts.token && !opts.publicRead;
+  const guarded = readsNeedToken ? (req: Request) => req.path !== '/health' : (req: Request) => WRITE.has(req.method);
+  app.use('/api', bearerToken(opts.token, guarded, readsNeedToken ? 'reads and writes (see --public-read)' : 'writes'));
   app.use(jsonBodies(WRITE));
 
   app.use('/api', express.json({ limit: '1mb', strict: true, type: 'application/json' }));
-  app.use('/api', apiRoutes(session, watcher, express, { readOnly: opts.readOnly, tokenRequired: !!opts.token, staleMs: opts.open?.staleMs, routes }));
+  app.use('/api', apiRoutes(session, watcher, express, { readOnly: opts.readOnly, tokenRequired: !!opts.token, readsNeedToken, staleMs: opts.open?.staleMs, routes }));
   app.use('/api', () => {
     throw new OrchestratorError('NOT_FOUND', 'no such endpoint (see the README for the API)');
   });
@@ -138,6 +146,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   }
   if (!isLoopback(host) && !opts.token && !opts.readOnly) {
     throw new OrchestratorError('INVALID_INPUT', `refusing to serve on ${host} without a token: anyone who can reach it could change the board; pass --token (or ORCHESTRATOR_TOKEN) or --read-only`);
+  }
+  if (opts.publicRead && !opts.token) {
+    throw new OrchestratorError('INVALID_INPUT', '--public-read opens the reads of a server whose writes need a token: pass --token too (without a token, reads are open already)');
   }
   if (opts.token !== undefined && opts.token.length < 8) throw new OrchestratorError('INVALID_INPUT', 'the token must be at least 8 characters');
   if (opts.cors !== undefined && (opts.cors === '*' || !/^https?:\/\/[^/]+$/.test(opts.cors))) {

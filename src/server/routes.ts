@@ -80,7 +80,10 @@ class ResponseCache {
 
 export interface RouteOptions {
   readOnly?: boolean;
+  /** The server has a token (writes need it). */
   tokenRequired?: boolean;
+  /** Reads need the token too: /api/health then says only that to a request without it. */
+  readsNeedToken?: boolean;
   staleMs?: number;
   /** The paths and their methods (default: built from the declarations). */
   routes?: RouteTable;
@@ -131,6 +134,12 @@ export function apiRoutes(session: Session, watcher: BranchWatcher, express: typ
   }
 
   r.get('/health', async (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    // Without the token, only what the page needs to know that it must ask for it.
+    if (opts.readsNeedToken && res.locals.authorized !== true) {
+      res.json({ ok: true, read_only: !!opts.readOnly, token_required: true, reads_need_token: true });
+      return;
+    }
     const w = await session.where();
     res.json({
       ok: true,
@@ -139,6 +148,7 @@ export function apiRoutes(session: Session, watcher: BranchWatcher, express: typ
       remote: w.remote,
       read_only: !!opts.readOnly,
       token_required: !!opts.tokenRequired,
+      reads_need_token: !!opts.readsNeedToken,
       fetch_error: watcher.lastFetchError,
       server_time: new Date().toISOString(),
       stale_after_ms: opts.staleMs ?? DEFAULT_STALE_MS,

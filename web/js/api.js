@@ -1,11 +1,13 @@
 /**
- * Talking to the server: JSON requests to /api, the write token, and errors
- * turned into words.
+ * Talking to the server: JSON requests to /api, the token, and errors turned
+ * into words.
  *
  * The token (for servers started with --token) comes once per tab: from the
  * `#token=` fragment of the URL `serve` prints, or typed into the page. It is
  * kept in sessionStorage (this tab only, gone when the tab closes) and taken
- * out of the address bar at once.
+ * out of the address bar at once. Every request carries it in its
+ * Authorization header (reads too: such a server answers nothing but
+ * /api/health without it), never in a URL.
  */
 import { noteServerClock } from './time.js';
 
@@ -60,15 +62,22 @@ export function takeToken() {
   }
 }
 
+/** The headers that prove the token, when the tab holds one. */
+export function authHeaders(headers) {
+  const out = Object.assign({}, headers);
+  if (token) out.Authorization = 'Bearer ' + token;
+  return out;
+}
+
 /**
- * One JSON request. Writes carry the token and a JSON body. Resolves with the
- * parsed answer; rejects with an ApiError.
+ * One JSON request, with the token when the tab holds one. Writes carry a
+ * JSON body. Resolves with the parsed answer; rejects with an ApiError.
  */
 export async function request(method, url, body) {
-  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-cache' };
+  const sent = token;
+  const init = { method, headers: authHeaders({ Accept: 'application/json' }), credentials: 'same-origin', cache: 'no-cache' };
   if (method !== 'GET') {
     init.headers['Content-Type'] = 'application/json';
-    if (token) init.headers.Authorization = 'Bearer ' + token;
     init.body = JSON.stringify(body || {});
   }
   let res;
@@ -87,7 +96,10 @@ export async function request(method, url, body) {
   }
   if (!res.ok) {
     const message = data && typeof data.error === 'string' ? data.error : 'HTTP ' + res.status + ' ' + res.statusText;
-    throw new ApiError(message, res.status, data && data.code, data && (data.data || data));
+    const err = new ApiError(message, res.status, data && data.code, data && (data.data || data));
+    // A 401 says the token it was sent with is wrong: the tab may hold another one by now.
+    err.tokenSent = sent;
+    throw err;
   }
   return data;
 }

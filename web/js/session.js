@@ -1,11 +1,13 @@
 /**
- * Who acts and whether the page may write.
+ * Who acts and whether the page may read and write.
  *
- * Write controls (every element with class `write-only`) show only when the
- * server accepts writes: not read-only, and holding the token when the server
- * needs one. The token is asked for once per tab; a refused token is
- * forgotten and asked for again, and the controls hide meanwhile (what was
- * typed in them stays).
+ * A server started with --token needs it for every request (unless it was
+ * made --public-read: then for writes only). The token is asked for once per
+ * tab: before anything is shown when reads need it, else before the write
+ * controls show. Write controls (every element with class `write-only`)
+ * show only when the server accepts writes: not read-only, and holding the
+ * token when the server needs one. A refused token is forgotten and asked
+ * for again, and the controls hide meanwhile (what was typed in them stays).
  *
  * Every write acts as the agent chosen in the "Act as" box: a registered
  * agent from the list or any id typed in, remembered for this tab. Nothing
@@ -17,6 +19,16 @@ import { ApiError, errorText, getToken, setToken } from './api.js';
 
 const AGENT_KEY = 'orchestrator.agent';
 let health = null;
+let tokenChanged = () => {};
+
+/** Calls fn when the tab's token is given or refused by a write (the page then reads again with it). */
+export function whenTokenChanges(fn) {
+  tokenChanged = fn;
+}
+
+function readsNeedToken() {
+  return !!(health && health.reads_need_token);
+}
 
 /** Does the server accept writes from this tab now? */
 export function canWrite() {
@@ -30,8 +42,9 @@ function applyAccess() {
   const mode = $('mode');
   mode.hidden = !ro;
   mode.textContent = ro ? 'read-only' : '';
-  const needToken = !!(health && health.token_required && !ro && !getToken());
+  const needToken = !!(health && health.token_required && !getToken() && (readsNeedToken() || !ro));
   $('token-form').hidden = !needToken;
+  setText('token-label', readsNeedToken() ? 'This server needs a token' : 'This server needs a token for writes');
   $('token-forget').hidden = !(health && health.token_required && getToken());
 }
 
@@ -40,15 +53,16 @@ export function applyHealth(hl) {
   const first = !health;
   health = hl;
   applyAccess();
-  if (first && hl.token_required && !getToken() && !hl.read_only) setText('token-message', 'Reading works without it; to change the board, paste the token.');
+  if (first && hl.token_required && !getToken() && !hl.read_only && !hl.reads_need_token) setText('token-message', 'Reading works without it; to change the board, paste the token.');
 }
 
-/** The token was refused (401): forget it and ask again. */
+/** The token was refused (401), or reads need one the tab lacks: forget it and ask. */
 export function tokenRefused() {
   const had = !!getToken();
   setToken(null);
   applyAccess();
-  setText('token-message', had ? 'The token was refused; paste a valid one.' : 'Paste the token printed by the serve command (the #token= part of its URL).');
+  const paste = 'Paste the token printed by the serve command (the #token= part of its URL)';
+  setText('token-message', had ? 'The token was refused; paste a valid one.' : readsNeedToken() ? paste + ' to see the board.' : paste + '.');
   $('token-input').focus();
 }
 
@@ -64,6 +78,7 @@ function onToken(ev) {
   setText('token-message', '');
   applyAccess();
   $('act-as').focus();
+  tokenChanged();
 }
 
 // --- acting agent -------------------------------------------------------------
@@ -102,7 +117,10 @@ export function offerAgents(agents) {
  */
 export function writeError(err) {
   if (err instanceof ApiError && err.status === 401) {
+    // Unless the tab was given another token meanwhile.
+    if (err.tokenSent !== getToken()) return 'the token changed while this was sent; try again.';
     tokenRefused();
+    tokenChanged();
     return 'the server needs its token for writes (paste it at the top): ' + err.message;
   }
   if (err instanceof ApiError && err.status === 400 && (err.data.field === 'agent' || err.data.field === 'by')) {
@@ -131,6 +149,11 @@ export function initSession() {
   $('token-form').addEventListener('submit', onToken);
   $('token-forget').addEventListener('click', () => {
     setToken(null);
+    // What this tab was shown needed the token: show it no longer.
+    if (readsNeedToken()) {
+      location.reload();
+      return;
+    }
     applyAccess();
     setText('token-message', 'Token forgotten.');
   });

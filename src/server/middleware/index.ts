@@ -8,7 +8,7 @@ export { hostCheck, isLoopback, LOOPBACK } from './host-check.js';
 export { cors } from './cors.js';
 export { readOnly } from './read-only.js';
 export { sameOrigin } from './same-origin.js';
-export { bearerToken } from './bearer-token.js';
+export { bearerToken, carriesToken } from './bearer-token.js';
 export { jsonBodies } from './json-bodies.js';
 export { methodNotAllowed } from './method-not-allowed.js';
 export { errorHandler } from './errors.js';
