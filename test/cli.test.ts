@@ -224,7 +224,7 @@ describe('exit statuses and bad input', () => {
     ['max attempts 0', ['--max-attempts', '0', 'ws', 'create', 'm0'], 2, null],
     ['max attempts -1', ['--max-attempts', '-1', 'ws', 'create', 'm1'], 2, null],
     ['max attempts over 1000', ['--max-attempts', '1001', 'ws', 'create', 'm2'], 2, null],
-    ['stale-after over a year', ['--stale-after', '99999999999', 'a', 'list'], 2, null],
+    ['stale-after over a hundred years', ['--stale-after', '99999999999', 'a', 'list'], 2, null],
     ['serve on port 99999', ['serve', '--port', '99999'], 2, null],
     ['serve on port -1', ['serve', '--port', '-1'], 2, null],
     ['serve fetching every -1 s', ['serve', '--port', '0', '--fetch-interval', '-1'], 2, null],

@@ -51,13 +51,13 @@ export function intOption(value: string, label: string, min: number, max: number
 
 /** Attempts under contention: at least one, at most a thousand. */
 export const MAX_ATTEMPTS = 1000;
-/** The longest stale window: a year, in seconds. */
-export const MAX_STALE_SECONDS = 365 * 24 * 3600;
+/** The longest stale window, in seconds: a hundred years (longer ones overflow the arithmetic of dates). */
+export const MAX_STALE_SECONDS = 100 * 365 * 24 * 3600;
 
 /** Seconds on the command line, milliseconds inside. */
 export function staleMs(seconds: string | undefined): number | undefined {
   if (seconds === undefined) return undefined;
-  return intOption(seconds, 'stale-after', 1, MAX_STALE_SECONDS, ' seconds') * 1000;
+  return intOption(seconds, 'stale-after', 1, MAX_STALE_SECONDS, ' seconds (a hundred years)') * 1000;
 }
 
 export class CliContext {
