@@ -171,6 +171,7 @@ export class ChainWriter {
       if (item.foreign !== undefined || !item.intent || item.remote || !item.opId) continue;
       const by = planned.chain.find((c) => c.item === item)?.op.by ?? 'system';
       const req = await board.publish(item.opId, item.intent, base, by).catch(() => null);
+      trace(`published ${item.opId}: ${req ? 'ok' : 'refused'}`);
       if (!req) {
         trace('board off: publication refused');
         this.boardOff = true;
