@@ -69,10 +69,17 @@ describe('verify', () => {
     const { orc, task } = await board(repo);
     await orc.registerAgent('agent-2', { capabilities: ['x'] });
     await orc.claimTask('w', task, 'agent-2');
-    await orc.failTask('w', task, 'broke');
+    await orc.failTask('w', task, 'broke', 'agent-2');
     await orc.releaseTask('w', task);
     await orc.getNextTask('w', 'agent-2');
-    await orc.completeTask('w', task, 'ok');
+    // Another agent's task: forced (recorded), and with no known actor (system).
+    await orc.failTask('w', task, 'taken over', 'agent-1', { force: true });
+    await orc.releaseTask('w', task);
+    await orc.getNextTask('w', 'agent-2');
+    await orc.releaseTask('w', task, 'agent-1', { force: true });
+    await orc.getNextTask('w', 'agent-2');
+    await orc.completeTask('w', task, 'ok', 'agent-1', { force: true });
+    await orc.addTask('w', { title: 'anonymous' }).then((t) => orc.claimTask('w', t.id, 'agent-2').then(() => openOrchestrator({ repo }).completeTask('w', t.id, 'by nobody known')));
     await orc.renewLock('db', 'agent-1');
     await orc.unlock('db', 'agent-1');
     await orc.deleteKnowledge('notes');

@@ -5,8 +5,10 @@ async function f() {
   const b: boolean = await orc.acquireLock('r', 'a', 5);
   const t = await orc.addTask('w', { title: 'x' });
   const id: string = t.id;
-  // @ts-expect-error agent required
+  // The agent may be left out: the acting agent claims.
   await orc.claimTask('w', 'id');
+  await orc.getNextTask('w');
+  await orc.heartbeat();
   await orc.completeTask('w', null);
   await orc.completeTask('w', 'id', 'res', 'agent');
   const k: string | null = await orc.readKnowledge('x');

@@ -73,7 +73,7 @@ describe('dependencies and readiness', () => {
     expect(shown).toMatchObject({ id: b, ready: true, needs: ['db'], dependencies: [{ id: a, status: 'done', result: 'it works' }] });
     const first = cli(['t', 'show', 'w', a, '--json'], { cwd: repo }).json;
     expect(first.dependents).toEqual([expect.objectContaining({ id: b })]);
-    expect(first.history.map((h: { subject: string }) => h.subject)).toEqual([`task complete w/${a} by agent-1`, `task claim w/${a} by agent-1`, `task add w/${a} by system`]);
+    expect(first.history.map((h: { subject: string }) => h.subject)).toEqual([`task complete w/${a} by system`, `task claim w/${a} by agent-1`, `task add w/${a} by system`]);
     expect(cli(['t', 'show', 'w', a], { cwd: repo }).stdout).toContain('Needed by:');
   });
 });

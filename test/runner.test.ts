@@ -103,9 +103,9 @@ describe('collect', () => {
   it('reports the cycle from git history and starts the next one after its marker', async () => {
     const { orc, ids, set, at } = await scripted();
     await orc.claimTask('backend', ids.design.id, 'generalist');
-    await orc.completeTask('backend', ids.design.id, 'designed');
+    await orc.completeTask('backend', ids.design.id, 'designed', 'generalist');
     await orc.claimTask('docs', ids.guide.id, 'writer');
-    await orc.failTask('docs', ids.guide.id, 'no access to the API yet');
+    await orc.failTask('docs', ids.guide.id, 'no access to the API yet', 'writer');
     await orc.writeKnowledge('findings', 'learned things', 'writer');
     const first = await orc.collect();
     expect(first.since).toBeNull();

@@ -9,7 +9,7 @@ import type { Surface } from './declare.js';
 export interface Ctx {
   readonly session: Session;
   readonly surface: Surface;
-  /** The acting agent, or undefined when none is set. */
+  /** The acting agent, or undefined when none is set (asked only by writes and calls with an agent field). */
   readonly actor: string | undefined;
   /** The view this call reads (the same one however often it is asked for). */
   view(): Promise<View>;

@@ -52,6 +52,8 @@ export interface FieldDef {
   summary: string;
   /** May the caller leave it out? (then: the default, the acting agent for agents, or undefined) */
   optional: boolean;
+  /** Must it have a value once defaults are filled? (an agent argument left out with no acting agent is refused) */
+  needed?: boolean;
   default?: unknown;
   /** A default that differs on one surface (`undefined`: none there). */
   defaults?: Partial<Record<Surface, unknown>>;
@@ -86,7 +88,7 @@ export class Field<T = unknown, C extends boolean = boolean, R extends boolean =
   }
   /** The caller may leave it out; it then stays undefined. */
   optional(): Field<T, true, true> {
-    return this.with({ optional: true });
+    return this.with({ optional: true, needed: false });
   }
   /** The caller may leave it out; it then takes this value. */
   default(value: T): Field<T, true, false> {
@@ -134,14 +136,15 @@ export const f = {
   json: <T = Record<string, unknown>>(summary: string) => field<T>('json', summary),
   /** Milliseconds; the CLI and REST also take `7d`, `12h`, `30m`, `45s`. */
   duration: (summary: string) => field<number>('duration', summary),
-  /**
-   * An agent argument. Left out, it is the acting agent (`--as`,
-   * ORCHESTRATOR_AGENT, the library's `agent` option: see identity.ts);
-   * with none, a required one is refused.
-   */
   /** A function the library or the CLI passes (progress reports); internal. */
   callback: <T>(summary: string) => field<T>('callback', summary).internal().optional(),
-  agent: (summary: string) => new Field<string, typeof AGENT_ARGS_OPTIONAL, false>({ kind: 'agent', summary, optional: AGENT_ARGS_OPTIONAL }),
+  /**
+   * An agent argument. Left out, it is the acting agent (`--as`,
+   * ORCHESTRATOR_AGENT, git config orchestrator.agent, the library's `agent`
+   * option: see identity.ts); with none, it is refused unless `.optional()`
+   * (then the change is recorded as "system").
+   */
+  agent: (summary: string) => new Field<string, typeof AGENT_ARGS_OPTIONAL, false>({ kind: 'agent', summary, optional: AGENT_ARGS_OPTIONAL, needed: true }),
 };
 
 export type Fields = Record<string, Field>;

@@ -7,6 +7,7 @@ import { OrchestratorError } from '../errors.js';
 import { check, LIMITS, parseIntStrict } from '../domain/rules.js';
 import { offered, type AnyDeclaration, type FieldDef, type Surface, type Who } from './declare.js';
 import type { Ctx } from './context.js';
+import { HOW_TO_SET } from './identity.js';
 import type { Session } from './session.js';
 import type { View } from './view.js';
 
@@ -93,8 +94,8 @@ export function normalize(decl: AnyDeclaration, raw: Raw, surface: Surface, acto
       if (def.defaults && surface in def.defaults) v = def.defaults[surface];
       else if ('default' in def) v = def.default;
       if (v === undefined && def.kind === 'agent') v = actor;
-      if (v === undefined && !def.optional) {
-        const hint = def.kind === 'agent' ? ' (or set the acting agent: --as <agent> or ORCHESTRATOR_AGENT)' : '';
+      if (v === undefined && (!def.optional || def.needed)) {
+        const hint = def.kind === 'agent' ? ` (or set the acting agent: ${HOW_TO_SET})` : '';
         throw invalid(`${label} is required${hint}`, label);
       }
       // Defaults are already values of their kind.
@@ -118,7 +119,8 @@ export interface InvokeOptions {
 
 /** Runs a declaration with raw input from a surface. */
 export async function invoke(session: Session, decl: AnyDeclaration, raw: Raw, surface: Surface, opts: InvokeOptions = {}): Promise<unknown> {
-  const actor = await session.actor();
+  // Finding the identity may start git (its configuration): only calls that can use it ask.
+  const actor = decl.kind === 'write' || Object.values(decl.input).some((f) => (f as { def: FieldDef }).def.kind === 'agent') ? await session.actor() : undefined;
   const input = normalize(decl, raw, surface, actor);
   let view: Promise<View> | undefined = opts.view ? Promise.resolve(opts.view) : undefined;
   const ctx: Ctx = {

@@ -10,7 +10,7 @@ import { Engine, type MutateOptions, type MutationOutcome, type Prepare } from '
 import { known, OrchestratorError } from '../errors.js';
 import { DEFAULT_STALE_MS } from '../domain/queries.js';
 import { check } from '../domain/rules.js';
-import { listRemotes } from '../store/git-config.js';
+import { configFiles, configValue, listRemotes } from '../store/git-config.js';
 import { GitStore } from '../store/git-store.js';
 import { readPacksInProcess } from '../store/objects.js';
 import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
@@ -82,6 +82,22 @@ async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined)
   return pick(wanted);
 }
 
+/**
+ * A git configuration value (`section.key`, no subsection) as git reads it
+ * for the repository holding `dir`: its own config, then the user's, then
+ * the system's (files read here: no git process); undefined when unset.
+ */
+function gitConfig(dir: string, key: string): string | undefined {
+  const repo = findRepo(dir);
+  if (!repo) return undefined;
+  const [section, name] = key.split('.');
+  for (const file of configFiles(repo.commondir)) {
+    const value = configValue(file, section, name);
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
 // The engine of a session, for the few modules beside it that drive it (sync, verify, tests).
 const engines = new WeakMap<Session, () => Promise<Engine>>();
 
@@ -110,7 +126,7 @@ export class Session {
 
   /** The acting agent (see identity.ts), or undefined when none is set. */
   actor(): Promise<string | undefined> {
-    this.identity ??= actingAgent({ agent: this.options.agent, env: this.options.env, repo: this.options.repo ?? process.cwd() });
+    this.identity ??= actingAgent({ agent: this.options.agent, env: this.options.env, repo: this.options.repo ?? process.cwd(), gitConfig });
     return this.identity;
   }
 

@@ -33,13 +33,29 @@ export function taskList(tasks: Array<Task & { workstream?: string }>, empty = '
   return tasks.length ? tasks.map(taskLine).join('\n') : empty;
 }
 
+/**
+ * How long ago a time was, for people: `12s ago`, `5m ago`, `3h ago`,
+ * `4d ago`; past 30 days the date itself (`on 2026-01-02`), and `in the
+ * future` for a clock ahead. An unreadable time is shown as it is.
+ */
+export function ago(iso: string, now: number): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return `at ${oneLine(iso)}`;
+  const s = Math.round((now - at) / 1000);
+  if (s < -2) return 'in the future';
+  if (s < 90) return `${Math.max(0, s)}s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)}m ago`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)}h ago`;
+  if (s < 30 * 86400) return `${Math.round(s / 86400)}d ago`;
+  return `on ${new Date(at).toISOString().slice(0, 10)}`;
+}
+
 export function agentList(agents: AgentView[], now: number): string {
   if (!agents.length) return '(none registered)';
   return agents
     .map((a) => {
-      const age = Math.max(0, Math.round((now - Date.parse(a.last_seen)) / 1000));
       const caps = a.capabilities.length ? ` [${a.capabilities.map(oneLine).join(', ')}]` : '';
-      return `${oneLine(a.id)} (${oneLine(a.type)}): ${oneLine(a.status)}${a.stale ? ' [STALE]' : ''}, seen ${age}s ago${caps}`;
+      return `${oneLine(a.id)} (${oneLine(a.type)}): ${oneLine(a.status)}${a.stale ? ' [STALE]' : ''}, seen ${ago(a.last_seen, now)}${caps}`;
     })
     .join('\n');
 }

@@ -40,7 +40,7 @@ export function buildProgram(io: Io): { program: Command; ctx: CliContext } {
     .option('--remote <name>', 'remote to coordinate through, or "none" (default: origin when it exists; env ORCHESTRATOR_REMOTE)')
     .option('--offline', 'do not fetch or push: read and commit locally (env ORCHESTRATOR_OFFLINE=1)')
     .option('--allow-offline', 'when the remote cannot be reached, commit locally instead of failing (then: sync)')
-    .option('--as <agent>', 'acting agent for commands that do not name one: commit author (env ORCHESTRATOR_AGENT)')
+    .option('--as <agent>', 'acting agent for commands that do not name one: commit author (else env ORCHESTRATOR_AGENT, else git config orchestrator.agent)')
     .option('--max-attempts <n>', 'attempts under contention before giving up (exit 6)')
     .option('--stale-after <seconds>', 'an agent is stale after this long without a sign of life (default 300; env ORCHESTRATOR_STALE_AFTER)')
     .option('--json', 'print exactly one JSON value: the result, or {"error", "code"}')

@@ -22,7 +22,8 @@ export function applyOp<R = unknown>(world: World, op: OpBase): Effect<R> | NoCh
   // An import keeps the imported version when it is ahead.
   state.version = Math.max(world.state.version, op.op === 'import' ? state.version : 0) + 1;
   state.updated_at = op.at;
-  if (op.by !== 'system' && Object.prototype.hasOwnProperty.call(state.agents, op.by)) {
+  // An import keeps the imported agents' last_seen, the importer's too.
+  if (op.by !== 'system' && op.op !== 'import' && Object.prototype.hasOwnProperty.call(state.agents, op.by)) {
     const agent = state.agents[op.by];
     if (agent.last_seen !== op.at || agent.status !== 'active') {
       if (state.agents === world.state.agents) state.agents = { ...state.agents };

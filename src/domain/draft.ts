@@ -3,7 +3,7 @@
  * commit id), so operations copy only the objects they change: the state's
  * top level, one workstream, its task array and the tasks they touch.
  */
-import { known, notFound } from '../errors.js';
+import { conflict, known, notFound } from '../errors.js';
 import type { Agent, State, Task, Workstream } from './types.js';
 
 export function getWorkstream(state: State, name: string): Workstream {
@@ -86,4 +86,20 @@ export function taskIndex(state: State): Map<string, Task> {
   const map = new Map<string, Task>();
   for (const ws of Object.values(state.workstreams)) for (const t of ws.tasks) map.set(t.id, t);
   return map;
+}
+
+/**
+ * Refuses (CONFLICT, naming the holder) an agent acting on a task in
+ * progress that another agent holds, unless forced. "system" (no known
+ * actor) may act, as in the original, where anyone could complete any task.
+ */
+export function refuseOthersTask(task: Task, workstream: string, op: { by: string; force?: boolean }, verb: string): void {
+  const holder = task.assigned_to;
+  if (task.status !== 'in_progress' || !holder || holder === op.by || op.by === 'system' || op.force) return;
+  throw conflict(`task "${task.id}" is held by ${holder}, not ${op.by}; ${verb} it as ${holder}, or pass --force to ${verb} it anyway (recorded as forced)`, {
+    workstream,
+    task_id: task.id,
+    holder,
+    agent: op.by,
+  });
 }

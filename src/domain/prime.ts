@@ -36,8 +36,8 @@ export function primeText(p: PrimeInput): string {
     p.agent
       ? `You act as **${oneLine(p.agent)}**: commits and claims are recorded under this name.`
       : p.via === 'mcp'
-        ? 'No acting agent is set: restart the MCP server with --as <agent> (or ORCHESTRATOR_AGENT) before claiming work.'
-        : 'No acting agent is set: pass --as <agent> or set ORCHESTRATOR_AGENT before claiming work.',
+        ? 'No acting agent is set: restart the MCP server with --as <agent> (or ORCHESTRATOR_AGENT, or git config orchestrator.agent) before claiming work.'
+        : 'No acting agent is set: pass --as <agent>, set ORCHESTRATOR_AGENT or run `git config orchestrator.agent <agent>` before claiming work.',
   );
   out.push(`Board: branch \`${p.branch}\`${p.remote ? ` shared through remote \`${p.remote}\`` : ' (local only)'}${p.commit ? `, at ${p.commit.slice(0, 8)}` : ', empty so far'}.`, '');
   if (p.mine.length || p.locks.length) {

@@ -2,7 +2,7 @@
  * `orchestrator mcp`: a Model Context Protocol server over stdio for the
  * agent's loop, for clients that have no shell. Its tools are the declared
  * operations with an `mcp` binding (./tools.ts); it acts as one identity
- * (`--as`, ORCHESTRATOR_AGENT), so tools take no agent arguments; refusals
+ * (`--as`, ORCHESTRATOR_AGENT, git config orchestrator.agent), so tools take no agent arguments; refusals
  * are tool errors carrying the same codes as the CLI. The `brief` prompt
  * and the `orchestrator://prime` resource give an agent its brief.
  *

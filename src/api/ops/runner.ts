@@ -65,10 +65,11 @@ export const prime = declare({
   input: {
     via: f.string('how the commands are shown').default('cli').only('library'),
     command: f.string('how to call this CLI').optional().internal(),
+    agent: f.agent('who the session acts as (the acting agent)').optional().internal(),
   },
   result: '{agent, markdown}',
   refusals: [],
-  run: (ctx, i) => primeUseCase(ctx, { via: i.via === 'mcp' ? 'mcp' : 'cli', command: i.command }, loop()),
+  run: (ctx, i) => primeUseCase(ctx, { via: i.via === 'mcp' ? 'mcp' : 'cli', command: i.command, agent: i.agent }, loop()),
   library: { prime: { args: [['via']] } },
   cli: { name: 'prime' },
 });

@@ -5,6 +5,8 @@ import * as tasks from '../use-cases/tasks.js';
 
 const workstream = f.string('the workstream');
 const id = f.string('the task id').arg('taskId');
+/** Acting on a task another agent holds is refused unless forced (recorded in the operation). Not an MCP property: an agent's loop acts on its own tasks. */
+const force = (verb: string) => f.bool(`${verb} a task another agent holds (recorded as forced)`).only('library', 'cli', 'rest');
 
 export const addTask = declare({
   name: 'task.add',
@@ -116,13 +118,14 @@ export const completeTask = declare({
     workstream,
     id: f.nullable('the task (default: the one in progress)').optional().arg('taskId'),
     result: f.nullable('what came of it').optional(),
-    agent: f.agent('who reports it (default: the acting agent, else the assignee)').optional(),
+    agent: f.agent('who reports it (default: the acting agent)').optional(),
+    force: force('complete'),
     loose: f.bool('the id may be the result (the original CLI form)').only('cli').internal(),
   },
   result: 'Task',
   refusals: ['NOT_FOUND', 'CONFLICT', 'AMBIGUOUS'],
   plan: tasks.complete,
-  library: { completeTask: { args: ['workstream', 'id', 'result', 'agent'] } },
+  library: { completeTask: { args: ['workstream', 'id', 'result', 'agent', ['force']] } },
   cli: { group: 'task', name: ['complete', 'done'], args: ['workstream', 'id', 'result'] },
   rest: { method: 'POST', path: '/workstreams/:workstream/tasks/:id/complete' },
   mcp: { tool: 'complete' },
@@ -132,11 +135,11 @@ export const failTask = declare({
   name: 'task.fail',
   kind: 'write',
   summary: 'mark a task failed, with the reason',
-  input: { workstream, id, reason: f.string('why it cannot be done'), agent: f.agent('who reports it (default: the acting agent, else the assignee)').optional() },
+  input: { workstream, id, reason: f.string('why it cannot be done'), agent: f.agent('who reports it (default: the acting agent)').optional(), force: force('fail') },
   result: 'Task',
   refusals: ['NOT_FOUND', 'CONFLICT'],
   plan: tasks.fail,
-  library: { failTask: { args: ['workstream', 'id', 'reason', 'agent'] } },
+  library: { failTask: { args: ['workstream', 'id', 'reason', 'agent', ['force']] } },
   cli: { group: 'task', name: 'fail', args: ['workstream', 'id', 'reason...'] },
   rest: { method: 'POST', path: '/workstreams/:workstream/tasks/:id/fail' },
   mcp: { tool: 'fail' },
@@ -146,11 +149,11 @@ export const releaseTask = declare({
   name: 'task.release',
   kind: 'write',
   summary: 'give a task back: in progress (or failed) becomes pending and unassigned',
-  input: { workstream, id, agent: f.agent('who gives it back').optional() },
+  input: { workstream, id, agent: f.agent('who gives it back').optional(), force: force('release') },
   result: 'Task',
   refusals: ['NOT_FOUND', 'CONFLICT'],
   plan: tasks.release,
-  library: { releaseTask: { args: ['workstream', 'id', 'agent'] } },
+  library: { releaseTask: { args: ['workstream', 'id', 'agent', ['force']] } },
   cli: { group: 'task', name: 'release', args: ['workstream', 'id'] },
   rest: { method: 'POST', path: '/workstreams/:workstream/tasks/:id/release' },
   mcp: { tool: 'release' },

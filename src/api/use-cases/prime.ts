@@ -10,10 +10,10 @@ import type { AnyDeclaration } from '../declare.js';
 import { cliUsage } from '../declare.js';
 import type { Ctx } from '../context.js';
 
-export async function prime(ctx: Ctx, i: { via: 'cli' | 'mcp'; command?: string }, loop: readonly AnyDeclaration[]): Promise<{ agent: string | null; markdown: string }> {
+export async function prime(ctx: Ctx, i: { via: 'cli' | 'mcp'; command?: string; agent?: string }, loop: readonly AnyDeclaration[]): Promise<{ agent: string | null; markdown: string }> {
   const view = await ctx.view();
   const where = await ctx.session.where();
-  const agent = ctx.actor;
+  const agent = i.agent;
   const mine: Array<Task & { workstream: string }> = [];
   for (const [name, ws] of Object.entries(view.state.workstreams)) for (const t of ws.tasks) if (agent && t.status === 'in_progress' && t.assigned_to === agent) mine.push({ ...t, workstream: name });
   const commands: Array<[string, string]> = [];

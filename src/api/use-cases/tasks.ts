@@ -97,28 +97,26 @@ export interface CompleteInput {
   id?: string | null;
   result?: string | null;
   agent?: string;
+  force?: boolean;
   /** The original CLI's `t complete <ws> "<result>"` (see completionTarget). */
   loose?: boolean;
 }
 
+/** `force: true` when asked for (recorded in the operation); nothing otherwise. */
+const forced = (force?: boolean) => (force ? { force: true } : {});
+
+// Who completes, fails or releases is the agent named (else the acting
+// agent), never the task's holder: with no known actor it is "system".
 export const complete: Planner<CompleteInput, Task> = (world, c, i, who) => {
   const target = completionTarget(world.state, i.workstream, i);
-  const task = getTask(world.state, i.workstream, target.id).task;
-  return { op: 'task.complete', at: c.at, by: byWho(who, i.agent ?? task.assigned_to), workstream: i.workstream, id: target.id, result: target.result } satisfies CompleteTaskOp;
+  return { op: 'task.complete', at: c.at, by: byWho(who, i.agent), workstream: i.workstream, id: target.id, result: target.result, ...forced(i.force) } satisfies CompleteTaskOp;
 };
 
-export const fail: Planner<{ workstream: string; id: string; reason: string; agent?: string }, Task> = (world, c, i, who) =>
-  ({
-    op: 'task.fail',
-    at: c.at,
-    by: byWho(who, i.agent ?? getTask(world.state, i.workstream, i.id).task.assigned_to),
-    workstream: i.workstream,
-    id: i.id,
-    reason: i.reason,
-  }) satisfies FailTaskOp;
+export const fail: Planner<{ workstream: string; id: string; reason: string; agent?: string; force?: boolean }, Task> = (_w, c, i, who) =>
+  ({ op: 'task.fail', at: c.at, by: byWho(who, i.agent), workstream: i.workstream, id: i.id, reason: i.reason, ...forced(i.force) }) satisfies FailTaskOp;
 
-export const release: Planner<{ workstream: string; id: string; agent?: string }, Task> = (_w, c, i, who) =>
-  ({ op: 'task.release', at: c.at, by: byWho(who, i.agent), workstream: i.workstream, id: i.id }) satisfies ReleaseTaskOp;
+export const release: Planner<{ workstream: string; id: string; agent?: string; force?: boolean }, Task> = (_w, c, i, who) =>
+  ({ op: 'task.release', at: c.at, by: byWho(who, i.agent), workstream: i.workstream, id: i.id, ...forced(i.force) }) satisfies ReleaseTaskOp;
 
 /** The named tasks, or with `stale` those of agents quiet for longer than the stale window (the call's, else the session's). */
 export const requeue: Planner<{ workstream: string; ids?: string[]; stale: boolean; stale_ms?: number; agent?: string }, Task[]> = (world, c, i, who) => {

@@ -5,7 +5,7 @@ export default room({
   custom: (program, ctx) => {
     program
       .command('mcp')
-      .description('serve the agent loop as MCP tools on standard input and output (identity: --as or ORCHESTRATOR_AGENT)')
+      .description('serve the agent loop as MCP tools on standard input and output (identity: --as, ORCHESTRATOR_AGENT or git config orchestrator.agent)')
       .action(async () => {
         const { runMcpServer } = await import('../../mcp/server.js');
         await runMcpServer({ session: ctx.session({ longRunning: true }), version: program.version() ?? '0.1.0' });

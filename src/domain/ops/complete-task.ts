@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { conflict } from '../../errors.js';
-import { editWorkstream, getTask, patchTask } from '../draft.js';
+import { editWorkstream, getTask, patchTask, refuseOthersTask } from '../draft.js';
 import type { OpBase, OpSpec } from '../op.js';
 import { rules } from '../rules.js';
 import type { OrcEvent, State, Task } from '../types.js';
@@ -10,25 +10,28 @@ export interface CompleteTaskOp extends OpBase {
   workstream: string;
   id: string;
   result: string | null;
+  /** Complete a task another agent holds (recorded; see refuseOthersTask). */
+  force?: boolean;
 }
 
 /**
  * Marks a task done with its result. Refused (CONFLICT) when it is already
- * done or failed. Writes `task_unblocked` for every task this made ready.
+ * done or failed, or in progress with another agent (unless forced).
+ * Writes `task_unblocked` for every task this made ready.
  */
 export const completeTask: OpSpec<CompleteTaskOp, Task> = {
   type: 'task.complete',
-  params: () => z.object({ workstream: rules.workstream, id: rules.taskId, result: z.nullable(rules.text) }),
+  params: () => z.object({ workstream: rules.workstream, id: rules.taskId, result: z.nullable(rules.text), force: z.optional(z.boolean()) }),
   apply(world, op) {
     const { task, index } = getTask(world.state, op.workstream, op.id);
     if (task.status === 'done' || task.status === 'failed') {
       throw conflict(`task "${op.id}" is already ${task.status}`, { workstream: op.workstream, task_id: op.id, status: task.status });
     }
+    refuseOthersTask(task, op.workstream, op, 'complete');
     const { state, ws } = editWorkstream(world.state, op.workstream);
     const done = patchTask(ws, index, { status: 'done', result: op.result, updated_at: op.at });
-    const agent = task.assigned_to ?? op.by;
     const events: OrcEvent[] = [
-      { ts: op.at, agent, action: 'task_completed', workstream: op.workstream, task_id: op.id, result: op.result },
+      { ...taskEvent(task, op), action: 'task_completed', workstream: op.workstream, task_id: op.id, result: op.result, ...forced(task, op) },
       ...unblockedBy(state, op.id).map((t) => ({
         ts: op.at,
         agent: 'system',
@@ -40,8 +43,23 @@ export const completeTask: OpSpec<CompleteTaskOp, Task> = {
     ];
     return { state, events, result: done };
   },
-  subject: (op) => `task complete ${op.workstream}/${op.id} by ${op.by}`,
+  subject: (op) => `task complete ${op.workstream}/${op.id} by ${op.by}${op.force ? ' (forced)' : ''}`,
 };
+
+/**
+ * Who a task event names: the acting agent; with none known ("system"),
+ * the task's agent, as the original's event log did, and then `by`
+ * says that nobody known acted.
+ */
+export function taskEvent(task: Task, op: OpBase): { ts: string; agent: string; by?: string } {
+  if (op.by !== 'system' || !task.assigned_to) return { ts: op.at, agent: op.by };
+  return { ts: op.at, agent: task.assigned_to, by: op.by };
+}
+
+/** What a forced change records in its event: that it was forced, and whose task it was. */
+export function forced(task: Task, op: { force?: boolean }): { forced?: true; holder?: string | null } {
+  return op.force ? { forced: true, holder: task.assigned_to } : {};
+}
 
 /** Pending tasks that depend on `id` and whose dependencies are now all done. */
 export function unblockedBy(state: State, id: string): Array<{ workstream: string; id: string }> {

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { conflict, invalid } from '../../errors.js';
-import { editWorkstream, getTask, patchTask } from '../draft.js';
+import { editWorkstream, getTask, patchTask, refuseOthersTask } from '../draft.js';
+import { forced, taskEvent } from './complete-task.js';
 import type { OpBase, OpSpec } from '../op.js';
 import { rules } from '../rules.js';
 import type { Task } from '../types.js';
@@ -10,15 +11,18 @@ export interface FailTaskOp extends OpBase {
   workstream: string;
   id: string;
   reason: string;
+  /** Fail a task another agent holds (recorded; see refuseOthersTask). */
+  force?: boolean;
 }
 
 /**
  * Marks a task failed, with the reason as its result. Tasks that depend on
- * it stay blocked until it is released and done. CONFLICT when done already.
+ * it stay blocked until it is released and done. CONFLICT when done
+ * already, or in progress with another agent (unless forced).
  */
 export const failTask: OpSpec<FailTaskOp, Task> = {
   type: 'task.fail',
-  params: () => z.object({ workstream: rules.workstream, id: rules.taskId, reason: rules.text }),
+  params: () => z.object({ workstream: rules.workstream, id: rules.taskId, reason: rules.text, force: z.optional(z.boolean()) }),
   labels: { reason: 'reason' },
   apply(world, op) {
     if (!op.reason.trim()) throw invalid('a failure needs a reason', { field: 'reason' });
@@ -26,13 +30,14 @@ export const failTask: OpSpec<FailTaskOp, Task> = {
     if (task.status === 'done' || task.status === 'failed') {
       throw conflict(`task "${op.id}" is already ${task.status}`, { workstream: op.workstream, task_id: op.id, status: task.status });
     }
+    refuseOthersTask(task, op.workstream, op, 'fail');
     const { state, ws } = editWorkstream(world.state, op.workstream);
     const failed = patchTask(ws, index, { status: 'failed', result: op.reason, updated_at: op.at });
     return {
       state,
-      events: [{ ts: op.at, agent: task.assigned_to ?? op.by, action: 'task_failed', workstream: op.workstream, task_id: op.id, reason: op.reason }],
+      events: [{ ...taskEvent(task, op), action: 'task_failed', workstream: op.workstream, task_id: op.id, reason: op.reason, ...forced(task, op) }],
       result: failed,
     };
   },
-  subject: (op) => `task fail ${op.workstream}/${op.id} by ${op.by}`,
+  subject: (op) => `task fail ${op.workstream}/${op.id} by ${op.by}${op.force ? ' (forced)' : ''}`,
 };
