@@ -109,9 +109,9 @@ describe('the command set', () => {
       'hooks install <repo> --branch',
       'hooks uninstall <repo>',
       'hooks pre-receive',
-      'brief <workstream> [taskId] --agent',
-      'collect --since --no-record',
-      'plan --markdown',
+      'brief|b <workstream> [taskId] --agent',
+      'collect|c --since --no-record',
+      'plan|p --markdown',
       'import <dir> --force',
     ];
     const actual = commands(program);

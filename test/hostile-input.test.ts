@@ -293,7 +293,7 @@ describe('stored text is shown on its own line, in its own order', () => {
 
   it.each([
     ['taskLine', () => taskLine(task)],
-    ['workstreamList', () => workstreamList([{ name: evil, description: evil, priority: 1, status: 'active', tasks: [], created_at: '', task_count: 0, pending: 0, in_progress: 0, done: 0, failed: 0 }])],
+    ['workstreamList', () => workstreamList([{ name: evil, description: evil, priority: 1, status: 'active', tasks: [], created_at: '', task_count: 0, pending: 0, in_progress: 0, done: 0, failed: 0, archived: 0 }])],
     ['agentList', () => agentList([{ id: evil, type: evil, status: evil, capabilities: [evil], registered_at: '', last_seen: new Date().toISOString(), stale: false }], Date.now())],
     ['lockList', () => lockList([{ resource: evil, agent: evil, acquired_at: '', ttl_ms: 1, expires_at: evil }], Date.now())],
     ['eventLine', () => eventLine({ ts: evil, agent: evil, action: evil, [evil]: evil, nested: { k: evil } })],
@@ -310,7 +310,7 @@ describe('stored text is shown on its own line, in its own order', () => {
       updated_at: '2026-01-01T00:00:00.000Z',
       commit: '0'.repeat(40),
       branch: 'orchestrator',
-      workstreams: [{ name: evil, description: '', priority: 1, status: 'active', tasks: [], created_at: '', task_count: 0, pending: 0, in_progress: 0, done: 0, failed: 0 }],
+      workstreams: [{ name: evil, description: '', priority: 1, status: 'active', tasks: [], created_at: '', task_count: 0, pending: 0, in_progress: 0, done: 0, failed: 0, archived: 0 }],
       agents: [{ id: evil, type: evil, status: evil, capabilities: [], registered_at: '', last_seen: '', stale: false }],
       active_locks: [{ resource: evil, agent: evil, acquired_at: '', ttl_ms: 1, expires_at: '2026-01-01T00:00:00.000Z' }],
       recent_events: [{ ts: '2026-01-01T00:00:00.000Z', agent: evil, action: evil }],

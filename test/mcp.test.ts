@@ -113,7 +113,7 @@ describe('the MCP server', () => {
     expect(prime.text).toContain('`claim`');
     await run(['t', 'add', 'revenue', 'Write the invoice mail', '--json'], { cwd: repo });
     const prompt = await client.getPrompt({ name: 'brief', arguments: { workstream: 'revenue' } });
-    expect((prompt.messages[0].content as { text: string }).text).toContain('## Agent brief: Write the invoice mail');
+    expect((prompt.messages[0].content as { text: string }).text).toContain('## Agent Brief: Write the invoice mail');
   });
 
   it('without an identity, refuses what needs an agent and says how to set one', async () => {

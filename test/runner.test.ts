@@ -1,7 +1,10 @@
+import { spawn, spawnSync } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../src/api.js';
 import { cli } from './helpers/cli.js';
-import { cleanup, makeRepo } from './helpers/repos.js';
+import { GIT_ENV, cleanup, makeRepo } from './helpers/repos.js';
 
 afterAll(cleanup);
 
@@ -60,6 +63,29 @@ describe('plan', () => {
     ]);
   });
 
+  it("gives the original's fields: workstreams with work, recommended_parallel with briefs, recommended_serial", async () => {
+    const { orc, ids } = await scripted();
+    await orc.createWorkstream('idle-stream');
+    const plan = await orc.plan();
+    expect(Object.keys(plan).slice(0, 4)).toEqual(['generated_at', 'workstreams', 'recommended_parallel', 'recommended_serial']);
+    // A workstream with nothing pending or in progress is left out, as in the original.
+    expect(plan.workstreams.map((w) => w.name)).toEqual(['backend', 'frontend', 'docs']);
+    const backend = plan.workstreams[0];
+    expect(backend).toMatchObject({ name: 'backend', priority: 1, pending_count: 3 });
+    expect(backend.next_task).toMatchObject({ id: ids.design.id, title: 'Design the payments API', status: 'pending', description: '', assigned_to: null, result: null });
+    // One per workstream: its first ready task that can run beside the others; each with its brief.
+    expect(plan.recommended_parallel.map((r) => [r.workstream, r.task.id])).toEqual([
+      ['backend', ids.design.id],
+      ['docs', ids.guide.id],
+    ]);
+    for (const r of plan.recommended_parallel) {
+      expect(r.brief).toMatch(new RegExp(`^## Agent Brief: ${r.task.title}\n`));
+      expect(r.brief).toContain(`**Task ID**: ${r.task.id}`);
+    }
+    expect(plan.recommended_parallel[0].agent).toBe('generalist');
+    expect(plan.recommended_serial).toEqual([{ reason: 'all need db: run one at a time', tasks: [`backend/${ids.migrate.id}`, `backend/${ids.index.id}`], resource: 'db' }]);
+  });
+
   it('prints JSON by default and markdown on request', async () => {
     const { repo } = await scripted();
     const json = cli(['plan', '--stale-after', '999999999'], { cwd: repo });
@@ -78,7 +104,7 @@ describe('brief', () => {
     await orc.claimTask('backend', ids.design.id, 'generalist');
     await orc.completeTask('backend', ids.design.id, 'Spec in knowledge/payments-api');
     const { markdown } = await orc.brief('frontend', undefined, { agent: 'writer' });
-    expect(markdown).toContain('## Agent brief: Build the checkout page');
+    expect(markdown).toContain('## Agent Brief: Build the checkout page');
     expect(markdown).toContain(`**${ids.design.id}** Design the payments API (done): Spec in knowledge/payments-api`);
     expect(markdown).toContain('#### payments-api');
     expect(markdown).not.toContain('#### unrelated');
@@ -90,12 +116,54 @@ describe('brief', () => {
     expect(cli(['brief', 'frontend'], { cwd: repo }).code).toBe(0);
   });
 
-  it('says so when a workstream has nothing ready', async () => {
+  it("keeps the original runner's layout", async () => {
+    const { orc, ids } = await scripted();
+    const { markdown } = await orc.brief('backend', ids.design.id);
+    const lines = markdown.split('\n');
+    expect(lines.slice(0, 6)).toEqual([
+      '## Agent Brief: Design the payments API',
+      '',
+      '**Workstream**: backend',
+      `**Task ID**: ${ids.design.id}`,
+      '**Priority**: 1',
+      '**Description**: Design the payments API',
+    ]);
+    const headings = lines.filter((l) => l.startsWith('### '));
+    expect(headings).toEqual(['### Relevant Knowledge', '### Recent System Events', '### Instructions']);
+    expect(markdown).toMatch(/### Relevant Knowledge\n\n#### payments-api\n# Payments API\n/);
+    expect(markdown).toMatch(/### Recent System Events\n- \d{4}-\d\d-\d\dT[\d:.]+Z: system workstream_created \(workstream=backend\)\n/);
+    expect(markdown).toContain('. Write any findings to the knowledge base using:\n   orchestrator kb write <topic> "<content>"\n');
+    expect(markdown).toContain(`. Mark the task complete when done:\n   orchestrator t complete backend ${ids.design.id} "<result>"\n`);
+  });
+
+  it('names what a blocked task waits for instead of telling the agent to claim it', async () => {
+    const { orc, ids } = await scripted();
+    const { markdown } = await orc.brief('frontend', ids.page.id, { agent: 'writer' });
+    expect(markdown).toContain('**Status**: pending, blocked');
+    expect(markdown).toContain(`### Waiting For\n\n- **backend/${ids.design.id}** Design the payments API (pending)`);
+    expect(markdown).toContain(`1. Do not claim it yet: it waits for backend/${ids.design.id} (pending)`);
+    expect(markdown).toContain(`orchestrator t show frontend ${ids.page.id}`);
+    expect(markdown).not.toMatch(/^\d+\. Claim the task/m);
+    // Once its dependency is done, the brief says to claim it.
+    await orc.claimTask('backend', ids.design.id, 'dba');
+    await orc.completeTask('backend', ids.design.id, 'done', 'dba');
+    const ready = (await orc.brief('frontend', ids.page.id, { agent: 'writer' })).markdown;
+    expect(ready).toContain(`1. Claim the task (exit 4: another agent has it):\n   orchestrator t claim frontend ${ids.page.id} writer`);
+    expect(ready).not.toContain('Waiting For');
+  });
+
+  it('says so when a workstream has nothing ready, as the original did', async () => {
     const { repo } = await scripted();
     cli(['ws', 'create', 'empty'], { cwd: repo });
     const r = cli(['brief', 'empty'], { cwd: repo });
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain('no ready task');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('No pending tasks.\n');
+    expect(cli(['brief', 'empty', '--json'], { cwd: repo }).json).toEqual({ task: null, markdown: 'No pending tasks.\n' });
+    // Pending tasks that wait for their dependencies are named.
+    const blocked = cli(['brief', 'frontend'], { cwd: repo });
+    expect(blocked.code).toBe(0);
+    expect(blocked.stdout).toMatch(/^No pending tasks are ready: 1 waits for dependencies/);
+    expect(cli(['brief', 'nowhere'], { cwd: repo }).code).toBe(3);
   });
 });
 
@@ -112,13 +180,19 @@ describe('collect', () => {
     expect(first.completed_this_cycle).toEqual([expect.objectContaining({ task_id: ids.design.id, result: 'designed', agent: 'generalist' })]);
     expect(first.failed_this_cycle).toEqual([expect.objectContaining({ task_id: ids.guide.id, reason: 'no access to the API yet' })]);
     expect(first.still_in_progress.map((t) => t.task_id)).toEqual([ids.held.id]);
-    expect(first.knowledge_updates.map((k) => k.topic)).toEqual(['payments-api', 'unrelated', 'findings']);
+    // The original's list of topic names; who wrote what and when beside it.
+    expect(first.knowledge_updates).toEqual(['payments-api', 'unrelated', 'findings']);
+    expect(first.knowledge_changes.map((k) => [k.topic, k.agent])).toEqual([
+      ['payments-api', 'system'],
+      ['unrelated', 'system'],
+      ['findings', 'writer'],
+    ]);
     const marker = (await orc.log({ last: 1 }))[0];
     expect(marker.op).toMatchObject({ op: 'cycle.collect', completed: 1, failed: 1, in_progress: 1 });
 
     set(at() + 60_000);
     await orc.claimTask('backend', ids.migrate.id, 'dba');
-    await orc.completeTask('backend', ids.migrate.id, 'migrated');
+    await orc.completeTask('backend', ids.migrate.id, 'migrated', 'dba');
     const second = await orc.collect();
     expect(second.since).toBe(marker.id);
     expect(second.completed_this_cycle.map((t) => t.task_id)).toEqual([ids.migrate.id]);
@@ -131,5 +205,46 @@ describe('collect', () => {
     const fromCommit = await orc.collect({ since: marker.id.slice(0, 10), record: false });
     expect(fromCommit.completed_this_cycle.map((t) => t.task_id)).toEqual([ids.migrate.id]);
     await expect(orc.collect({ since: 'ffffffffff' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe("the original's orchestrator-runner and orchestrator-server commands", () => {
+  const bin = (name: string) => path.join(__dirname, '..', 'bin', name);
+  const runnerCmd = (args: string[], cwd: string) => spawnSync(process.execPath, [bin('orchestrator-runner.js'), ...args], { cwd, env: { ...GIT_ENV, ORCHESTRATOR_AGENT: '' }, encoding: 'utf8' });
+
+  it('runs plan, brief and collect with their one-letter aliases, and prints its usage otherwise', async () => {
+    const { repo, ids } = await scripted();
+    expect(JSON.parse(runnerCmd(['p'], repo).stdout).recommended_parallel.length).toBeGreaterThan(0);
+    const brief = runnerCmd(['b', 'backend'], repo);
+    expect(brief.status).toBe(0);
+    expect(brief.stdout).toContain(`**Task ID**: ${ids.design.id}`);
+    expect(JSON.parse(runnerCmd(['c'], repo).stdout)).toHaveProperty('completed_this_cycle');
+    for (const args of [[], ['nonsense']]) {
+      const usage = runnerCmd(args, repo);
+      expect(usage.status).toBe(0);
+      expect(usage.stdout).toContain('orchestrator-runner brief <ws>');
+    }
+    expect(runnerCmd(['brief'], repo).status).toBe(2);
+  });
+
+  it('serves on PORT', async () => {
+    const repo = makeRepo();
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const child = spawn(process.execPath, [bin('orchestrator-server.js')], { cwd: repo, env: { ...GIT_ENV, PORT: String(port) }, stdio: 'ignore' });
+    try {
+      let status = 0;
+      for (let i = 0; i < 200 && status !== 200; i++) {
+        status = await fetch(`http://127.0.0.1:${port}/api/status`).then((r) => r.status, () => 0);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(200);
+    } finally {
+      child.kill();
+    }
   });
 });

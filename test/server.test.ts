@@ -123,8 +123,6 @@ describe('REST API', () => {
     ['topic ../x', 'PUT', '/api/knowledge/..%2Fx', { body: { content: 'c' } }, 400, 'INVALID_INPUT'],
     ['unknown endpoint', 'GET', '/api/nothing', {}, 404, 'NOT_FOUND'],
     ['negative ttl', 'POST', '/api/locks', { body: { resource: 'r', agent: 'a', ttl: -1 } }, 400, 'INVALID_INPUT'],
-    ['unregistered heartbeat', 'POST', '/api/agents/ghost/heartbeat', {}, 404, 'NOT_FOUND'],
-    ['releasing a lock nobody holds', 'DELETE', '/api/locks/none', { body: { agent: 'a' } }, 404, 'NOT_FOUND'],
     ['a path that is not valid percent-encoding', 'GET', '/api/knowledge/%E0%A4%A', {}, 400, 'INVALID_INPUT'],
     ['a bad percent-encoding in a write', 'PUT', '/api/knowledge/%ZZ', { body: { content: 'c' } }, 400, 'INVALID_INPUT'],
     ['a gzip body that is not gzip', 'POST', '/api/workstreams', { raw: 'garbage', headers: { 'content-encoding': 'gzip' } }, 400, 'INVALID_INPUT'],
@@ -141,6 +139,42 @@ describe('REST API', () => {
     expect(git(repo, 'rev-parse', 'orchestrator')).toBe(before);
   });
 
+  it.each([
+    ['a heartbeat of an unknown agent', 'POST', '/api/agents/ghost/heartbeat', {}, { ok: true, recorded: false, registered: false }],
+    ['releasing a lock nobody holds', 'DELETE', '/api/locks/none', { body: { agent: 'a' } }, { resource: 'none', released: false }],
+  ] as const)("answers %s as the original did: 200, nothing recorded", async (_l, method, path, opts, body) => {
+    const before = git(repo, 'rev-parse', 'orchestrator');
+    const r = await call(method, path, opts as Parameters<typeof request>[3]);
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject(body);
+    expect(git(repo, 'rev-parse', 'orchestrator')).toBe(before);
+  });
+
+  it("answers releasing another agent's lock {released: false} with its holder, and leaves the lock", async () => {
+    expect((await call('POST', '/api/locks', { body: { resource: 'kept', agent: 'agent-1' } })).status).toBe(200);
+    const r = await call('DELETE', '/api/locks/kept', { body: { agent: 'agent-2' } });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ resource: 'kept', released: false, holder: 'agent-1' });
+    expect((await call('GET', '/api/locks')).json.map((l: { resource: string }) => l.resource)).toContain('kept');
+    expect((await call('DELETE', '/api/locks/kept', { body: { agent: 'agent-1' } })).json).toMatchObject({ released: true });
+  });
+
+  it("refuses completing another agent's task as an agent unless forced; with no agent named it is recorded as system", async () => {
+    await call('POST', '/api/workstreams', { body: { name: 'held' } });
+    const t = (await call('POST', '/api/workstreams/held/tasks', { body: { title: 'theirs' } })).json;
+    const u = (await call('POST', '/api/workstreams/held/tasks', { body: { title: 'anyone' } })).json;
+    await call('POST', `/api/workstreams/held/tasks/${t.id}/claim`, { body: { agent: 'agent-1' } });
+    await call('POST', `/api/workstreams/held/tasks/${u.id}/claim`, { body: { agent: 'agent-1' } });
+    const refused = await call('POST', `/api/workstreams/held/tasks/${t.id}/complete`, { body: { agent: 'agent-2', result: 'mine' } });
+    expect(refused.status).toBe(409);
+    expect(refused.json).toMatchObject({ code: 'CONFLICT', data: { holder: 'agent-1' } });
+    const forced = await call('POST', `/api/workstreams/held/tasks/${t.id}/complete`, { body: { agent: 'agent-2', result: 'mine', force: true } });
+    expect(forced.status).toBe(200);
+    expect(git(repo, 'log', '-1', '--format=%an %s', 'orchestrator')).toBe(`agent-2 task complete held/${t.id} by agent-2 (forced)`);
+    expect((await call('POST', `/api/workstreams/held/tasks/${u.id}/complete`, { body: { result: 'the original body' } })).status).toBe(200);
+    expect(git(repo, 'log', '-1', '--format=%an %s', 'orchestrator')).toBe(`system task complete held/${u.id} by system`);
+  });
+
   it('fails and releases a task like claim and complete do, and has a route for every write', async () => {
     await call('POST', '/api/workstreams', { body: { name: 'ops' } });
     const t = (await call('POST', '/api/workstreams/ops/tasks', { body: { title: 'deploy', agent: 'agent-1' } })).json;
@@ -155,7 +189,7 @@ describe('REST API', () => {
     expect((await call('POST', `/api/workstreams/ops/tasks/deadbeef/release`, { body: { agent: 'agent-3' } })).status).toBe(404);
 
     expect((await call('GET', '/api/ready?workstream=ops')).json.map((x: { id: string }) => x.id)).toEqual([t.id]);
-    expect((await call('GET', '/api/workstreams/ops/brief?agent=agent-3')).json.markdown).toContain('## Agent brief: deploy');
+    expect((await call('GET', '/api/workstreams/ops/brief?agent=agent-3')).json.markdown).toContain('## Agent Brief: deploy');
     await call('POST', `/api/workstreams/ops/tasks/${t.id}/claim`, { body: { agent: 'agent-3' } });
     expect((await call('POST', '/api/workstreams/ops/requeue', { body: { ids: [t.id] } })).json).toEqual([expect.objectContaining({ id: t.id, status: 'pending' })]);
     expect((await call('POST', '/api/events', { body: { agent: 'agent-3', action: 'deployed', data: { v: 2 } } })).json).toMatchObject({ agent: 'agent-3', action: 'deployed', v: 2 });

@@ -199,6 +199,11 @@ export interface RestBinding<R = unknown> {
   text?: (result: R) => string;
   /** Extra fields on the error body of a refusal (LOCK_HELD -> holder, expires_at). */
   refused?: Partial<Record<ErrorCode, (data: Record<string, unknown>) => Record<string, unknown>>>;
+  /**
+   * Refusals this route answers as a success (200) with this body, where
+   * the original answered so (`{released: false}` for a lock not held).
+   */
+  answered?: Partial<Record<ErrorCode, (data: Record<string, unknown>) => unknown>>;
   /** Field values this route fills when the request gives none (the original's `agent: 'api'`). */
   fill?: Record<string, unknown>;
 }

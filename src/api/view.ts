@@ -93,17 +93,18 @@ export class View {
     return this.reader.events(this.snap, filter);
   }
 
-  /** Archived tasks, newest file first, filtered by workstream and id. */
-  async archived(filter: { workstream?: string; id?: string; last?: number } = {}): Promise<Array<Task & { workstream: string }>> {
+  /** Archived tasks, newest file first, filtered by workstream and id (or ids: it stops once all are found). */
+  async archived(filter: { workstream?: string; id?: string; ids?: ReadonlySet<string>; last?: number } = {}): Promise<Array<Task & { workstream: string }>> {
     const out: Array<Task & { workstream: string }> = [];
+    if (filter.ids && !filter.ids.size) return out;
     for (const file of [...this.snap.archiveTree].reverse()) {
       const lines = (await this.reader.blobText(file.oid)).split('\n');
       for (let i = lines.length - 1; i >= 0; i--) {
         if (!lines[i]) continue;
         const t = JSON.parse(lines[i]) as Task & { workstream: string };
-        if ((filter.workstream && t.workstream !== filter.workstream) || (filter.id && t.id !== filter.id)) continue;
+        if ((filter.workstream && t.workstream !== filter.workstream) || (filter.id && t.id !== filter.id) || (filter.ids && !filter.ids.has(t.id))) continue;
         out.push(t);
-        if (filter.id || (filter.last !== undefined && out.length >= filter.last)) return out;
+        if (filter.id || (filter.ids && out.length >= filter.ids.size) || (filter.last !== undefined && out.length >= filter.last)) return out;
       }
     }
     return out;

@@ -83,7 +83,8 @@ export class CliContext {
     const remote = g.remote ?? env.ORCHESTRATOR_REMOTE;
     const flag = (v: string | undefined) => v === '1' || v === 'true';
     return {
-      repo: g.repo ?? env.ORCHESTRATOR_REPO ?? this.io.cwd,
+      // ORCHESTRATOR_DIR: the original's data directory variable, honoured as the repository holding it.
+      repo: g.repo ?? env.ORCHESTRATOR_REPO ?? env.ORCHESTRATOR_DIR ?? this.io.cwd,
       branch: g.branch ?? env.ORCHESTRATOR_BRANCH,
       remote: remote === undefined ? undefined : remote === 'none' ? null : remote,
       agent: g.as,

@@ -1,5 +1,6 @@
 /** Process entry of the CLI bundle: runs main() with the real process streams. */
 import { main } from './main.js';
+import { originalArgv, RUNNER_USAGE, type OriginalCommand } from './original.js';
 import { readStdinText } from '../read-stdin.js';
 
 export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
@@ -12,6 +13,16 @@ export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
     bin: process.argv[1],
     isTTY: !!process.stdout.isTTY,
   });
+}
+
+/** `orchestrator-runner` and `orchestrator-server`: the original's commands (see original.ts). */
+export async function runOriginal(kind: OriginalCommand, argv: string[] = process.argv.slice(2)): Promise<number> {
+  const ours = originalArgv(kind, argv);
+  if (!ours) {
+    process.stdout.write(RUNNER_USAGE);
+    return 0;
+  }
+  return run(ours);
 }
 
 /** The CLI with an I/O seam of its own, and how standard input is read (tests run it in process). */

@@ -17,7 +17,8 @@ export function workstreamList(list: WorkstreamSummary[]): string {
   return list
     .map((ws) => {
       const failed = ws.failed ? `, ${ws.failed} failed` : '';
-      return `[P${ws.priority}] ${oneLine(ws.name)} - ${ws.description ? oneLine(ws.description) : '(no desc)'}\n  Tasks: ${ws.pending} pending, ${ws.in_progress} active, ${ws.done} done${failed}`;
+      const archived = ws.archived ? ` (${ws.archived} archived)` : '';
+      return `[P${ws.priority}] ${oneLine(ws.name)} - ${ws.description ? oneLine(ws.description) : '(no desc)'}\n  Tasks: ${ws.pending} pending, ${ws.in_progress} active, ${ws.done} done${archived}${failed}`;
     })
     .join('\n');
 }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import Module from 'node:module';
 
-type Entry = { run(argv?: string[]): Promise<number> };
+type Entry = { run(argv?: string[]): Promise<number>; runOriginal(kind: 'runner' | 'server'): Promise<number> };
 
 function loadBundle(file: string): { entry: Entry; save: () => void } {
   const source = fs.readFileSync(file, 'utf8');
@@ -42,9 +42,10 @@ function loadBundle(file: string): { entry: Entry; save: () => void } {
   return { entry: mod.exports, save };
 }
 
-export function launch(bundle: string): void {
+/** Runs the CLI, or with `original` one of the original package's other commands (orchestrator-runner, orchestrator-server). */
+export function launch(bundle: string, original?: 'runner' | 'server'): void {
   const { entry, save } = loadBundle(bundle);
-  entry.run().then(
+  (original ? entry.runOriginal(original) : entry.run()).then(
     (code) => {
       // After the run, the cache also holds the functions this command compiled lazily.
       save();

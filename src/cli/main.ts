@@ -35,7 +35,7 @@ export function buildProgram(io: Io): { program: Command; ctx: CliContext } {
   program
     .name('orchestrator')
     .description('Coordinate agents through a git branch: tasks, agents, locks, events and knowledge.')
-    .option('--repo <path>', 'repository to use (default: the one holding the current directory; env ORCHESTRATOR_REPO)')
+    .option('--repo <path>', 'repository to use (default: the one holding the current directory; env ORCHESTRATOR_REPO, or the original\'s ORCHESTRATOR_DIR)')
     .option('--branch <name>', 'coordination branch (default: orchestrator; env ORCHESTRATOR_BRANCH)')
     .option('--remote <name>', 'remote to coordinate through, or "none" (default: origin when it exists; env ORCHESTRATOR_REMOTE)')
     .option('--offline', 'do not fetch or push: read and commit locally (env ORCHESTRATOR_OFFLINE=1)')

@@ -27,10 +27,44 @@ export interface PlannedTask {
   needs: string[];
 }
 
-export interface Plan {
+/** A task to run this cycle, one per workstream at most (the original's `recommended_parallel`). */
+export interface Recommended {
+  workstream: string;
+  /** The task as stored. */
+  task: Task;
+  /** The idle agent the assignment gives it to, or null when none is free. */
+  agent: string | null;
+}
+
+export interface PlanWorkstream {
+  name: string;
+  priority: number;
+  /** The next ready task (dependencies done), most urgent first, as stored; null when none is ready. */
+  next_task: Task | null;
+  /** The original's name for `pending`. */
+  pending_count: number;
+  pending: number;
+  in_progress: number;
+  ready: PlannedTask[];
+}
+
+/**
+ * The cycle plan. The original's fields (`generated_at`, `workstreams` with
+ * work, `recommended_parallel`, `recommended_serial`) come first; the rest
+ * is this project's: who should take what, what waits, who went stale.
+ */
+export interface Plan<R extends Recommended = Recommended> {
   generated_at: string;
+  /** Workstreams with pending work or work in progress, most urgent first. */
+  workstreams: PlanWorkstream[];
+  /**
+   * Per workstream, the first ready task that can run now beside the others
+   * (its resources free and not needed by a more urgent task).
+   */
+  recommended_parallel: R[];
+  /** Ready tasks that need the same resource: run one at a time. */
+  recommended_serial: Array<{ reason: string; tasks: string[]; resource: string }>;
   commit: string | null;
-  workstreams: Array<{ name: string; priority: number; pending: number; in_progress: number; ready: PlannedTask[]; next_task: PlannedTask | null }>;
   idle_agents: string[];
   assignments: Array<PlannedTask & { agent: string; reason: string }>;
   /** Ready tasks left for later because they need a resource another task uses. */
@@ -73,17 +107,21 @@ export function makePlan(world: World, commit: string | null, nowMs: number, sta
   const idle = agents.filter((a) => !a.stale && !busy.has(a.id)).sort((a, b) => a.registered_at.localeCompare(b.registered_at) || a.id.localeCompare(b.id));
 
   const wsOrder = Object.entries(state.workstreams).filter(([, ws]) => ws.status !== 'archived').sort(([an, a], [bn, b]) => a.priority - b.priority || an.localeCompare(bn));
-  const workstreams = wsOrder.map(([name, ws]) => {
-    const ready = readyTasks(state, name).map(planned);
-    return {
-      name,
-      priority: ws.priority,
-      pending: ws.tasks.filter((t) => t.status === 'pending').length,
-      in_progress: ws.tasks.filter((t) => t.status === 'in_progress').length,
-      ready,
-      next_task: ready[0] ?? null,
-    };
-  });
+  const stored = new Map<string, Task>();
+  const workstreams: PlanWorkstream[] = [];
+  for (const [name, ws] of wsOrder) {
+    const pending = ws.tasks.filter((t) => t.status === 'pending').length;
+    const inProgressHere = ws.tasks.filter((t) => t.status === 'in_progress').length;
+    // As the original: a workstream with nothing pending or in progress is not part of the cycle.
+    if (pending === 0 && inProgressHere === 0) continue;
+    const readyHere = readyTasks(state, name);
+    for (const t of readyHere) {
+      const { workstream: _ws, ...task } = t;
+      stored.set(t.id, task);
+    }
+    const ready = readyHere.map(planned);
+    workstreams.push({ name, priority: ws.priority, next_task: ready[0] ? stored.get(ready[0].id)! : null, pending_count: pending, pending, in_progress: inProgressHere, ready });
+  }
 
   // Resources in use now: held locks and the needs of tasks in progress.
   const held = new Map<string, string>();
@@ -131,10 +169,19 @@ export function makePlan(world: World, commit: string | null, nowMs: number, sta
   });
   const assignments: Plan['assignments'] = selected.map((t, ti) => ({ ...t, ...taken.get(ti)! }));
   const serial = [...serialGroups].map(([resource, tasks]) => ({ resource, tasks, reason: `all need ${resource}: run one at a time` }));
+  const agentOf = new Map(assignments.map((a) => [a.id, a.agent]));
+  const runnable = [...selected, ...unassigned];
+  const recommended: Recommended[] = [];
+  for (const ws of workstreams) {
+    const first = runnable.find((t) => t.workstream === ws.name);
+    if (first) recommended.push({ workstream: ws.name, task: stored.get(first.id)!, agent: agentOf.get(first.id) ?? null });
+  }
   return {
     generated_at: new Date(nowMs).toISOString(),
-    commit,
     workstreams,
+    recommended_parallel: recommended,
+    recommended_serial: serial.map(({ reason, tasks, resource }) => ({ reason, tasks, resource })),
+    commit,
     idle_agents: idle.map((a) => a.id),
     assignments,
     serial,
@@ -146,7 +193,10 @@ export function makePlan(world: World, commit: string | null, nowMs: number, sta
 
 export function planMarkdown(p: Plan): string {
   const out: string[] = [`# Cycle plan`, '', `Generated ${p.generated_at} from commit ${p.commit?.slice(0, 8) ?? '(none)'}.`, ''];
-  out.push('## Assignments', '');
+  out.push('## In parallel: the next task of each workstream', '');
+  if (!p.recommended_parallel.length) out.push('(no ready task)');
+  for (const r of p.recommended_parallel) out.push(`- \`${r.workstream}/${r.task.id}\` ${oneLine(r.task.title)} (P${r.task.priority})${r.agent ? ` -> **${r.agent}**` : ''}`);
+  out.push('', '## Assignments', '');
   if (!p.assignments.length) out.push(p.idle_agents.length ? '(no ready task for the idle agents)' : '(no idle agent)');
   for (const a of p.assignments) out.push(`- **${a.agent}** -> \`${a.workstream}/${a.id}\` ${oneLine(a.title)} (P${a.priority}; ${oneLine(a.reason)})`);
   if (p.unassigned.length) {

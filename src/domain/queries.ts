@@ -12,11 +12,15 @@ export const DEFAULT_STALE_MS = 5 * 60 * 1000;
 
 export interface WorkstreamSummary extends Workstream {
   name: string;
+  /** Its tasks, archived ones included. */
   task_count: number;
   pending: number;
   in_progress: number;
+  /** Done tasks, archived ones included. */
   done: number;
   failed: number;
+  /** Of those done, how many were moved to the archive. */
+  archived: number;
 }
 
 /** Workstreams with their task counts, most urgent first; archived ones only with `includeArchived`. */
@@ -25,14 +29,16 @@ export function listWorkstreams(state: State, includeArchived = false): Workstre
     .filter(([, ws]) => includeArchived || ws.status !== 'archived')
     .map(([name, ws]) => {
       const count = (s: string) => ws.tasks.filter((t) => t.status === s).length;
+      const archived = ws.archived_tasks ?? 0;
       return {
         name,
         ...ws,
-        task_count: ws.tasks.length,
+        task_count: ws.tasks.length + archived,
         pending: count('pending'),
         in_progress: count('in_progress'),
-        done: count('done'),
+        done: count('done') + archived,
         failed: count('failed'),
+        archived,
       };
     })
     .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));

@@ -35,6 +35,8 @@ export interface Workstream {
   created_at: string;
   /** When it was archived (status "archived"): it takes no new tasks and default lists hide it. */
   archived_at?: string;
+  /** Done tasks moved out to archive/ (`archive`): they still count as done. */
+  archived_tasks?: number;
 }
 
 export interface Agent {

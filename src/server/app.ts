@@ -108,6 +108,8 @@ export function createApp(session: Session, watcher: BranchWatcher, opts: ServeO
     throw new OrchestratorError('NOT_FOUND', 'no such endpoint (see the README for the API)');
   });
 
+  // As the original: browsers ask for it; the page names its own icon (favicon.svg).
+  app.get('/favicon.ico', (_req, res) => void res.status(204).end());
   app.use(express.static(root, { index: 'index.html', etag: true, setHeaders: (res) => res.setHeader('Content-Security-Policy', CSP) }));
   // The dashboard's files are only read.
   app.use(methodNotAllowed(allowed));

@@ -117,6 +117,11 @@ export function apiRoutes(session: Session, watcher: BranchWatcher, express: typ
       try {
         result = await invoke(session, d, rawInput(req, b), 'rest');
       } catch (err) {
+        const answer = err instanceof OrchestratorError ? b.answered?.[err.code] : undefined;
+        if (answer) {
+          res.status(200).json(answer((err as OrchestratorError).data));
+          return;
+        }
         const extra = err instanceof OrchestratorError ? b.refused?.[err.code] : undefined;
         if (extra) Object.assign(err as object, { body: extra((err as OrchestratorError).data) });
         throw err;

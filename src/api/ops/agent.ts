@@ -31,7 +31,13 @@ export const heartbeat = declare({
   plan: agents.heartbeat,
   library: { heartbeat: { args: ['id'] } },
   cli: { group: 'agent', name: 'heartbeat', args: ['id'] },
-  rest: { method: 'POST', path: '/agents/:id/heartbeat', answer: (a: AgentResult) => ({ ok: true, ...a }) },
+  rest: {
+    method: 'POST',
+    path: '/agents/:id/heartbeat',
+    answer: (a: AgentResult) => ({ ok: true, ...a }),
+    // The original answered every heartbeat {ok: true}, an unknown agent's too (nothing is recorded).
+    answered: { NOT_FOUND: (d) => ({ ok: true, id: d.agent, recorded: false, registered: false }) },
+  },
 });
 
 export const listAgents = declare({

@@ -61,7 +61,15 @@ export const releaseLock = declare({
     unlock: { args: ['resource', 'agent', ['force']] },
   },
   cli: { group: 'lock', name: 'release', args: ['resource', 'agent'] },
-  rest: { method: 'DELETE', path: '/locks/:resource' },
+  rest: {
+    method: 'DELETE',
+    path: '/locks/:resource',
+    // As the original: a lock the agent does not hold is not released, and that is an answer, not an error.
+    answered: {
+      LOCK_HELD: (d) => ({ resource: d.resource, released: false, holder: d.holder, expires_at: d.expires_at }),
+      NOT_FOUND: (d) => ({ resource: d.resource, released: false, holder: null }),
+    },
+  },
   mcp: { tool: 'unlock' },
 });
 

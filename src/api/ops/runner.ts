@@ -13,12 +13,12 @@ export const plan = declare({
   name: 'plan',
   kind: 'read',
   summary: 'the cycle plan: ready tasks, idle agents and who should take what, serial work, stale agents',
-  input: {},
+  input: { command: f.string('how to call this CLI in the briefs').optional().internal() },
   result: 'Plan',
   refusals: [],
   run: runner.plan,
   library: { plan: { args: [] } },
-  cli: { name: 'plan' },
+  cli: { name: ['plan', 'p'] },
   rest: { method: 'GET', path: '/plan' },
 });
 
@@ -32,11 +32,11 @@ export const brief = declare({
     agent: f.agent('the agent the brief is for (fills in the commands)').optional().arg('id'),
     command: f.string('how to call this CLI in the commands').optional().internal(),
   },
-  result: '{task, markdown}',
+  result: '{task, markdown} (task null when none is ready)',
   refusals: ['NOT_FOUND'],
   run: runner.brief,
   library: { brief: { args: ['workstream', 'id', ['agent', 'command']] } },
-  cli: { name: 'brief', args: ['workstream', 'id'], options: ['agent'] },
+  cli: { name: ['brief', 'b'], args: ['workstream', 'id'], options: ['agent'] },
   rest: { method: 'GET', path: '/workstreams/:workstream/brief' },
   mcp: { tool: 'brief' },
 });
@@ -54,7 +54,7 @@ export const collect = declare({
   refusals: ['NOT_FOUND'],
   run: runner.collect,
   library: { collect: { args: [['since', 'record', 'agent']] } },
-  cli: { name: 'collect' },
+  cli: { name: ['collect', 'c'] },
   rest: { method: 'POST', path: '/collect' },
 });
 

@@ -1,41 +1,71 @@
 /** The runner's cycle: plan, brief, collect. */
 import { OrchestratorError } from '../../errors.js';
-import { findTaskAnywhere, getTask } from '../../domain/draft.js';
+import { findTaskAnywhere, getTask, getWorkstream, taskIndex } from '../../domain/draft.js';
 import { makeBrief, relevantTopics } from '../../domain/brief.js';
 import { collect as collected, type Collected } from '../../domain/collect.js';
-import { makePlan, type Plan } from '../../domain/plan.js';
+import { makePlan, type Plan, type Recommended } from '../../domain/plan.js';
 import { parseSince, pickNext } from '../../domain/queries.js';
 import type { CollectCycleOp } from '../../domain/ops/collect-cycle.js';
-import type { Task } from '../../domain/types.js';
+import type { State, Task } from '../../domain/types.js';
 import { by, type Ctx } from '../context.js';
+import type { View } from '../view.js';
 
-export async function plan(ctx: Ctx): Promise<Plan> {
+/** Every topic with its content, read once per call (briefs judge relevance by content). */
+async function allTopics(view: View): Promise<Array<{ topic: string; content: string }>> {
+  const out: Array<{ topic: string; content: string }> = [];
+  for (const topic of view.world.topics) out.push({ topic, content: (await view.knowledge(topic)) ?? '' });
+  return out;
+}
+
+/** The markdown brief of one task, from one view. */
+async function briefOf(view: View, topics: Array<{ topic: string; content: string }>, workstream: string, task: Task, agent: string | undefined, command: string): Promise<string> {
+  const state = view.state;
+  const deps = (task.depends_on ?? []).map((id) => findTaskAnywhere(state, id)?.task).filter((t): t is Task => !!t);
+  return makeBrief({
+    workstream,
+    task,
+    world: view.world,
+    knowledge: relevantTopics(topics, workstream, task, deps),
+    events: await view.events({ workstream, last: 10 }),
+    command,
+    agent,
+  });
+}
+
+export type PlanWithBriefs = Plan<Recommended & { brief: string }>;
+
+/** The cycle plan (see domain/plan.ts), each recommended task with its brief, as the original's runner gave. */
+export async function plan(ctx: Ctx, i: { command?: string } = {}): Promise<PlanWithBriefs> {
   const view = await ctx.view();
-  return makePlan(view.world, view.commit, view.now, view.staleMs);
+  const p = makePlan(view.world, view.commit, view.now, view.staleMs);
+  const topics = p.recommended_parallel.length ? await allTopics(view) : [];
+  const recommended: PlanWithBriefs['recommended_parallel'] = [];
+  for (const r of p.recommended_parallel) {
+    recommended.push({ ...r, brief: await briefOf(view, topics, r.workstream, r.task, r.agent ?? undefined, i.command ?? 'orchestrator') });
+  }
+  return { ...p, recommended_parallel: recommended };
+}
+
+/** What `brief` answers when the workstream has no ready task: the original's words, and what the pending tasks wait for. */
+function nothingReady(state: State, workstream: string): string {
+  const ws = getWorkstream(state, workstream);
+  const pending = ws.tasks.filter((t) => t.status === 'pending');
+  if (!pending.length) return 'No pending tasks.\n';
+  return `No pending tasks are ready: ${pending.length} wait${pending.length === 1 ? 's' : ''} for dependencies (see: task show ${workstream} ${pending[0].id}).\n`;
 }
 
 /**
  * A markdown brief for one task (the next ready one of the workstream when
  * no id is given): the task, its dependencies' results, relevant knowledge,
- * recent events and the commands to report back.
+ * recent events and the commands to report back. With no ready task, the
+ * original's "No pending tasks." and `task: null`.
  */
-export async function brief(ctx: Ctx, i: { workstream: string; id?: string; agent?: string; command?: string }): Promise<{ task: Task; markdown: string }> {
+export async function brief(ctx: Ctx, i: { workstream: string; id?: string; agent?: string; command?: string }): Promise<{ task: Task | null; markdown: string }> {
   const view = await ctx.view();
   const state = view.state;
   const task = i.id ? getTask(state, i.workstream, i.id).task : pickNext(state, i.workstream);
-  if (!task) throw new OrchestratorError('NOT_FOUND', `workstream "${i.workstream}" has no ready task to brief (see: task ready ${i.workstream})`, { workstream: i.workstream });
-  const topics: Array<{ topic: string; content: string }> = [];
-  for (const topic of view.world.topics) topics.push({ topic, content: (await view.knowledge(topic)) ?? '' });
-  const deps = (task.depends_on ?? []).map((id) => findTaskAnywhere(state, id)?.task).filter((t): t is Task => !!t);
-  const markdown = makeBrief({
-    workstream: i.workstream,
-    task,
-    world: view.world,
-    knowledge: relevantTopics(topics, i.workstream, task, deps),
-    events: await view.events({ workstream: i.workstream, last: 10 }),
-    command: i.command ?? 'orchestrator',
-    agent: i.agent ?? task.assigned_to ?? undefined,
-  });
+  if (!task) return { task: null, markdown: nothingReady(state, i.workstream) };
+  const markdown = await briefOf(view, await allTopics(view), i.workstream, task, i.agent ?? task.assigned_to ?? undefined, i.command ?? 'orchestrator');
   return { task, markdown };
 }
 
@@ -55,7 +85,11 @@ export async function collect(ctx: Ctx, i: { since?: string; record: boolean; ag
   });
   if (byCommit && since === null) throw new OrchestratorError('NOT_FOUND', `commit "${i.since}" is not in the history of the ${view.branch} branch`, { since: i.since });
   if (sinceMs !== null) since = new Date(sinceMs).toISOString();
-  const out = collected(entries, view.world, since, new Date(ctx.session.now()).toISOString());
+  // Tasks of the cycle archived since: their titles come from the archive.
+  const present = taskIndex(view.state);
+  const gone = new Set(entries.filter((e) => (e.op?.op === 'task.complete' || e.op?.op === 'task.fail') && !present.has(String(e.op.id))).map((e) => String(e.op!.id)));
+  const archived = new Map((await view.archived({ ids: gone })).map((t) => [t.id, t.title]));
+  const out = collected(entries, view.world, since, new Date(ctx.session.now()).toISOString(), archived);
   if (i.record) {
     const marker = since;
     await ctx.session.run((_w, c) => ({

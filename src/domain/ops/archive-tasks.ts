@@ -18,8 +18,9 @@ export function archiveFile(task: Task): string {
 
 /**
  * Moves done tasks out of state.json into archive/<YYYY-MM>.jsonl (one JSON
- * line per task, with its workstream). A task that an unfinished task
- * depends on stays. CONFLICT for tasks that are not done.
+ * line per task, with its workstream); each workstream counts the tasks it
+ * archived (`archived_tasks`), so its done count stays. A task that an
+ * unfinished task depends on stays. CONFLICT for tasks that are not done.
  */
 export const archiveTasks: OpSpec<ArchiveTasksOp, { archived: number; files: string[] }> = {
   type: 'task.archive',
@@ -36,18 +37,21 @@ export const archiveTasks: OpSpec<ArchiveTasksOp, { archived: number; files: str
     for (const [name, ws] of Object.entries(world.state.workstreams)) {
       if (!ws.tasks.some((t) => wanted.has(t.id))) continue;
       const keep: Task[] = [];
+      let moved = 0;
       for (const t of ws.tasks) {
         if (!wanted.has(t.id)) {
           keep.push(t);
           continue;
         }
         found++;
+        moved++;
         if (t.status !== 'done') throw conflict(`task "${t.id}" is ${t.status}; only done tasks are archived`, { task_id: t.id, status: t.status });
         if (needed.has(t.id)) throw conflict(`task "${t.id}" is a dependency of an unfinished task; it stays until that is done`, { task_id: t.id });
         const file = archiveFile(t);
         lines[file] = (lines[file] ?? '') + JSON.stringify({ workstream: name, ...t }) + '\n';
       }
-      state.workstreams[name] = { ...ws, tasks: keep };
+      // The workstream keeps counting them as done.
+      state.workstreams[name] = { ...ws, tasks: keep, archived_tasks: (ws.archived_tasks ?? 0) + moved };
     }
     if (found !== wanted.size) throw invalid(`${wanted.size - found} of the tasks to archive do not exist`);
     const files = Object.keys(lines).sort();
