@@ -269,7 +269,14 @@ describe('exit statuses and bad input', () => {
 
   it('lists the exit statuses a command can end with in its help', async () => {
     const r = await run(['t', 'claim', '--help'], { cwd: dir });
-    expect(r.stdout).toContain('Exit status: 0 ok; 2 INVALID_INPUT, 3 NOT_FOUND, 4 CONFLICT; 5 REMOTE, 6 CONTENTION.');
+    expect(r.stdout).toContain('Exit status: 0 ok; 2 INVALID_INPUT, 3 NOT_FOUND, 4 CONFLICT, 4 NEEDS_SYNC; 5 REMOTE, 6 CONTENTION.');
+  });
+
+  it('lists every exit status in the top-level help', async () => {
+    const r = await run(['--help'], { cwd: dir });
+    expect(r.code).toBe(0);
+    for (const n of [0, 1, 2, 3, 4, 5, 6]) expect(r.stdout).toMatch(new RegExp(`^  ${n}  \\w`, 'm'));
+    expect(r.stdout).toContain('git config orchestrator.agent');
   });
 });
 

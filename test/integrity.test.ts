@@ -90,7 +90,9 @@ describe('verify', () => {
     const r = cli(['verify', '--json'], { cwd: repo });
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ ok: true, checked: Number(git(repo, 'rev-list', '--count', 'orchestrator')) });
-    expect(cli(['verify', 'HEAD~0'], { cwd: repo }).code).toBe(3);
+    // git's revision syntax: HEAD~0 is the project's own commit, not one the orchestrator made.
+    expect(cli(['verify', 'HEAD~0'], { cwd: repo }).code).toBe(4);
+    expect(cli(['verify', 'nothing-here~1'], { cwd: repo }).code).toBe(3);
     const mid = git(repo, 'rev-parse', 'orchestrator~5');
     expect(cli(['verify', `${mid}..orchestrator`, '--json'], { cwd: repo }).json.checked).toBe(5);
   });

@@ -40,6 +40,8 @@ export interface OpenOptions {
   allowOffline?: boolean;
   /** Hears once that the remote could not be reached and work went offline. */
   onOffline?: (reason: string) => void;
+  /** Hears what a read wants the caller to know (the remote moved on while local operations wait for sync). */
+  onWarning?: (message: string) => void;
   /** Attempts under contention before CONTENTION (default 30). */
   maxAttempts?: number;
   /** An agent is stale when last_seen is older than this (default 5 minutes). */
@@ -109,6 +111,7 @@ export class Session {
   lastCommit: string | null = null;
   /** Attempts the last write needed (1 when nobody raced it). */
   lastAttempts = 0;
+  private warnedDiverged = false;
 
   constructor(options: OpenOptions = {}) {
     this.options = { ...options };
@@ -182,9 +185,10 @@ export class Session {
     return (await this.mutate(prepare, opts)).result;
   }
 
-  /** The local tip, without fetching (a ref read). */
+  /** The local tip, without fetching (a ref read); this clone's own while operations wait for sync (see readTip). */
   async tip(): Promise<string | null> {
-    return (await this.open()).engine.baseTip();
+    const { engine } = await this.open();
+    return this.diverged(() => engine.baseTip());
   }
 
   /** Fetches the remote (when online); returns the tip to read. */
@@ -192,9 +196,31 @@ export class Session {
     return (await this.open()).engine.refresh();
   }
 
-  /** The tip reads answer from: fetched first when online, unless reads do not fetch (the server). */
-  readTip(): Promise<string | null> {
-    return this.options.fetchOnRead === false ? this.tip() : this.fetch();
+  /**
+   * The tip reads answer from: fetched first when online, unless reads do
+   * not fetch (the server). When operations committed offline wait for
+   * sync and the remote moved on meanwhile, reads answer from this clone's
+   * branch with a warning (only writes are refused until sync).
+   */
+  async readTip(): Promise<string | null> {
+    return this.options.fetchOnRead === false ? this.tip() : this.diverged(() => this.fetch());
+  }
+
+  /** A read of the tip that answers with the local branch (and warns once) when it diverged from the remote's. */
+  private async diverged(read: () => Promise<string | null>): Promise<string | null> {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof OrchestratorError) || err.code !== 'NEEDS_SYNC' || typeof err.data.local !== 'string') throw err;
+      if (!this.warnedDiverged) {
+        this.warnedDiverged = true;
+        const where = await this.where();
+        this.options.onWarning?.(
+          `the remote ${where.remote} moved on while operations committed here wait to be synced: showing this clone's ${where.branch} branch; writes are refused until "orchestrator sync" applies them on the remote's tip`,
+        );
+      }
+      return err.data.local;
+    }
   }
 
   /** A read view of the tip reads answer from. */

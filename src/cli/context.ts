@@ -91,6 +91,7 @@ export class CliContext {
       env,
       offline: g.offline ?? flag(env.ORCHESTRATOR_OFFLINE),
       allowOffline: g.allowOffline ?? flag(env.ORCHESTRATOR_ALLOW_OFFLINE),
+      onWarning: (message) => this.io.stderr(`warning: ${message}\n`),
       onOffline: (reason) => this.io.stderr(`warning: working offline (${reason.replace(/ \(use --offline.*\)$/, '')}); run "orchestrator sync" when the remote is back\n`),
       maxAttempts: g.maxAttempts !== undefined ? intOption(g.maxAttempts, 'max-attempts', 1, MAX_ATTEMPTS) : undefined,
       staleMs: staleMs(g.staleAfter ?? env.ORCHESTRATOR_STALE_AFTER),

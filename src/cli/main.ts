@@ -26,6 +26,21 @@ import demo from './commands/demo.js';
 export type { Io, GlobalOptions, Output } from './context.js';
 export { ExitQuietly } from './context.js';
 
+/** Every exit status, for the top-level help (each command's help lists its own). */
+const EXIT_HELP = `
+Exit status:
+  0  ok
+  1  unexpected failure (a bug, or data this version cannot read)
+  2  invalid input or usage (AMBIGUOUS too: name the task)
+  3  not found (workstream, task, agent, topic, lock, commit)
+  4  refused by the board: task not pending or held by another agent, lock
+     held, already exists, local operations need sync, verification failed
+  5  remote failure (unreachable, push refused for a reason other than a race)
+  6  gave up after retries under contention (--max-attempts)
+With --json, a failure prints {"error", "code"}; the codes are stable.
+
+Acting agent: --as, else ORCHESTRATOR_AGENT, else git config orchestrator.agent.`;
+
 /** In the order `--help` lists them. */
 const ROOMS: Room[] = [branch, board, workstream, task, agent, lock, knowledge, events, history, hooks, runner, agentLoop, demo, serve];
 
@@ -48,6 +63,7 @@ export function buildProgram(io: Io): { program: Command; ctx: CliContext } {
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .exitOverride();
+  program.addHelpText('after', EXIT_HELP);
   const claimed = new Set<string>();
   for (const room of ROOMS) addRoom(program, room, ctx, claimed);
   addUnclaimed(program, ctx, claimed);

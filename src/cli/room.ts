@@ -59,7 +59,8 @@ function cliDefault(def: FieldDef): unknown {
 
 /** Exit statuses a command can end with, from its declared refusals. */
 function exitHelp(d: AnyDeclaration): string {
-  const codes = ['INVALID_INPUT', ...d.refusals] as Array<keyof typeof ERROR_CODES>;
+  // A write is also refused while operations committed offline wait for sync.
+  const codes = ['INVALID_INPUT', ...d.refusals, ...(d.kind === 'write' ? ['NEEDS_SYNC'] : [])] as Array<keyof typeof ERROR_CODES>;
   return `\nExit status: 0 ok; ${[...new Set(codes)].map((c) => `${ERROR_CODES[c].exit} ${c}`).join(', ')}; 5 REMOTE, 6 CONTENTION.`;
 }
 

@@ -9,6 +9,7 @@
 import { OrchestratorError } from '../errors.js';
 import { applyOp, subjectOf } from '../domain/apply.js';
 import { isNoChange, type OpBase } from '../domain/op.js';
+import { hasData } from '../domain/ops/import-board.js';
 import { recordedOp } from './history.js';
 import { emptySnapshotFor, readSnapshot, restoreOp, serializeLock, serializeState, TRAILER, writeEffect, type Snapshot } from './layout.js';
 import { LOCK_SKEW_MS } from '../domain/locks.js';
@@ -78,10 +79,11 @@ const IMPORT_ENTRIES = new Set(['state.json', 'events.jsonl', 'events', 'knowled
  * Checks an import commit. Its content is data, not a replayable change, so
  * it must be a board exactly as the importer writes one: canonical files
  * only, valid names, the counts it records, and the `imported` event last.
- * On a parent with data it needs `force` (and the hook refuses it anyway).
+ * On a parent with data (not one `init` just made) it needs `force` (and
+ * the hook refuses it anyway).
  */
 async function checkImport(objects: ObjectStore, c: CommitInfo, rec: Record<string, unknown>, parent: Snapshot, forcedImports: boolean): Promise<{ snap: Snapshot } | { reason: string }> {
-  if (parent.world.state.version > 0) {
+  if (hasData(parent.world)) {
     if (rec.force !== true) return { reason: 'imports over a branch that has data, without --force' };
     if (!forcedImports) return { reason: 'replaces a branch that has data by an import; this repository accepts imports only into a new branch' };
   }

@@ -203,3 +203,54 @@ describe('knowledge and events', () => {
     expect(effects[0].events).toEqual([{ ts: at(), agent: 'agent-1', action: 'deployed', service: 'api', version: '2.0' }]);
   });
 });
+
+describe("another agent's task", () => {
+  const held = () => run(world(), ws, task('aaaaaaaa'), { op: 'task.claim', workstream: 'revenue', id: 'aaaaaaaa', agent: 'agent-1', by: 'agent-1' }).world;
+  const ops: Array<[string, Record<string, unknown>]> = [
+    ['task.complete', { result: 'r' }],
+    ['task.fail', { reason: 'no' }],
+    ['task.release', {}],
+  ];
+
+  it.each(ops)('%s by another agent is refused naming the holder; forced, it records force, the holder and who acted', (type, extra) => {
+    const op = { op: type, at: at(1), by: 'agent-2', workstream: 'revenue', id: 'aaaaaaaa', ...extra } as OpBase;
+    const err = refused(() => applyOp(held(), op));
+    expect(err.code).toBe('CONFLICT');
+    expect(err.data).toMatchObject({ holder: 'agent-1', agent: 'agent-2', task_id: 'aaaaaaaa' });
+    const out = applyOp(held(), { ...op, force: true } as OpBase) as Effect;
+    expect(out.events[0]).toMatchObject({ agent: 'agent-2', forced: true });
+    // Deterministic: applied twice, the same bytes.
+    expect(serializeState((applyOp(held(), { ...op, force: true } as OpBase) as Effect).state)).toBe(serializeState(out.state));
+  });
+
+  it.each(ops)('%s by its holder or by system needs no force; system keeps the holder as the event agent, with by', (type, extra) => {
+    const mine = applyOp(held(), { op: type, at: at(1), by: 'agent-1', workstream: 'revenue', id: 'aaaaaaaa', ...extra } as OpBase) as Effect;
+    expect(mine.events[0]).toMatchObject({ agent: 'agent-1' });
+    expect(mine.events[0]).not.toHaveProperty('forced');
+    const anon = applyOp(held(), { op: type, at: at(1), by: 'system', workstream: 'revenue', id: 'aaaaaaaa', ...extra } as OpBase) as Effect;
+    if (type === 'task.release') expect(anon.events[0]).toMatchObject({ agent: 'system', previous_agent: 'agent-1' });
+    else expect(anon.events[0]).toMatchObject({ agent: 'agent-1', by: 'system' });
+  });
+});
+
+describe('import', () => {
+  const data = { source: 'seed', force: false, state: { ...world().state, version: 3, workstreams: {}, agents: {} }, events: [], knowledge: { notes: 'x' }, locks: {} };
+
+  it('goes into a branch init just made (settings kept), and needs force over data', () => {
+    const { world: fresh } = run(world(), { op: 'init' }, { op: 'settings.set', settings: { events_per_segment: 100 } });
+    const out = applyOp(fresh, { op: 'import', at: at(1), by: 'system', ...data } as OpBase) as Effect;
+    expect(out.state.settings).toEqual({ events_per_segment: 100 });
+    const { world: full } = run(world(), ws);
+    expect(refused(() => applyOp(full, { op: 'import', at: at(1), by: 'system', ...data } as OpBase)).code).toBe('CONFLICT');
+    expect(isNoChange(applyOp(full, { op: 'import', at: at(1), by: 'system', ...data, force: true } as OpBase))).toBe(false);
+  });
+});
+
+describe('archive', () => {
+  it('keeps counting the archived tasks of a workstream as done', () => {
+    const { world: w } = run(world(), ws, task('aaaaaaaa'), task('bbbbbbbb'), { op: 'task.complete', workstream: 'revenue', id: 'aaaaaaaa', result: 'ok' });
+    const out = applyOp(w, { op: 'task.archive', at: at(1), by: 'system', ids: ['aaaaaaaa'] } as OpBase) as Effect;
+    expect(out.state.workstreams.revenue).toMatchObject({ archived_tasks: 1 });
+    expect(out.state.workstreams.revenue.tasks.map((t) => t.id)).toEqual(['bbbbbbbb']);
+  });
+});

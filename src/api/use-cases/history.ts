@@ -7,6 +7,7 @@ import { archivable } from '../../domain/selection.js';
 import type { LogEntry, Task } from '../../domain/types.js';
 import type { MutationOutcome } from '../../engine.js';
 import type { VerifyResult } from '../../store/verify.js';
+import { gitEnv } from '../../store/git-env.js';
 
 export type { VerifyResult };
 import type { Ctx } from '../context.js';
@@ -30,13 +31,18 @@ export async function verify(
 ): Promise<VerifyResult & { from: string | null; to: string | null }> {
   // Not a view: the tip may hold the malformed file verify is to find.
   const store = (await engineOf(ctx.session)).store;
+  const repo = (await ctx.session.where()).repo;
+  // A branch name, a full id or an id shown by log resolve without a process; anything else as git does.
   const resolve = async (rev: string): Promise<string> => {
-    const oid = await store.resolveRevision(rev);
+    const oid = (await store.resolveRevision(rev)) ?? revParse(repo, rev);
     if (!oid) throw new OrchestratorError('NOT_FOUND', `no commit "${rev}" in this repository`, { rev });
     return oid;
   };
   let from: string | null = null;
   let to: string | null;
+  if (i.range?.includes('...')) {
+    throw new OrchestratorError('INVALID_INPUT', `range "${i.range}" is invalid: the branch is one line of commits; use A..B (after A up to B)`, { field: 'range' });
+  }
   if (i.range && i.range.includes('..')) {
     const [a, b] = i.range.split('..');
     from = a ? await resolve(a) : null;
@@ -46,6 +52,19 @@ export async function verify(
   const { verifyRange } = await import('../../store/verify.js');
   const objects = store.objects;
   return { ...(await verifyRange(objects, to, from, { onProgress: i.onProgress })), from, to };
+}
+
+/**
+ * A revision in git's syntax (`orchestrator~3`, `HEAD@{1}`, `v1^{commit}`,
+ * an abbreviated id), resolved by `git rev-parse` to the commit it names;
+ * null when git knows none.
+ */
+function revParse(repo: string, rev: string): string | null {
+  if (!rev || rev.startsWith('-')) return null;
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const r = spawnSync('git', ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], { cwd: repo, env: gitEnv(), encoding: 'utf8' });
+  const oid = r.status === 0 ? r.stdout.trim() : '';
+  return /^[0-9a-f]{40}$/.test(oid) ? oid : null;
 }
 
 /**

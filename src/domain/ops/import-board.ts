@@ -3,7 +3,7 @@ import { conflict } from '../../errors.js';
 import type { OpBase, OpSpec } from '../op.js';
 import { newRecord } from '../own.js';
 import { rules } from '../rules.js';
-import type { Lock, State } from '../types.js';
+import type { Lock, State, World } from '../types.js';
 
 export interface ImportBoardOp extends OpBase {
   op: 'import';
@@ -31,10 +31,20 @@ export interface ImportResult {
 }
 
 /**
+ * Whether a board holds anything an import would lose: workstreams, agents,
+ * knowledge or locks. A branch just made by `init` (or with settings only)
+ * holds nothing, so an import needs no force there.
+ */
+export function hasData(world: World): boolean {
+  const { state } = world;
+  return Object.keys(state.workstreams).length > 0 || Object.keys(state.agents).length > 0 || world.topics.length > 0 || Object.keys(world.locks).length > 0;
+}
+
+/**
  * Replaces the whole board with imported data (an original orchestrator's
  * data directory, validated by the importer). Refused (CONFLICT) when the
- * branch has data, unless forced. The data is recorded by blob id, not
- * inline (see the store's recordOp).
+ * branch has data (see hasData), unless forced. The data is recorded by
+ * blob id, not inline (see the store's recordOp).
  */
 export const importBoard: OpSpec<ImportBoardOp, ImportResult> = {
   type: 'import',
@@ -48,7 +58,7 @@ export const importBoard: OpSpec<ImportBoardOp, ImportResult> = {
       locks: z.record(rules.resource, z.looseObject({ agent: rules.agent, acquired_at: z.string(), ttl_ms: z.number(), expires_at: z.string() })),
     }),
   apply(world, op) {
-    if (world.state.version > 0 && !op.force) {
+    if (hasData(world) && !op.force) {
       throw conflict('the branch already has data; importing would replace it (use --force to replace it)', { version: world.state.version });
     }
     // The branch's settings (how its log is cut) stay the branch's.
