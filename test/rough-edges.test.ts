@@ -39,7 +39,7 @@ describe('init, then import', () => {
     const imported = await run(['import', seedDir(), '--json'], { cwd: dir });
     expect(imported.code).toBe(0);
     expect(imported.json).toMatchObject({ workstreams: 1, tasks: 1, agents: 1, topics: 1 });
-    expect(JSON.parse(git(dir, 'show', 'orchestrator:state.json')).settings).toEqual({ events_per_segment: 1000 });
+    expect(JSON.parse(git(dir, 'show', 'orchestrator:state.json')).settings).toMatchObject({ events_per_segment: 1000 });
     expect((await run(['verify'], { cwd: dir })).code).toBe(0);
     const again = await run(['import', seedDir(), '--json'], { cwd: dir });
     expect(again.code).toBe(4);

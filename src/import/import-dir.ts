@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { conflict, OrchestratorError } from '../errors.js';
 import type { MutationOutcome, Prepare } from '../engine.js';
 import type { Engine } from '../engine.js';
-import type { ImportBoardOp, ImportResult } from '../domain/ops/import-board.js';
+import { hasData, type ImportBoardOp, type ImportResult } from '../domain/ops/import-board.js';
 import { LogCutter, segmentLimits } from '../store/layout.js';
 import { forEachEvent, readSeedDir, type Progress } from './seed-dir.js';
 import * as path from 'node:path';
@@ -37,7 +37,7 @@ export async function importSeedDir(
   const data = readSeedDir(dir, progress);
   // Refuse early what the commit would refuse, before reading a large log.
   const tip = await engine.read();
-  if (tip.world.state.version > 0 && !opts.force) {
+  if (hasData(tip.world) && !opts.force) {
     throw conflict('the branch already has data; importing would replace it (use --force to replace it)', { version: tip.world.state.version });
   }
   const cutter = new LogCutter(engine.store.objects, segmentLimits(tip.world.state));

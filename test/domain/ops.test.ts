@@ -234,7 +234,7 @@ describe("another agent's task", () => {
 });
 
 describe('import', () => {
-  const data = { source: 'seed', force: false, state: { ...world().state, version: 3, workstreams: {}, agents: {} }, events: [], knowledge: { notes: 'x' }, locks: {} };
+  const data = { source: 'seed', force: false, state: { ...world().state, version: 3, workstreams: {}, agents: {} }, log: { sealed: [], live: '', count: 0 }, knowledge: { notes: 'x' }, locks: {} };
 
   it('goes into a branch init just made (settings kept), and needs force over data', () => {
     const { world: fresh } = run(world(), { op: 'init' }, { op: 'settings.set', settings: { events_per_segment: 100 } });
