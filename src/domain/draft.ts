@@ -93,7 +93,9 @@ export function taskIndex(state: State): Map<string, Task> {
  * progress that another agent holds, unless forced. "system" (no known
  * actor) may act, as in the original, where anyone could complete any task.
  */
-export function refuseOthersTask(task: Task, workstream: string, op: { by: string; force?: boolean }, verb: string): void {
+export function refuseOthersTask(task: Task, workstream: string, op: { by: string; force?: boolean }, verb: string, format: number): void {
+  // A rule of format 2: a branch written before it replays as it was written.
+  if (format < 2) return;
   const holder = task.assigned_to;
   if (task.status !== 'in_progress' || !holder || holder === op.by || op.by === 'system' || op.force) return;
   throw conflict(`task "${task.id}" is held by ${holder}, not ${op.by}; ${verb} it as ${holder}, or pass --force to ${verb} it anyway (recorded as forced)`, {

@@ -5,7 +5,19 @@
  * set.
  */
 
-export const FORMAT_VERSION = 1;
+/**
+ * The rules a branch's operations are replayed by. A branch keeps the format
+ * it was created with, so that `verify` replays its history as it was
+ * written, until `init` upgrades it (an operation of its own). Format 2 adds:
+ * completing, failing or releasing another agent's task is refused unless
+ * forced, and archived tasks keep counting as done in their workstream.
+ */
+export const FORMAT_VERSION = 2;
+
+/** The format a state was written under (states before formats were numbered are 1). */
+export function formatOf(state: { format?: number }): number {
+  return typeof state.format === 'number' ? state.format : 1;
+}
 
 export type TaskStatus = 'pending' | 'in_progress' | 'done' | 'failed';
 export const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'in_progress', 'done', 'failed'];

@@ -14,7 +14,7 @@
  */
 import { OrchestratorError } from '../errors.js';
 import { fileToResource, resourceToFile } from '../domain/rules.js';
-import { DEFAULT_EVENTS_PER_SEGMENT, emptyState, type Effect, type Lock, type Settings, type State, type World } from '../domain/types.js';
+import { DEFAULT_EVENTS_PER_SEGMENT, emptyState, formatOf, FORMAT_VERSION, type Effect, type Lock, type Settings, type State, type World } from '../domain/types.js';
 import type { OpBase } from '../domain/op.js';
 import { newRecord } from '../domain/own.js';
 import { BLOB_MODE, TREE_MODE, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
@@ -57,8 +57,9 @@ export interface Snapshot {
 export const NEW_BRANCH_SETTINGS: Settings = { segment_bytes: 128 * 1024 };
 
 /** The state before the first commit; `settings` are the new branch's (none: as branches were first made). */
-export function emptySnapshot(settings?: Settings): Snapshot {
+export function emptySnapshot(settings?: Settings, format = FORMAT_VERSION): Snapshot {
   const state = emptyState(EPOCH);
+  state.format = format;
   if (settings) state.settings = { ...settings };
   return {
     commit: null,
@@ -93,7 +94,8 @@ export async function emptySnapshotFor(objects: ObjectStore, root: string): Prom
     const stateEntry = entry(tree, STATE_FILE);
     const state = stateEntry ? (JSON.parse((await objects.readBlob(stateEntry.oid)).toString('utf8')) as Partial<State>) : null;
     const bytes = state?.settings?.segment_bytes;
-    return emptySnapshot(typeof bytes === 'number' ? { segment_bytes: bytes } : undefined);
+    // And under the rules of the format it was written in.
+    return emptySnapshot(typeof bytes === 'number' ? { segment_bytes: bytes } : undefined, state ? formatOf(state) : FORMAT_VERSION);
   } catch {
     // What is wrong with the root is for its replay to report.
     return emptySnapshot();

@@ -12,9 +12,9 @@ import { sourceName } from './history.js';
 export type { SyncResult };
 
 /** Creates the coordination branch (adopting the remote's when it has one). */
-export async function init(ctx: Ctx): Promise<{ created: boolean; commit: string | null }> {
-  const out = await ctx.session.mutate<{ created: boolean }>((_w, c) => ({ op: 'init', at: c.at, by: by(ctx) }) satisfies InitOp);
-  return { created: out.result.created, commit: out.commit };
+export async function init(ctx: Ctx): Promise<{ created: boolean; commit: string | null; upgraded?: { from: number; to: number } }> {
+  const out = await ctx.session.mutate<{ created: boolean; upgraded?: { from: number; to: number } }>((_w, c) => ({ op: 'init', at: c.at, by: by(ctx) }) satisfies InitOp);
+  return { created: out.result.created, commit: out.commit, ...(out.result.upgraded ? { upgraded: out.result.upgraded } : {}) };
 }
 
 /** Changes branch settings (events per sealed segment of the log). */

@@ -23,14 +23,14 @@ export default room({
       .action(async (dir: string | undefined, opts: { eventsPerSegment?: string }) => {
         const repo = dir ? await ensureRepository(dir) : undefined;
         const session = ctx.session(repo ? { repo } : {});
-        const out = (await invoke(session, declaration('init'), {}, 'cli')) as { created: boolean; commit: string | null };
+        const out = (await invoke(session, declaration('init'), {}, 'cli')) as { created: boolean; commit: string | null; upgraded?: { from: number; to: number } };
         if (opts.eventsPerSegment !== undefined) {
           await invoke(session, declaration('settings.set'), { settings: { events_per_segment: parseIntStrict(opts.eventsPerSegment, 'events per segment') } }, 'cli');
         }
         const where = await session.where();
         const text = out.created
           ? `Initialized branch ${where.branch} in ${where.repo}${where.remote ? ` (remote ${where.remote})` : ''}`
-          : `Branch ${where.branch} already exists in ${where.repo} (at ${out.commit?.slice(0, 8)})`;
+          : `Branch ${where.branch} already exists in ${where.repo} (at ${out.commit?.slice(0, 8)})${out.upgraded ? `; upgraded from format ${out.upgraded.from} to ${out.upgraded.to}` : ''}`;
         ctx.print({ json: { ...out, ...where }, text });
       });
   },

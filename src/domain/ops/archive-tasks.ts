@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { conflict, invalid } from '../../errors.js';
 import { shallowState } from '../draft.js';
 import type { OpBase, OpSpec } from '../op.js';
+import { formatOf } from '../types.js';
 import { rules } from '../rules.js';
 import type { Task } from '../types.js';
 
@@ -50,8 +51,8 @@ export const archiveTasks: OpSpec<ArchiveTasksOp, { archived: number; files: str
         const file = archiveFile(t);
         lines[file] = (lines[file] ?? '') + JSON.stringify({ workstream: name, ...t }) + '\n';
       }
-      // The workstream keeps counting them as done.
-      state.workstreams[name] = { ...ws, tasks: keep, archived_tasks: (ws.archived_tasks ?? 0) + moved };
+      // The workstream keeps counting them as done (format 2; a branch written before replays as it was).
+      state.workstreams[name] = formatOf(world.state) >= 2 ? { ...ws, tasks: keep, archived_tasks: (ws.archived_tasks ?? 0) + moved } : { ...ws, tasks: keep };
     }
     if (found !== wanted.size) throw invalid(`${wanted.size - found} of the tasks to archive do not exist`);
     const files = Object.keys(lines).sort();

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { conflict } from '../../errors.js';
 import { editWorkstream, getTask, patchTask, refuseOthersTask } from '../draft.js';
 import type { OpBase, OpSpec } from '../op.js';
+import { formatOf } from '../types.js';
 import { rules } from '../rules.js';
 import type { OrcEvent, State, Task } from '../types.js';
 
@@ -27,7 +28,7 @@ export const completeTask: OpSpec<CompleteTaskOp, Task> = {
     if (task.status === 'done' || task.status === 'failed') {
       throw conflict(`task "${op.id}" is already ${task.status}`, { workstream: op.workstream, task_id: op.id, status: task.status });
     }
-    refuseOthersTask(task, op.workstream, op, 'complete');
+    refuseOthersTask(task, op.workstream, op, 'complete', formatOf(world.state));
     const { state, ws } = editWorkstream(world.state, op.workstream);
     const done = patchTask(ws, index, { status: 'done', result: op.result, updated_at: op.at });
     const events: OrcEvent[] = [

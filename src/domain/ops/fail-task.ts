@@ -3,6 +3,7 @@ import { conflict, invalid } from '../../errors.js';
 import { editWorkstream, getTask, patchTask, refuseOthersTask } from '../draft.js';
 import { forced, taskEvent } from './complete-task.js';
 import type { OpBase, OpSpec } from '../op.js';
+import { formatOf } from '../types.js';
 import { rules } from '../rules.js';
 import type { Task } from '../types.js';
 
@@ -30,7 +31,7 @@ export const failTask: OpSpec<FailTaskOp, Task> = {
     if (task.status === 'done' || task.status === 'failed') {
       throw conflict(`task "${op.id}" is already ${task.status}`, { workstream: op.workstream, task_id: op.id, status: task.status });
     }
-    refuseOthersTask(task, op.workstream, op, 'fail');
+    refuseOthersTask(task, op.workstream, op, 'fail', formatOf(world.state));
     const { state, ws } = editWorkstream(world.state, op.workstream);
     const failed = patchTask(ws, index, { status: 'failed', result: op.reason, updated_at: op.at });
     return {

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { conflict } from '../../errors.js';
 import { editWorkstream, getTask, patchTask, refuseOthersTask } from '../draft.js';
 import type { OpBase, OpSpec } from '../op.js';
+import { formatOf } from '../types.js';
 import { rules } from '../rules.js';
 import { refuseIfArchived } from './archive-workstream.js';
 import type { Task } from '../types.js';
@@ -28,7 +29,7 @@ export const releaseTask: OpSpec<ReleaseTaskOp, Task> = {
     if (task.status !== 'in_progress' && task.status !== 'failed') {
       throw conflict(`task "${op.id}" is ${task.status}; only a task in progress or failed can be released`, { workstream: op.workstream, task_id: op.id, status: task.status });
     }
-    refuseOthersTask(task, op.workstream, op, 'release');
+    refuseOthersTask(task, op.workstream, op, 'release', formatOf(world.state));
     const { state, ws } = editWorkstream(world.state, op.workstream);
     const released = patchTask(ws, index, { status: 'pending', assigned_to: null, updated_at: op.at });
     return {
