@@ -135,7 +135,7 @@ export async function integritySection(quick: boolean, results: Record<string, u
   const commits = quick ? 600 : 2000;
   for (let i = 0; i < commits / 2; i++) {
     const t = await orc.getNextTask('bench', `agent-${i % 5}`);
-    if (t) await orc.completeTask('bench', t.id, `done ${i}`);
+    if (t) await orc.completeTask('bench', t.id, `done ${i}`, `agent-${i % 5}`);
     else await orc.addTask('bench', { title: `more ${i}` });
   }
   orc.close();
@@ -188,7 +188,7 @@ export async function integritySection(quick: boolean, results: Record<string, u
   while (done < mutations) {
     const t = await sorc.addTask('w', { title: `task ${done}` });
     await sorc.claimTask('w', t.id, `agent-${done % 4}`);
-    await sorc.completeTask('w', t.id, `result ${done}`);
+    await sorc.completeTask('w', t.id, `result ${done}`, `agent-${done % 4}`);
     done += 3;
     if (done % 600 < 3) await sorc.archive({ olderThanMs: 0 });
     if (done % 300 < 3) maxUsed = Math.max(maxUsed, du(path.join(srepo, '.git')));
