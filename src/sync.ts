@@ -79,18 +79,24 @@ export async function syncBranch(engine: Engine, actor: string): Promise<SyncRes
       await store.remote.fetch();
       remoteTip = store.trackingTip();
     }
-    // Keep the local operations under a ref of their own, then move the branch to the remote's tip.
+    // The local operations are kept under a ref of their own: from here on a sync resumes.
+    await store.deleteRef(doneRef);
     if (!(await store.swapRef(pendingRef, null, local!))) throw new OrchestratorError('CONFLICT', 'another sync is running');
     pending = local!;
-    // What both share is done; the local commits after it are to apply.
-    const base = remoteTip ? await store.mergeBase(pending, remoteTip) : null;
-    if (base) await store.swapRef(doneRef, store.readRef(doneRef), base);
-    else await store.deleteRef(doneRef);
-    if (remoteTip && !(await store.swapLocal(local, remoteTip, 'orchestrator', 'orchestrator: sync'))) {
+  }
+  // The branch moves to the remote's tip; the kept ref holds its operations. A sync killed
+  // before this step finds the branch where it was and moves it now.
+  const now = store.localTip();
+  if (remoteTip && now && now !== remoteTip && !(await store.isAncestor(now, remoteTip)) && !(await store.isAncestor(remoteTip, now))) {
+    if (now !== pending) {
+      throw new OrchestratorError('CONFLICT', `operations were committed here while a sync was interrupted; the interrupted sync keeps its own under ${pendingRef}`, { local: now, pending });
+    }
+    if (!(await store.swapLocal(now, remoteTip, 'orchestrator', 'orchestrator: sync'))) {
       throw new OrchestratorError('CONFLICT', 'the branch moved during sync; run sync again (it resumes)');
     }
   }
-  const done = store.readRef(doneRef);
+  // Done: the kept commits applied so far, or (before the first) what the kept and the remote share.
+  const done = store.readRef(doneRef) ?? (remoteTip ? await store.mergeBase(pending, remoteTip) : null);
   const commits: CommitInfo[] = [];
   for await (const c of walkHistory(store.objects, pending, done)) commits.unshift(c);
   // Exactly once, however often sync is interrupted: every operation is re-applied under its

@@ -59,6 +59,28 @@ describe('an interrupted sync', () => {
     expect(cli(['verify'], { cwd: remote }).code).toBe(0);
   });
 
+  it('resumes when killed after keeping its operations and before moving the branch', async () => {
+    const { clones, remote } = makeCluster(2);
+    const a = openOrchestrator({ repo: clones[0], agent: 'agent-a' });
+    await a.createWorkstream('w');
+    const b = openOrchestrator({ repo: clones[1], agent: 'agent-b' });
+    const offline = openOrchestrator({ repo: clones[0], agent: 'agent-a', offline: true });
+    await offline.addTask('w', { title: 'offline' });
+    await b.addTask('w', { title: 'online' });
+    git(clones[0], 'fetch', 'origin');
+    // As if killed right after keeping the local operations: the branch still holds them,
+    // and no commit is marked done yet.
+    git(clones[0], 'update-ref', 'refs/orchestrator/sync/orchestrator', git(clones[0], 'rev-parse', 'orchestrator'));
+    const r = cli(['sync', '--json'], { cwd: clones[0] });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.json.dropped).toEqual([]);
+    expect(r.json.applied.map((x: { op: string }) => x.op)).toEqual(['task.add']);
+    expect((await b.listTasks('w')).map((x) => x.title).sort()).toEqual(['offline', 'online']);
+    expect(git(clones[0], 'rev-parse', 'orchestrator')).toBe(git(remote, 'rev-parse', 'orchestrator'));
+    expect(cli(['verify'], { cwd: remote }).code).toBe(0);
+  });
+
   it('applies every operation exactly once when killed again and again, and says so at the end', async () => {
     const { clones, remote } = makeCluster(2);
     const a = openOrchestrator({ repo: clones[0], agent: 'agent-a' });
