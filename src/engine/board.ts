@@ -77,7 +77,7 @@ export class Board {
   }
 
   /** Publishes a waiting operation; null when the remote refused (the board is then not used). */
-  async publish(opId: string, intent: Intent, base: string | null, by: string): Promise<{ ref: string; oid: string } | null> {
+  async publish(opId: string, intent: Intent, base: string | null, by: string): Promise<{ ref: string; oid: string; created: number } | null> {
     const objects = this.store.objects;
     const tree = await objects.writeTree([]);
     const now = Date.now();
@@ -85,7 +85,7 @@ export class Board {
     const record = { op_id: opId, intent, base, created: now };
     const oid = await objects.writeCommit({ tree, parents: [], author: person, committer: person, message: `${SUBJECT} ${opId}\n\nOrchestrator-Op: ${JSON.stringify(record)}\n` });
     const ref = `${this.remote.remotePrefix}${opId}`;
-    return (await this.remote.publish(oid, ref)) ? { ref, oid } : null;
+    return (await this.remote.publish(oid, ref)) ? { ref, oid, created: now } : null;
   }
 
   /** Withdraws our request: 'gone' means another writer carried it (or it expired and was removed). */

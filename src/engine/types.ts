@@ -101,8 +101,8 @@ export interface Item {
   spoolFile?: string;
   /** Another writer's request (from the spool, or null: from the board): nobody here waits for it. */
   foreign?: SpoolEntry | null;
-  /** Its request ref on the remote's board (ours once published, or the one we carry). */
-  remote?: { ref: string; oid: string };
+  /** Its request ref on the remote's board (ours once published, or the one we carry), and when it was published. */
+  remote?: { ref: string; oid: string; created?: number };
   waiter?: { resolve: (o: MutationOutcome<unknown>) => void; reject: (e: unknown) => void };
   attempts: number;
 }

@@ -157,12 +157,19 @@ export class ChainWriter {
     return out;
   }
 
-  /** Is one of our operations on the board, with an older one (that we can plan) before it? */
+  /**
+   * Is one of our operations on the board, with an older one (that we can plan) before it?
+   * Ours counts from its publication even when the fetch that ran beside it did not see it.
+   */
   private async behindOnBoard(board: Board, live: Item[]): Promise<boolean> {
-    const mine = new Set(live.flatMap((i) => (i.waiter && i.remote ? [i.remote.oid] : [])));
-    if (!mine.size || !this.engine.planners) return false;
+    const mine = live.flatMap((i) => (i.waiter && i.remote ? [i.remote] : []));
+    if (!mine.length || !this.engine.planners) return false;
+    const oids = new Set(mine.map((r) => r.oid));
     const waiting = (await board.list(new Set())).filter((r) => this.engine.planners!(r.intent.name));
-    return waiting.findIndex((r) => mine.has(r.oid)) > 0;
+    const seen = waiting.findIndex((r) => oids.has(r.oid));
+    if (seen >= 0) return seen > 0;
+    const created = Math.min(...mine.map((r) => r.created ?? Infinity));
+    return waiting.some((r) => r.created < created);
   }
 
   /** Leaves our waiting operations on the board (each once), so that whoever wins next carries them. */
