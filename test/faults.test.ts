@@ -29,14 +29,19 @@ function ownerLineOf(pid: number): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Two clones of a remote with a workstream `w`: agent-b online on the second, agent-a offline on the first. */
+async function offlineCluster() {
+  const { clones, remote } = makeCluster(2);
+  await openOrchestrator({ repo: clones[0], agent: 'agent-a' }).createWorkstream('w');
+  const b = openOrchestrator({ repo: clones[1], agent: 'agent-b' });
+  await b.status();
+  const offline = openOrchestrator({ repo: clones[0], agent: 'agent-a', offline: true });
+  return { clones, remote, b, offline };
+}
+
 describe('an interrupted sync', () => {
   it('applies each operation exactly once when killed after pushing and before recording its progress', async () => {
-    const { clones, remote } = makeCluster(2);
-    const a = openOrchestrator({ repo: clones[0], agent: 'agent-a' });
-    await a.createWorkstream('w');
-    const b = openOrchestrator({ repo: clones[1], agent: 'agent-b' });
-    await b.status();
-    const offline = openOrchestrator({ repo: clones[0], agent: 'agent-a', offline: true });
+    const { clones, remote, b, offline } = await offlineCluster();
     for (let i = 0; i < 5; i++) await offline.logEvent('agent-a', 'note', { seq: i });
     const t = await offline.addTask('w', { title: 'added offline' });
     await b.addTask('w', { title: 'added online' });
@@ -60,11 +65,7 @@ describe('an interrupted sync', () => {
   });
 
   it('resumes when killed after keeping its operations and before moving the branch', async () => {
-    const { clones, remote } = makeCluster(2);
-    const a = openOrchestrator({ repo: clones[0], agent: 'agent-a' });
-    await a.createWorkstream('w');
-    const b = openOrchestrator({ repo: clones[1], agent: 'agent-b' });
-    const offline = openOrchestrator({ repo: clones[0], agent: 'agent-a', offline: true });
+    const { clones, remote, b, offline } = await offlineCluster();
     await offline.addTask('w', { title: 'offline' });
     await b.addTask('w', { title: 'online' });
     git(clones[0], 'fetch', 'origin');
@@ -82,12 +83,7 @@ describe('an interrupted sync', () => {
   });
 
   it('applies every operation exactly once when killed again and again, and says so at the end', async () => {
-    const { clones, remote } = makeCluster(2);
-    const a = openOrchestrator({ repo: clones[0], agent: 'agent-a' });
-    await a.createWorkstream('w');
-    const b = openOrchestrator({ repo: clones[1], agent: 'agent-b' });
-    await b.status();
-    const offline = openOrchestrator({ repo: clones[0], agent: 'agent-a', offline: true });
+    const { clones, remote, b, offline } = await offlineCluster();
     for (let i = 0; i < 40; i++) await offline.logEvent('agent-a', 'note', { seq: i });
     for (let i = 0; i < 5; i++) await offline.addTask('w', { title: `offline ${i}` });
     await b.addTask('w', { title: 'online' });
