@@ -542,6 +542,51 @@ describeBrowser('dashboard manages work', () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-work.png'), fullPage: true });
   });
+
+  it('edits a task and deletes a pending one from the page, as the chosen agent', async () => {
+    await page.fill('#act-as', 'agent-1');
+    const charge = taskRow(page, 'Charge cards');
+    const id = (await charge.getAttribute('data-task'))!;
+    await charge.locator('button[data-action="edit"]').click();
+    await page.locator('#edit-dialog[open]').waitFor();
+    expect(await page.inputValue('#te-title')).toBe('Charge cards');
+    // Nothing changed: said in the dialog, nothing sent.
+    await page.click('#te-submit');
+    expect(await page.locator('#te-message').textContent()).toBe('Nothing changed.');
+    await page.fill('#te-title', 'Charge cards in EUR');
+    await page.fill('#te-priority', '1');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-edit.png') });
+    await page.click('#te-submit');
+    await page.locator('#edit-dialog').waitFor({ state: 'hidden' });
+    await taskRow(page, 'Charge cards in EUR').waitFor();
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.action)).toBe('edit');
+    const edited = (run(there, '--json', 't', 'ls', 'payments').json as Array<{ id: string; title: string; priority: number; assigned_to: string }>).find((t) => t.id === id);
+    expect(edited).toMatchObject({ title: 'Charge cards in EUR', priority: 1, assigned_to: 'agent-2' });
+    expect(history(there, 1)[0]).toBe(`agent-1 | task edit payments/${id} by agent-1`);
+
+    // Delete a pending task, after confirming.
+    const meanwhile = taskRow(page, 'Added meanwhile');
+    const gone = (await meanwhile.getAttribute('data-task'))!;
+    g.expectConfirm('"Added meanwhile"');
+    await meanwhile.locator('button[data-action="delete"]').click();
+    await meanwhile.waitFor({ state: 'detached' });
+    expect((run(there, '--json', 't', 'ls', 'backend').json as Array<{ id: string }>).map((t) => t.id)).not.toContain(gone);
+    expect(history(there, 1)[0]).toBe(`agent-1 | task delete backend/${gone} by agent-1`);
+
+    // One that another task depends on is refused, in words, beside it; nothing is written.
+    const base = run(here, '--json', 't', 'add', 'backend', 'Base layer').json.id as string;
+    run(here, 't', 'add', 'backend', 'On the base', '--after', base);
+    const baseRow = taskRow(page, 'Base layer');
+    await taskRow(page, 'On the base').waitFor();
+    const before = history(here, 1)[0];
+    g.expectConfirm('"Base layer"');
+    await baseRow.locator('button[data-action="delete"]').click();
+    const note = baseRow.locator('.task-note .form-message.error');
+    await note.waitFor();
+    expect(await note.textContent()).toMatch(/^Not deleted: .*depend/);
+    expect(history(here, 1)[0]).toBe(before);
+    expect(await baseRow.count()).toBe(1);
+  });
 });
 
 describeBrowser('dashboard modes', () => {

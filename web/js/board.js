@@ -2,7 +2,8 @@
  * The board: summary figures, then the workstreams (most urgent first) with
  * their progress and tasks. Each task shows its status, dependencies, needs,
  * assignee and result, and, for those allowed to write, the actions its
- * status allows (Claim; Done, Fail, Release; Release of a failed task).
+ * status allows (Claim; Done, Fail, Release; Release of a failed task; Edit
+ * of any task not done; Delete of a pending one).
  * The buttons only carry data-action; work.js acts on them.
  *
  * A task's last action message (an error in words) stays beside its
@@ -226,7 +227,7 @@ function renderTask(ws, t, byId) {
   );
 }
 
-const ACTION_LABEL = { claim: 'Claim', complete: 'Done', fail: 'Fail', release: 'Release' };
+const ACTION_LABEL = { claim: 'Claim', complete: 'Done', fail: 'Fail', release: 'Release', edit: 'Edit', delete: 'Delete' };
 
 /** The buttons a task's status allows; a pending task waiting for others says so instead of offering Claim. */
 function actions(ws, t, status, waiting) {
@@ -236,10 +237,13 @@ function actions(ws, t, status, waiting) {
   if (status === 'pending' && !waiting.length) list = ['claim'];
   else if (status === 'in_progress') list = ['complete', 'fail', 'release'];
   else if (status === 'failed') list = ['release'];
+  // Any task not done can be edited; a pending one deleted (the server refuses one others depend on).
+  if (status !== 'done') list.push('edit');
+  if (status === 'pending') list.push('delete');
   const buttons = list.map((action) =>
     h('button', {
       type: 'button',
-      class: 'btn btn-small act act-' + action + (action === 'claim' || action === 'complete' ? ' btn-primary' : action === 'fail' ? ' btn-danger' : ''),
+      class: 'btn btn-small act act-' + action + (action === 'claim' || action === 'complete' ? ' btn-primary' : action === 'fail' ? ' btn-danger' : action === 'edit' || action === 'delete' ? ' btn-ghost' : ''),
       data: { action, ws, id: t.id, key: action + ':' + key, fallback: 'task:' + key },
       'aria-label': ACTION_LABEL[action] + ': ' + t.title,
       'aria-disabled': running ? 'true' : null,
