@@ -113,3 +113,10 @@ export function formMessage(target, text, kind = '') {
   m.textContent = text;
   m.className = 'form-message' + (kind ? ' ' + kind : '');
 }
+
+/** An integer field: undefined when empty (the server's default), else the text as typed (the server checks it). */
+export function intField(id) {
+  const v = $(id).value.trim();
+  if (!v) return undefined;
+  return /^-?\d+$/.test(v) ? Number(v) : v;
+}

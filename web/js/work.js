@@ -2,8 +2,7 @@
  * Managing work from the page, as the acting agent: create a workstream, add
  * a task (workstream, title, description, priority, estimate, needs, and
  * dependencies chosen from the tasks on the board), claim, complete,
- * fail or release a task, edit one (title, description, priority, estimate)
- * and delete a pending one after confirming.
+ * fail or release a task (editing and deleting one: edit.js).
  *
  * The forms and the Done/Fail dialog are in index.html and never rebuilt:
  * live updates refresh only their choices (workstreams, tasks to depend
@@ -11,7 +10,8 @@
  * beside the control that asked (a 409 names the holder; a 400 marks the
  * field it names).
  */
-import { $, announce, formMessage, h, region } from './dom.js';
+import { $, announce, formMessage, h, intField, region } from './dom.js';
+import { deleteTask, initEdit, openEdit } from './edit.js';
 import { api, ApiError, request } from './api.js';
 import { refresh } from './live.js';
 import { canWrite, requireAgent, writeError } from './session.js';
@@ -81,13 +81,6 @@ function refused(formId, messageId, err) {
     $(input).setAttribute('aria-invalid', 'true');
     $(input).focus();
   }
-}
-
-/** An integer field: undefined when empty (the server's default), else the text as typed (the server checks it). */
-function intField(id) {
-  const v = $(id).value.trim();
-  if (!v) return undefined;
-  return /^-?\d+$/.test(v) ? Number(v) : v;
 }
 
 async function onCreateWorkstream(ev) {
@@ -283,105 +276,9 @@ async function onBoardClick(ev) {
   if (action === 'add-task') return openTaskForm(ws);
   if (action === 'dismiss') return setTaskNote(taskKey(ws, id), null);
   if (action === 'complete' || action === 'fail') return openDialog(action, ws, id, button);
-  if (action === 'edit') return openEdit(ws, id, button);
-  if (action === 'delete') return deleteTask(ws, id);
+  if (action === 'edit') return openEdit(ws, id, findTask(ws, id), button);
+  if (action === 'delete') return deleteTask(ws, id, findTask(ws, id));
   await act(action, ws, id, {});
-}
-
-// --- edit and delete -------------------------------------------------------------
-
-let editFor = null;
-
-function openEdit(ws, id, opener) {
-  const t = findTask(ws, id);
-  if (!t) return;
-  editFor = { ws, id, opener, was: { title: t.title, description: t.description || '', priority: t.priority, estimate: t.estimate || '' } };
-  $('te-task').textContent = ws + '/' + id + (t.assigned_to ? ' · held by ' + t.assigned_to : '');
-  $('te-title').value = t.title;
-  $('te-desc').value = t.description || '';
-  $('te-priority').value = t.priority === undefined || t.priority === null ? '' : String(t.priority);
-  $('te-estimate').value = t.estimate || '';
-  for (const el of $('te-form').querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-  formMessage('te-message', '');
-  $('edit-dialog').showModal();
-  $('te-title').focus();
-}
-
-/** A field named by a 400 answer -> the dialog's input to mark. */
-const EDIT_FIELDS = { title: 'te-title', description: 'te-desc', priority: 'te-priority', estimate: 'te-estimate' };
-
-async function onEditSubmit(ev) {
-  ev.preventDefault();
-  if (!editFor) return;
-  const { ws, id, was } = editFor;
-  const title = $('te-title').value.trim();
-  if (!title) {
-    formMessage('te-message', 'Give the task a title.', 'error');
-    $('te-title').setAttribute('aria-invalid', 'true');
-    $('te-title').focus();
-    return;
-  }
-  // Only what changed is sent: the commit records the edit as made.
-  const body = {};
-  if (title !== was.title) body.title = title;
-  const description = $('te-desc').value.trim();
-  if (description !== was.description) body.description = description;
-  const priority = intField('te-priority');
-  if (priority !== undefined && priority !== was.priority) body.priority = priority;
-  const estimate = $('te-estimate').value.trim();
-  if (estimate !== was.estimate) body.estimate = estimate;
-  if (!Object.keys(body).length) {
-    formMessage('te-message', 'Nothing changed.', 'error');
-    return;
-  }
-  const agent = requireAgent('te-message');
-  if (!agent) {
-    editFor.focusTo = 'act-as';
-    $('edit-dialog').close();
-    return;
-  }
-  const button = $('te-submit');
-  button.disabled = true;
-  formMessage('te-message', 'Saving…', 'busy');
-  try {
-    await request('POST', api('workstreams', ws, 'tasks', id, 'edit'), { ...body, agent });
-    announce('Edited "' + title + '" as ' + agent);
-    $('edit-dialog').close();
-  } catch (err) {
-    formMessage('te-message', 'Not saved: ' + writeError(err), 'error');
-    const input = err instanceof ApiError && EDIT_FIELDS[err.data.field];
-    if (input) {
-      $(input).setAttribute('aria-invalid', 'true');
-      $(input).focus();
-    }
-    if (!canWrite()) $('edit-dialog').close();
-  } finally {
-    button.disabled = false;
-    refresh();
-  }
-}
-
-async function deleteTask(ws, id) {
-  const key = taskKey(ws, id);
-  const say = (text) => setTaskNote(key, { text, kind: 'error' });
-  const agent = requireAgent(say);
-  if (!agent) return;
-  const t = findTask(ws, id);
-  const name = t ? '"' + t.title + '"' : id;
-  if (!window.confirm('Delete the task ' + name + ' (' + ws + '/' + id + ') as ' + agent + '? This commits a deletion to the branch.')) return;
-  setTaskNote(key, null);
-  setTaskBusy(key, 'delete');
-  try {
-    await request('DELETE', api('workstreams', ws, 'tasks', id), { agent });
-    announce('Deleted ' + name + ' as ' + agent);
-  } catch (err) {
-    const text = writeError(err);
-    say('Not deleted: ' + text);
-    announce('Not deleted: ' + text);
-  } finally {
-    setTaskBusy(key, null);
-    refresh();
-  }
 }
 
 // --- the Done / Fail dialog ------------------------------------------------------
@@ -444,6 +341,7 @@ async function onDialogSubmit(ev) {
 }
 
 export function initWork() {
+  initEdit();
   $('ws-new').addEventListener('click', () => {
     if (toggleForm('ws-form', 'ws-new')) $('ws-name').focus();
   });
@@ -474,20 +372,6 @@ export function initWork() {
   });
   $('workstreams').addEventListener('click', onBoardClick);
   $('td-form').addEventListener('submit', onDialogSubmit);
-  $('te-form').addEventListener('submit', onEditSubmit);
-  $('te-form').addEventListener('input', (ev) => {
-    if (ev.target.removeAttribute) ev.target.removeAttribute('aria-invalid');
-    formMessage('te-message', '');
-  });
-  $('te-cancel').addEventListener('click', () => $('edit-dialog').close());
-  $('edit-dialog').addEventListener('close', () => {
-    if (!editFor) return;
-    const to = editFor.focusTo || (!canWrite() && !$('token-form').hidden ? 'token-input' : null);
-    const opener = editFor.opener;
-    editFor = null;
-    if (to) $(to).focus();
-    else if (opener.isConnected) opener.focus();
-  });
   $('td-cancel').addEventListener('click', closeDialog);
   $('task-dialog').addEventListener('close', () => {
     if (!dialogFor) return;
