@@ -17,6 +17,7 @@ import { inflateSync } from 'node:zlib';
 import { OrchestratorError } from '../errors.js';
 import { atomicWriteFileSync } from './fs-client.js';
 import { gitEnv } from './git-env.js';
+import { Packs } from './pack.js';
 import { isPiece, toPieces, zlibStream, type Piece } from './pieces.js';
 import { readStateCache, rememberState, type CachedState } from './state-cache.js';
 import type { RepoPaths } from './repo.js';
@@ -396,9 +397,11 @@ export class ObjectStore implements ObjectSink {
     this.catFile = new CatFile(repo.commondir);
     this.checker = new CatFile(repo.commondir, 'batch-check');
     this.packs = new PackReader(repo.commondir);
+    this.ownPacks = new Packs(this.objectsDir);
   }
 
   private readonly packs: PackReader;
+  private readonly ownPacks: Packs;
 
   loosePath(oid: string): string {
     return path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
@@ -416,10 +419,11 @@ export class ObjectStore implements ObjectSink {
       }
       return unwrap(oid, inflateSync(deflated));
     }
-    // A quarantine or alternates are git's to resolve; plain packs a long-running process reads itself.
-    if (packsInProcess && !this.extraDirs.length) {
+    // A quarantine or alternates are git's to resolve; plain packs are read in process (a
+    // long-running process through isomorphic-git's pack cache, a command a few objects at a time).
+    if (!this.extraDirs.length) {
       // Not in a pack it can read (alternates, say): git's own reader decides.
-      const packed = await this.packs.read(oid);
+      const packed = packsInProcess ? await this.packs.read(oid) : await this.ownPacks.read(oid, (base) => this.read(base));
       if (packed) return packed;
     }
     const r = await this.catFile.read(oid);
@@ -477,6 +481,7 @@ export class ObjectStore implements ObjectSink {
   async exists(oid: string): Promise<boolean> {
     if (fs.existsSync(this.loosePath(oid))) return true;
     if (this.extraDirs.some((d) => fs.existsSync(path.join(d, oid.slice(0, 2), oid.slice(2))))) return true;
+    if (this.ownPacks.has(oid)) return true;
     return (await this.checker.read(oid)) !== null;
   }
 
