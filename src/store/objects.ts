@@ -2,13 +2,15 @@
  * Git objects: loose ones read and written in process (hashed and
  * compressed with Node's crypto and zlib), trees and commits encoded here.
  *
- * Objects that are not loose (packed by `git gc` or our maintenance, or
- * visible only through alternates or a push quarantine): a short command
- * reads them through one long-lived `git cat-file --batch` (opening a pack in
- * process means reading its whole index, which in a large code repository
- * costs far more than one spawn); a long-running process (the server, the
- * MCP server) reads packs in process with isomorphic-git, whose pack cache
- * it keeps for its life (`readPacksInProcess()`).
+ * Packed objects (by `git gc` or our maintenance): a short command reads
+ * them in process from the pack's index and the pack itself, a few small
+ * reads each (pack.ts: the fan-out table and one bucket of ids, never the
+ * whole index, which in a large code repository is megabytes); a
+ * long-running process (the server, the MCP server) reads them with
+ * isomorphic-git, whose pack cache it keeps for its life
+ * (`readPacksInProcess()`). What neither reads (alternates, a push
+ * quarantine's own pack, an index of another version) goes through one
+ * long-lived `git cat-file --batch`.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
