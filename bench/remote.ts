@@ -202,6 +202,38 @@ async function restRun(server: SshServer, writers: number, tasks: number): Promi
   return run;
 }
 
+/** Agents as a shell runs them: on each of `clones` clones, one `orchestrator t next` process per claim until none is left. */
+async function cliRun(server: SshServer, clones: number, tasks: number): Promise<Run> {
+  const name = `cli-${clones}-${Date.now().toString(36)}`;
+  await server.createRepo(name);
+  const repos = await Promise.all(Array.from({ length: clones }, (_, i) => server.clone(name, path.join(tempDir('orc-bench-remote-'), `c${i}`))));
+  await seed(repos[0], tasks);
+  await Promise.all(repos.map((repo) => run(process.execPath, [BIN, 'status'], { cwd: repo })));
+  const claims: Claim[] = [];
+  const errors: string[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    repos.map(async (repo, i) => {
+      const agent = `agent-${i}`;
+      for (;;) {
+        const s = performance.now();
+        const r = await run(process.execPath, [BIN, '--json', 't', 'next', 'w', agent], { cwd: repo });
+        if (r.code !== 0) {
+          errors.push(`exit ${r.code}: ${r.stderr.trim().split('\n')[0]}`);
+          return;
+        }
+        const task = JSON.parse(r.stdout) as { id?: string } | null;
+        if (!task?.id) return;
+        claims.push({ id: task.id, attempts: NaN, ms: performance.now() - s, agent });
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const out = summarize(`${clones} clones, a CLI process per claim`, claims, seconds, errors, await agrees(server, name, repos[0], claims));
+  out.worst = NaN;
+  return out;
+}
+
 /**
  * Processes an uncontended claim starts: git's own trace (trace2) groups
  * every git process under the command that started it, so each push and
@@ -254,12 +286,14 @@ export async function remoteSection(quick: boolean, results: Record<string, unkn
       runs.push(sharedRun8);
       const rest = await restRun(server, 32, 64 * n);
       runs.push(rest);
+      runs.push(await cliRun(server, 8, 24));
       const procs = await processesPerClaim(server);
       results[`remote_${delay}ms`] = { floor: { shared, fresh, F }, runs: runs.map(({ claims: _c, ...r }) => r), processes: procs };
       const target = (r: Run): string => {
         if (r.label === '1 clone') return `>= 0.8 x 1/push = ${((0.8 * 1000) / shared.push).toFixed(2)}/s: ${verdict(r.rate >= (0.8 * 1000) / shared.push)}`;
         if (r.label === '8 clones') return `>= 0.7 x 1/F = ${((0.7 * 1000) / F).toFixed(2)}/s, worst <= 8: ${verdict(r.rate >= (0.7 * 1000) / F && r.worst <= 8)}`;
         if (r.label === '16 clones') return `no exit 6: ${verdict(!r.errors.some((e) => /gave up|CONTENTION/.test(e)))}`;
+        if (r.label.includes('CLI')) return `no error: ${verdict(!r.errors.length)}`;
         if (r.label.includes('sharing') || r.label.includes('REST')) return `>= 4x 8 clones = ${(4 * eight.rate).toFixed(2)}/s: ${verdict(r.rate >= 4 * eight.rate)}`;
         return '';
       };

@@ -12,7 +12,7 @@ import { DEFAULT_STALE_MS } from '../domain/queries.js';
 import { check } from '../domain/rules.js';
 import { configFiles, configValue, listRemotes } from '../store/git-config.js';
 import { GitStore } from '../store/git-store.js';
-import { readPacksInProcess } from '../store/objects.js';
+import { readPacksDirectly, readPacksInProcess } from '../store/objects.js';
 import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
 import { actingAgent } from './identity.js';
 import { plannerOf } from './planners.js';
@@ -58,6 +58,11 @@ export interface OpenOptions {
    * objects in process and keeps their index cached, instead of through git.
    */
   longRunning?: boolean;
+  /**
+   * One command and exit (the CLI): the few packed objects it needs are read
+   * straight from the packs instead of through a git process it would start.
+   */
+  oneShot?: boolean;
 }
 
 export interface Where {
@@ -141,6 +146,7 @@ export class Session {
         const branch = this.options.branch ?? DEFAULT_BRANCH;
         const remote = await resolveRemote(repo, this.options.remote);
         if (this.options.longRunning) readPacksInProcess();
+        else if (this.options.oneShot) readPacksDirectly();
         const store = await GitStore.open(repo, branch, remote);
         const engine = new Engine({
           store,

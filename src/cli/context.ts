@@ -100,7 +100,7 @@ export class CliContext {
 
   /** The session of this run (opened on first use). */
   session(extra: Partial<OpenOptions> = {}): Session {
-    this.opened ??= new Session({ ...this.openOptions(), ...extra });
+    this.opened ??= new Session({ ...this.openOptions(), oneShot: !extra.longRunning, ...extra });
     return this.opened;
   }
 

@@ -2,15 +2,16 @@
  * Git objects: loose ones read and written in process (hashed and
  * compressed with Node's crypto and zlib), trees and commits encoded here.
  *
- * Packed objects (by `git gc` or our maintenance): a short command reads
+ * Packed objects (by `git gc` or our maintenance): a CLI command reads
  * them in process from the pack's index and the pack itself, a few small
  * reads each (pack.ts: the fan-out table and one bucket of ids, never the
- * whole index, which in a large code repository is megabytes); a
- * long-running process (the server, the MCP server) reads them with
- * isomorphic-git, whose pack cache it keeps for its life
- * (`readPacksInProcess()`). What neither reads (alternates, a push
- * quarantine's own pack, an index of another version) goes through one
- * long-lived `git cat-file --batch`.
+ * whole index, which in a large code repository is megabytes;
+ * `readPacksDirectly()`); the server and the MCP server read them with
+ * isomorphic-git, whose pack cache they keep for their life
+ * (`readPacksInProcess()`). A library process, and whatever neither reads
+ * (alternates, a push quarantine's own pack, an index of another version),
+ * goes through one long-lived `git cat-file --batch`, whose delta base
+ * cache serves a process that reads the same objects again and again.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -345,6 +346,16 @@ export function readPacksInProcess(on = true): void {
   packsInProcess = on;
 }
 
+/**
+ * A short command reads the few packed objects it needs straight from the
+ * packs (see the module comment). A library process keeps git's reader: it
+ * reads objects again and again, and git keeps their delta bases cached.
+ */
+let packsDirect = false;
+export function readPacksDirectly(on = true): void {
+  packsDirect = on;
+}
+
 /** Packed objects read in process by isomorphic-git, its pack cache kept for the life of the store. */
 class PackReader {
   private git: typeof import('isomorphic-git') | null | undefined;
@@ -423,7 +434,7 @@ export class ObjectStore implements ObjectSink {
     }
     // A quarantine or alternates are git's to resolve; plain packs are read in process (a
     // long-running process through isomorphic-git's pack cache, a command a few objects at a time).
-    if (!this.extraDirs.length) {
+    if (!this.extraDirs.length && (packsInProcess || packsDirect)) {
       // Not in a pack it can read (alternates, say): git's own reader decides.
       const packed = packsInProcess ? await this.packs.read(oid) : await this.ownPacks.read(oid, (base) => this.read(base));
       if (packed) return packed;
@@ -483,7 +494,7 @@ export class ObjectStore implements ObjectSink {
   async exists(oid: string): Promise<boolean> {
     if (fs.existsSync(this.loosePath(oid))) return true;
     if (this.extraDirs.some((d) => fs.existsSync(path.join(d, oid.slice(0, 2), oid.slice(2))))) return true;
-    if (this.ownPacks.has(oid)) return true;
+    if (packsDirect && this.ownPacks.has(oid)) return true;
     return (await this.checker.read(oid)) !== null;
   }
 

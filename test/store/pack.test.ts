@@ -8,12 +8,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../../src/api.js';
-import { ObjectStore } from '../../src/store/objects.js';
+import { ObjectStore, readPacksDirectly } from '../../src/store/objects.js';
 import { applyDelta } from '../../src/store/pack.js';
 import { findRepo } from '../../src/store/repo.js';
 import { cleanup, git, makeRepo } from '../helpers/repos.js';
 
-afterAll(cleanup);
+// As a CLI command reads them (a library process asks git).
+readPacksDirectly();
+afterAll(() => {
+  readPacksDirectly(false);
+  cleanup();
+});
 
 /** A board with enough history that packing makes delta chains of state.json and the event log. */
 async function board(): Promise<string> {
