@@ -12,7 +12,7 @@ import { DEFAULT_STALE_MS } from '../domain/queries.js';
 import { check } from '../domain/rules.js';
 import { configFiles, configValue, listRemotes } from '../store/git-config.js';
 import { GitStore } from '../store/git-store.js';
-import { readPacksDirectly, readPacksInProcess } from '../store/objects.js';
+import { readPacks } from '../store/objects.js';
 import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
 import { actingAgent } from './identity.js';
 import { plannerOf } from './planners.js';
@@ -145,8 +145,8 @@ export class Session {
         const repo = requireRepo(this.options.repo ?? process.cwd());
         const branch = this.options.branch ?? DEFAULT_BRANCH;
         const remote = await resolveRemote(repo, this.options.remote);
-        if (this.options.longRunning) readPacksInProcess();
-        else if (this.options.oneShot) readPacksDirectly();
+        if (this.options.longRunning) readPacks('cached');
+        else if (this.options.oneShot) readPacks('direct');
         const store = await GitStore.open(repo, branch, remote);
         const engine = new Engine({
           store,

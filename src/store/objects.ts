@@ -6,9 +6,9 @@
  * them in process from the pack's index and the pack itself, a few small
  * reads each (pack.ts: the fan-out table and one bucket of ids, never the
  * whole index, which in a large code repository is megabytes;
- * `readPacksDirectly()`); the server and the MCP server read them with
+ * `readPacks('direct')`); the server and the MCP server read them with
  * isomorphic-git, whose pack cache they keep for their life
- * (`readPacksInProcess()`). A library process, and whatever neither reads
+ * (`readPacks('cached')`). A library process, and whatever neither reads
  * (alternates, a push quarantine's own pack, an index of another version),
  * goes through one long-lived `git cat-file --batch`, whose delta base
  * cache serves a process that reads the same objects again and again.
@@ -340,20 +340,16 @@ function unwrap(oid: string, wrapped: Buffer): { type: ObjectType; content: Buff
   return { type: wrapped.toString('latin1', 0, sp) as ObjectType, content: wrapped.subarray(nul + 1) };
 }
 
-/** Long-running processes read packed objects in process (see the module comment). */
-let packsInProcess = false;
-export function readPacksInProcess(on = true): void {
-  packsInProcess = on;
-}
-
 /**
- * A short command reads the few packed objects it needs straight from the
- * packs (see the module comment). A library process keeps git's reader: it
- * reads objects again and again, and git keeps their delta bases cached.
+ * How this process reads packed objects (see the module comment): through
+ * git (a library process: git caches delta bases for repeated reads),
+ * straight from the packs (one command, a few objects), or with
+ * isomorphic-git's pack cache (the server and the MCP server).
  */
-let packsDirect = false;
-export function readPacksDirectly(on = true): void {
-  packsDirect = on;
+export type PackReading = 'git' | 'direct' | 'cached';
+let packReading: PackReading = 'git';
+export function readPacks(how: PackReading): void {
+  packReading = how;
 }
 
 /** Packed objects read in process by isomorphic-git, its pack cache kept for the life of the store. */
@@ -432,11 +428,10 @@ export class ObjectStore implements ObjectSink {
       }
       return unwrap(oid, inflateSync(deflated));
     }
-    // A quarantine or alternates are git's to resolve; plain packs are read in process (a
-    // long-running process through isomorphic-git's pack cache, a command a few objects at a time).
-    if (!this.extraDirs.length && (packsInProcess || packsDirect)) {
+    // A quarantine or alternates are git's to resolve.
+    if (!this.extraDirs.length && packReading !== 'git') {
       // Not in a pack it can read (alternates, say): git's own reader decides.
-      const packed = packsInProcess ? await this.packs.read(oid) : await this.ownPacks.read(oid, (base) => this.read(base));
+      const packed = packReading === 'cached' ? await this.packs.read(oid) : await this.ownPacks.read(oid, (base) => this.read(base));
       if (packed) return packed;
     }
     const r = await this.catFile.read(oid);
@@ -494,7 +489,7 @@ export class ObjectStore implements ObjectSink {
   async exists(oid: string): Promise<boolean> {
     if (fs.existsSync(this.loosePath(oid))) return true;
     if (this.extraDirs.some((d) => fs.existsSync(path.join(d, oid.slice(0, 2), oid.slice(2))))) return true;
-    if (packsDirect && this.ownPacks.has(oid)) return true;
+    if (packReading === 'direct' && this.ownPacks.has(oid)) return true;
     return (await this.checker.read(oid)) !== null;
   }
 

@@ -208,13 +208,23 @@ export class Packs {
     return next;
   }
 
+  /** The pack holding the object and its offset there: null when no pack here has it, undefined when one cannot be read. */
+  private locate(oid: string): { pack: Pack; offset: number } | null | undefined {
+    for (const rescan of [false, true]) {
+      // A pack written since the last listing (within the directory time's granularity) is found on a miss.
+      if (rescan && Date.now() - this.scannedAt < 5) break;
+      for (const pack of this.list(rescan)) {
+        const offset = pack.offsetOf(oid);
+        if (offset === undefined) return undefined;
+        if (offset !== null) return { pack, offset };
+      }
+    }
+    return null;
+  }
+
   /** Whether a pack here has the object (false may still mean another directory has it). */
   has(oid: string): boolean {
-    for (const rescan of [false, true]) {
-      if (rescan && Date.now() - this.scannedAt < 5) break;
-      for (const pack of this.list(rescan)) if (typeof pack.offsetOf(oid) === 'number') return true;
-    }
-    return false;
+    return !!this.locate(oid);
   }
 
   /**
@@ -222,20 +232,13 @@ export class Packs {
    * read in process (git decides). `resolve` reads a REF_DELTA's base, wherever it is.
    */
   async read(oid: string, resolve: (oid: string) => Promise<{ type: ObjectType; content: Buffer }>): Promise<{ type: ObjectType; content: Buffer } | null | undefined> {
-    for (const rescan of [false, true]) {
-      if (rescan && Date.now() - this.scannedAt < 5) break;
-      for (const pack of this.list(rescan)) {
-        const offset = pack.offsetOf(oid);
-        if (offset === undefined) return undefined;
-        if (offset === null) continue;
-        try {
-          return await this.at(pack, offset, resolve);
-        } catch {
-          return undefined;
-        }
-      }
+    const found = this.locate(oid);
+    if (!found) return found;
+    try {
+      return await this.at(found.pack, found.offset, resolve);
+    } catch {
+      return undefined;
     }
-    return null;
   }
 
   private async at(pack: Pack, offset: number, resolve: (oid: string) => Promise<{ type: ObjectType; content: Buffer }>): Promise<{ type: ObjectType; content: Buffer }> {

@@ -99,8 +99,8 @@ describe('packed objects', () => {
     const read = async (os: ObjectStore) => [await os.readCommit(commit), await os.readTree(tree), ...(await Promise.all(blobs.map((b) => os.readBlob(b))))];
     const expected = await read(viaGit);
     viaGit.close();
-    const { readPacksInProcess } = await import('../../src/store/objects.js');
-    readPacksInProcess(true);
+    const { readPacks } = await import('../../src/store/objects.js');
+    readPacks('cached');
     const savedPath = process.env.PATH;
     try {
       // No git to fall back on: every packed object is read in process.
@@ -114,7 +114,7 @@ describe('packed objects', () => {
       inProcess.close();
     } finally {
       process.env.PATH = savedPath;
-      readPacksInProcess(false);
+      readPacks('git');
     }
   });
 });

@@ -8,15 +8,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../../src/api.js';
-import { ObjectStore, readPacksDirectly } from '../../src/store/objects.js';
+import { ObjectStore, readPacks } from '../../src/store/objects.js';
 import { applyDelta } from '../../src/store/pack.js';
 import { findRepo } from '../../src/store/repo.js';
 import { cleanup, git, makeRepo } from '../helpers/repos.js';
 
 // As a CLI command reads them (a library process asks git).
-readPacksDirectly();
+readPacks('direct');
 afterAll(() => {
-  readPacksDirectly(false);
+  readPacks('git');
   cleanup();
 });
 
