@@ -39,12 +39,13 @@ export const LIMITS = {
   maxPriority: 999,
 } as const;
 
-const noLoneSurrogates = z.refine<string>((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode text');
+const noLoneSurrogates = () => z.refine<string>((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode text');
 // One-line fields (title, estimate, resource) are shown inside a line of output.
-const noBidi = z.refine<string>(
-  (s) => !BIDI_OR_SEPARATOR.test(s),
-  'must not contain bidirectional formatting characters or line separators (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C, U+2028, U+2029)',
-);
+const noBidi = () =>
+  z.refine<string>(
+    (s) => !BIDI_OR_SEPARATOR.test(s),
+    'must not contain bidirectional formatting characters or line separators (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C, U+2028, U+2029)',
+  );
 
 function pattern(re: RegExp, max: number, describe: string) {
   return z.string('must be a string').check(
@@ -54,58 +55,77 @@ function pattern(re: RegExp, max: number, describe: string) {
   );
 }
 
-export const rules = {
-  workstream: pattern(NAME, LIMITS.name, 'use letters, digits, ".", "_" or "-", starting with a letter or digit'),
-  agent: pattern(AGENT, LIMITS.name, 'use letters, digits, ".", "_", "@", "+", ":" or "-", starting with a letter or digit'),
-  taskId: pattern(TASK_ID, LIMITS.name, 'use letters, digits, "_" or "-"'),
-  topic: pattern(NAME, LIMITS.topic, 'use letters, digits, ".", "_" or "-", starting with a letter or digit (no "/")'),
-  agentType: pattern(NAME, LIMITS.name, 'use letters, digits, ".", "_" or "-", starting with a letter or digit'),
-  capability: pattern(NAME, LIMITS.name, 'use letters, digits, ".", "_" or "-", starting with a letter or digit'),
-  action: pattern(ACTION, LIMITS.name, 'use letters, digits, "_", ".", ":" or "-", starting with a letter'),
-  resource: z.string('must be a string').check(
+const BUILD = {
+  workstream: () => pattern(NAME, LIMITS.name, 'use letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  agent: () => pattern(AGENT, LIMITS.name, 'use letters, digits, ".", "_", "@", "+", ":" or "-", starting with a letter or digit'),
+  taskId: () => pattern(TASK_ID, LIMITS.name, 'use letters, digits, "_" or "-"'),
+  topic: () => pattern(NAME, LIMITS.topic, 'use letters, digits, ".", "_" or "-", starting with a letter or digit (no "/")'),
+  agentType: () => pattern(NAME, LIMITS.name, 'use letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  capability: () => pattern(NAME, LIMITS.name, 'use letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  action: () => pattern(ACTION, LIMITS.name, 'use letters, digits, "_", ".", ":" or "-", starting with a letter'),
+  resource: () => z.string('must be a string').check(
     z.minLength(1, 'must not be empty'),
     z.maxLength(LIMITS.resource, `must be at most ${LIMITS.resource} characters`),
     z.refine((s: string) => !CONTROL.test(s), 'must not contain control characters'),
-    noBidi,
-    noLoneSurrogates,
+    noBidi(),
+    noLoneSurrogates(),
   ),
-  title: z.string('must be a string').check(
+  title: () => z.string('must be a string').check(
     z.refine((s: string) => s.trim().length > 0, 'must not be empty'),
     z.maxLength(LIMITS.title, `must be at most ${LIMITS.title} characters`),
     z.refine((s: string) => !CONTROL.test(s), 'must be one line without control characters'),
-    noBidi,
-    noLoneSurrogates,
+    noBidi(),
+    noLoneSurrogates(),
   ),
-  text: z.string('must be a string').check(
+  text: () => z.string('must be a string').check(
     z.maxLength(LIMITS.text, `must be at most ${LIMITS.text} characters`),
     z.refine((s: string) => !CONTROL_EXCEPT_WHITESPACE.test(s), 'must not contain control characters'),
-    noLoneSurrogates,
+    noLoneSurrogates(),
   ),
-  knowledge: z.string('must be a string').check(
+  knowledge: () => z.string('must be a string').check(
     z.maxLength(LIMITS.knowledge, `must be at most ${LIMITS.knowledge} characters`),
     z.refine((s: string) => !BINARY_CONTROL.test(s), 'must be text: it contains NUL or another control character (binary content is not stored)'),
-    noLoneSurrogates,
+    noLoneSurrogates(),
   ),
-  estimate: z.nullable(
+  estimate: () => z.nullable(
     z.string('must be a string').check(
       z.maxLength(LIMITS.estimate, `must be at most ${LIMITS.estimate} characters`),
       z.refine((s: string) => !CONTROL.test(s), 'must not contain control characters'),
-      noBidi,
-      noLoneSurrogates,
+      noBidi(),
+      noLoneSurrogates(),
     ),
   ),
-  priority: z.int('must be an integer').check(
+  priority: () => z.int('must be an integer').check(
     z.gte(LIMITS.minPriority, `must be at least ${LIMITS.minPriority}`),
     z.lte(LIMITS.maxPriority, `must be at most ${LIMITS.maxPriority}`),
   ),
-  ttl: z.int('must be a whole number of milliseconds').check(
+  ttl: () => z.int('must be a whole number of milliseconds').check(
     z.gte(LIMITS.minTtl, `must be at least ${LIMITS.minTtl} ms`),
     z.lte(LIMITS.maxTtl, `must be at most ${LIMITS.maxTtl} ms (7 days)`),
   ),
-  time: z.string('must be an ISO time').check(
+  time: () => z.string('must be an ISO time').check(
     z.refine((s: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO time like 2026-01-31T12:00:00.000Z'),
   ),
 };
+
+type Rules = { readonly [K in keyof typeof BUILD]: ReturnType<(typeof BUILD)[K]> };
+
+/**
+ * One schema per kind of field, each built on first use: a command that
+ * validates nothing (a read) does not pay for building them at start-up.
+ */
+export const rules = {} as Rules;
+for (const key of Object.keys(BUILD) as Array<keyof typeof BUILD>) {
+  Object.defineProperty(rules, key, {
+    enumerable: true,
+    get() {
+      const schema = BUILD[key]();
+      Object.defineProperty(rules, key, { value: schema, enumerable: true });
+      return schema;
+    },
+    configurable: true,
+  });
+}
 
 export type Rule = keyof typeof rules;
 
