@@ -18,6 +18,7 @@ import { dropLooseRef, listRefs, readRef } from '../store/refs.js';
 import type { GitStore } from '../store/git-store.js';
 import type { RefChange, RequestBoard } from '../store/remote.js';
 import { SPOOL_TTL_MS, type Intent } from './spool.js';
+import { trace } from './types.js';
 
 export interface RemoteRequest {
   ref: string;
@@ -57,16 +58,24 @@ export class Board {
       let req = this.parsed.get(oid);
       if (req === undefined) {
         req = await this.read(this.remote.remotePrefix + local.slice(this.remote.localPrefix.length), oid);
-        this.parsed.set(oid, req);
+        // A commit that could not be read (yet) is read again next time, not taken for a stranger.
+        if (req !== undefined) this.parsed.set(oid, req);
       }
       if (req && !exclude.has(req.op_id) && now - req.created < SPOOL_TTL_MS) out.push(req);
+      else if (req === undefined) trace(`board: request ${oid.slice(0, 8)} not readable yet`);
     }
     return out.sort((a, b) => a.created - b.created);
   }
 
-  private async read(ref: string, oid: string): Promise<RemoteRequest | null> {
+  /** The request in commit `oid`; null: not a request; undefined: the commit could not be read. */
+  private async read(ref: string, oid: string): Promise<RemoteRequest | null | undefined> {
+    let c: Awaited<ReturnType<GitStore['objects']['readCommit']>>;
     try {
-      const c = await this.store.objects.readCommit(oid);
+      c = await this.store.objects.readCommit(oid);
+    } catch {
+      return undefined;
+    }
+    try {
       if (!c.message.startsWith(SUBJECT)) return null;
       const rec = recordedOp(c.message) as { op_id?: unknown; intent?: Intent; base?: unknown; created?: unknown } | null;
       if (!rec || typeof rec.op_id !== 'string' || !rec.intent || typeof rec.intent.name !== 'string') return null;
@@ -86,6 +95,11 @@ export class Board {
     const oid = await objects.writeCommit({ tree, parents: [], author: person, committer: person, message: `${SUBJECT} ${opId}\n\nOrchestrator-Op: ${JSON.stringify(record)}\n` });
     const ref = `${this.remote.remotePrefix}${opId}`;
     return (await this.remote.publish(oid, ref)) ? { ref, oid, created: now } : null;
+  }
+
+  /** Points the announce ref at our request again: a writer winning without fetching fails its lease, fetches and carries it. */
+  announceAgain(oid: string): Promise<void> {
+    return this.remote.announce(oid);
   }
 
   /** Withdraws our request: 'gone' means another writer carried it (or it expired and was removed). */

@@ -103,6 +103,8 @@ export interface Item {
   foreign?: SpoolEntry | null;
   /** Its request ref on the remote's board (ours once published, or the one we carry), and when it was published. */
   remote?: { ref: string; oid: string; created?: number };
+  /** Races lost since it was published. */
+  lost?: number;
   waiter?: { resolve: (o: MutationOutcome<unknown>) => void; reject: (e: unknown) => void };
   attempts: number;
 }

@@ -175,7 +175,18 @@ export class ChainWriter {
   /** Leaves our waiting operations on the board (each once), so that whoever wins next carries them. */
   private async publish(board: Board, live: Item[], planned: Planned, base: string | null): Promise<void> {
     for (const item of live) {
-      if (item.foreign !== undefined || !item.intent || item.remote || !item.opId) continue;
+      if (item.foreign !== undefined || !item.intent || !item.opId) continue;
+      if (item.remote) {
+        // Published, and lost again: nobody carried it. A writer that keeps winning without fetching
+        // has not seen it; every second loss, the announce ref points at it again, so that writer's
+        // lease fails and it fetches and carries ours.
+        item.lost = (item.lost ?? 0) + 1;
+        if (item.lost % 2 === 0) {
+          await board.announceAgain(item.remote.oid).catch(() => undefined);
+          trace(`announced ${item.opId} again`);
+        }
+        continue;
+      }
       const by = planned.chain.find((c) => c.item === item)?.op.by ?? 'system';
       const req = await board.publish(item.opId, item.intent, base, by).catch(() => null);
       trace(`published ${item.opId}: ${req ? 'ok' : 'refused'}`);

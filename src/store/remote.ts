@@ -40,6 +40,8 @@ export interface RequestBoard {
   publish(oid: string, ref: string): Promise<boolean>;
   /** Deletes our request if it is still `expect`; 'gone' when it was carried (or removed) first. */
   withdraw(ref: string, expect: string): Promise<'withdrawn' | 'gone'>;
+  /** Moves the announce ref to a request published earlier and still waiting (a writer that wins without fetching then fetches). */
+  announce(oid: string): Promise<void>;
 }
 
 /** How the branch travels to and from a remote. */
@@ -234,6 +236,9 @@ export class GitTransport implements Transport {
     withdraw: async (ref, expect) => {
       const r = await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', `--force-with-lease=${ref}:${expect}`, this.name, `:${ref}`]);
       return this.pushOutcome(r, ref).ok ? 'withdrawn' : 'gone';
+    },
+    announce: async (oid) => {
+      await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags', this.name, `+${oid}:${board.announceRef}`]);
     },
     };
     return board;
