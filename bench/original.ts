@@ -103,7 +103,7 @@ export function writeOriginalDir(dir: string, tasks: number, events: number): vo
 }
 
 /** A repository whose branch is the import of `dataDir` (through the CLI, as a user would do it). */
-async function importedRepo(dataDir: string): Promise<string> {
+export async function importedRepo(dataDir: string): Promise<string> {
   const repo = path.join(tempDir('orc-bench-orig-'), 'repo');
   initRepo(repo);
   await timeCommand(process.execPath, [BIN, 'import', dataDir], repo);

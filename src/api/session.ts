@@ -13,6 +13,7 @@ import { check } from '../domain/rules.js';
 import { configFiles, configValue, listRemotes } from '../store/git-config.js';
 import { GitStore } from '../store/git-store.js';
 import { readPacks } from '../store/objects.js';
+import { readStateCacheLazily } from '../store/state-cache.js';
 import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
 import { actingAgent } from './identity.js';
 import { plannerOf } from './planners.js';
@@ -146,7 +147,10 @@ export class Session {
         const branch = this.options.branch ?? DEFAULT_BRANCH;
         const remote = await resolveRemote(repo, this.options.remote);
         if (this.options.longRunning) readPacks('cached');
-        else if (this.options.oneShot) readPacks('direct');
+        else if (this.options.oneShot) {
+          readPacks('direct');
+          readStateCacheLazily();
+        }
         const store = await GitStore.open(repo, branch, remote);
         const engine = new Engine({
           store,

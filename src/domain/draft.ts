@@ -32,8 +32,9 @@ export function getTask(state: State, workstream: string, id: string): { ws: Wor
  */
 const knownIds = new WeakMap<readonly Task[], string>();
 
-export function rememberIds(tasks: readonly Task[], ids: readonly string[]): void {
-  knownIds.set(tasks, ' ' + ids.join(' ') + ' ');
+/** `ids`: the list's task ids, as a list or joined by spaces. */
+export function rememberIds(tasks: readonly Task[], ids: readonly string[] | string): void {
+  knownIds.set(tasks, ' ' + (typeof ids === 'string' ? ids : ids.join(' ')) + ' ');
 }
 
 export function findTaskAnywhere(state: State, id: string): { workstream: string; task: Task } | null {

@@ -6,36 +6,54 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { streamRange, type FileRange } from './pieces.js';
 
 let counter = 0;
 
-function writeNew(file: string, data: string | Uint8Array | Uint8Array[], mode: number): void {
+type Parts = Array<Uint8Array | FileRange>;
+
+function writeNew(file: string, data: string | Uint8Array | Parts, mode: number): void {
   if (!Array.isArray(data)) return fs.writeFileSync(file, data, { mode });
-  // Parts (a compressed object in pieces) go out in one writev, without joining them first.
   const fd = fs.openSync(file, 'w', mode);
   try {
-    let total = 0;
-    for (const d of data) total += d.byteLength;
-    let written = fs.writevSync(fd, data);
-    while (written < total) {
-      // A short write: the rest, from where it stopped.
-      let skip = written;
-      const rest: Uint8Array[] = [];
-      for (const d of data) {
-        if (skip >= d.byteLength) skip -= d.byteLength;
-        else {
-          rest.push(skip ? d.subarray(skip) : d);
-          skip = 0;
-        }
+    // Bytes in memory go out in one writev each run of them; ranges of other files are copied through a buffer.
+    let run: Uint8Array[] = [];
+    for (const d of data) {
+      if (d instanceof Uint8Array) {
+        run.push(d);
+        continue;
       }
-      written += fs.writevSync(fd, rest);
+      writeAll(fd, run);
+      run = [];
+      streamRange(d, (bytes) => writeAll(fd, [bytes]));
     }
+    writeAll(fd, run);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-export function atomicWriteFileSync(file: string, data: string | Uint8Array | Uint8Array[], mode = 0o444): void {
+function writeAll(fd: number, data: Uint8Array[]): void {
+  if (!data.length) return;
+  let total = 0;
+  for (const d of data) total += d.byteLength;
+  let written = fs.writevSync(fd, data);
+  while (written < total) {
+    // A short write: the rest, from where it stopped.
+    let skip = written;
+    const rest: Uint8Array[] = [];
+    for (const d of data) {
+      if (skip >= d.byteLength) skip -= d.byteLength;
+      else {
+        rest.push(skip ? d.subarray(skip) : d);
+        skip = 0;
+      }
+    }
+    written += fs.writevSync(fd, rest);
+  }
+}
+
+export function atomicWriteFileSync(file: string, data: string | Uint8Array | Parts, mode = 0o444): void {
   // git's own prefix for temporary objects: its gc leaves such files alone (and
   // cleans up old ones) instead of reporting "bad sha1 file" in gc.log, which
   // would stop automatic gc for a day.

@@ -139,7 +139,7 @@ export async function readSnapshot(objects: ObjectStore, commit: string): Promis
   const cached = objects.cachedState(stateEntry.oid);
   let state = cached && cached.runs.reduce((n, r) => n + r.count, 0) >= LAZY_BOARD_TASKS ? lazyState(cached.parts, (text) => parseState(text, where)) : null;
   if (!state) {
-    state = parseState((cached ? cached.text : await objects.readBlob(stateEntry.oid)).toString('utf8'), where);
+    state = parseState((cached ? cached.text() : await objects.readBlob(stateEntry.oid)).toString('utf8'), where);
     if (cached) adoptRuns(state, cached.runs);
   }
   const kEntry = entry(root, KNOWLEDGE_DIR);

@@ -23,7 +23,6 @@ export const LAZY_BOARD_TASKS = 20_000;
 
 interface LazyRun {
   piece: RunPiece;
-  ids: readonly string[];
   stands: Stand[];
 }
 
@@ -48,7 +47,7 @@ function task(s: Stand): object {
 
 // Every trap answers for the task; only its id is known without parsing.
 const HANDLER: ProxyHandler<Stand> = {
-  get: (s, key) => (!s.task && key === 'id' ? s.run.ids[s.index] : Reflect.get(task(s), key)),
+  get: (s, key) => (!s.task && key === 'id' ? s.run.piece.ids[s.index] : Reflect.get(task(s), key)),
   has: (s, key) => Reflect.has(task(s), key),
   ownKeys: (s) => Reflect.ownKeys(task(s)),
   getOwnPropertyDescriptor: (s, key) => Reflect.getOwnPropertyDescriptor(task(s), key),
@@ -72,7 +71,7 @@ export function lazyState(parts: Array<Buffer | RunPiece>, parse: (text: string)
       text.push(p.toString('utf8'));
       continue;
     }
-    const run: LazyRun = { piece: p, ids: p.ids as string[], stands: [] };
+    const run: LazyRun = { piece: p, stands: [] };
     if (p.first) lists.push([]);
     if (!lists.length) return null;
     lists[lists.length - 1].push(run);
@@ -93,16 +92,13 @@ export function lazyState(parts: Array<Buffer | RunPiece>, parse: (text: string)
   filled.forEach((name, i) => {
     const tasks: Task[] = [];
     for (const run of lists[i]) {
-      for (let index = 0; index < run.ids.length; index++) {
+      for (let index = 0; index < run.piece.count; index++) {
         const stand: Stand = { run, index, task: null };
         run.stands.push(stand);
         tasks.push(new Proxy(stand, HANDLER) as unknown as Task);
       }
     }
-    rememberIds(
-      tasks,
-      lists[i].flatMap((r) => r.ids),
-    );
+    rememberIds(tasks, lists[i].map((r) => r.piece.idsText).join(' '));
     state.workstreams[name] = { ...state.workstreams[name], tasks };
   });
   adoptRuns(

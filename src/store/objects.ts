@@ -21,7 +21,7 @@ import { OrchestratorError } from '../errors.js';
 import { atomicWriteFileSync } from './fs-client.js';
 import { gitEnv } from './git-env.js';
 import { Packs } from './pack.js';
-import { isPiece, toPieces, zlibStream, type Piece } from './pieces.js';
+import { coalesce, isPiece, pieceLength, streamRange, toPieces, unread, zlibStream, type Piece } from './pieces.js';
 import { readStateCache, rememberState, type CachedState } from './state-cache.js';
 import type { RepoPaths } from './repo.js';
 
@@ -172,10 +172,14 @@ export function blobPieces(content: BlobContent): { oid: string; pieces: Piece[]
   }
   const parts = toPieces(given);
   let size = 0;
-  for (const p of parts) size += p.bytes.length;
+  for (const p of parts) size += pieceLength(p);
   const header = Buffer.from(`blob ${size}\0`, 'latin1');
   const hash = crypto.createHash('sha1').update(header);
-  for (const p of parts) hash.update(p.bytes);
+  // Pieces still in their file are hashed as they stream by (adjacent ones in one read).
+  for (const r of coalesce(parts.map((p) => (unread(p) ? p.range : p.bytes)))) {
+    if (Buffer.isBuffer(r)) hash.update(r);
+    else streamRange(r, (bytes) => hash.update(bytes));
+  }
   return { oid: hash.digest('hex'), pieces: [{ bytes: header }, ...parts], content: () => (parts.length === 1 ? parts[0].bytes : Buffer.concat(parts.map((p) => p.bytes))) };
 }
 

@@ -10,6 +10,7 @@
  * Every piece is compressed on its own (no back-references across pieces),
  * which costs a little compression; git recompresses when it packs.
  */
+import * as fs from 'node:fs';
 import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 
 export interface Piece {
@@ -23,8 +24,107 @@ export function piece(bytes: Buffer): Piece {
   return { bytes };
 }
 
+/** Bytes that lie in an open file: read when needed, or streamed without holding them. */
+export interface FileRange {
+  readonly fd: number;
+  readonly position: number;
+  readonly length: number;
+}
+
+/**
+ * A piece whose bytes and compressed stream lie in a file (the state
+ * cache's runs): its bytes are read the first time they are asked for, and a
+ * blob made of such pieces is hashed and written by streaming them from the
+ * file, so a command that changes one task of 50,000 never holds the others.
+ */
+export class FilePiece implements Piece {
+  private text: Buffer | undefined;
+  private stream: Buffer | undefined;
+  constructor(
+    readonly fd: number,
+    readonly position: number,
+    readonly length: number,
+    readonly deflatedPosition: number,
+    readonly deflatedLength: number,
+    readonly adler: number,
+  ) {}
+  get bytes(): Buffer {
+    return (this.text ??= readRange({ fd: this.fd, position: this.position, length: this.length }));
+  }
+  get deflated(): Buffer {
+    return (this.stream ??= readRange({ fd: this.fd, position: this.deflatedPosition, length: this.deflatedLength }));
+  }
+  set deflated(stream: Buffer) {
+    this.stream = stream;
+  }
+  /** Its bytes and stream, read by the caller. */
+  adopt(text: Buffer, stream: Buffer): void {
+    this.text = text;
+    this.stream = stream;
+  }
+  /** Whether its bytes were read (else they are streamed from the file). */
+  get read(): boolean {
+    return this.text !== undefined;
+  }
+  /** The bytes, as a range of the file (streamed, never kept). */
+  get range(): FileRange {
+    return { fd: this.fd, position: this.position, length: this.length };
+  }
+  get deflatedRange(): FileRange {
+    return { fd: this.fd, position: this.deflatedPosition, length: this.deflatedLength };
+  }
+}
+
+export function readRange(r: FileRange): Buffer {
+  const out = Buffer.allocUnsafe(r.length);
+  let done = 0;
+  while (done < r.length) {
+    const n = fs.readSync(r.fd, out, done, r.length - done, r.position + done);
+    if (n === 0) throw new Error(`state cache: a file ended ${r.length - done} bytes early`);
+    done += n;
+  }
+  return out;
+}
+
+// One buffer for every streamed range: a fresh 20 MB buffer costs more in page faults than reading it.
+const CHUNK = 1 << 20;
+let chunk: Buffer | null = null;
+
+/** Calls `each` with the bytes of `r` in order, a megabyte at a time (the buffer is reused: copy what you keep). */
+export function streamRange(r: FileRange, each: (bytes: Buffer) => void): void {
+  chunk ??= Buffer.allocUnsafe(CHUNK);
+  let done = 0;
+  while (done < r.length) {
+    const n = fs.readSync(r.fd, chunk, 0, Math.min(CHUNK, r.length - done), r.position + done);
+    if (n === 0) throw new Error(`state cache: a file ended ${r.length - done} bytes early`);
+    each(chunk.subarray(0, n));
+    done += n;
+  }
+}
+
+/** Adjacent ranges of one file as one (fewer, larger reads). */
+export function coalesce(ranges: Iterable<FileRange | Buffer>): Array<FileRange | Buffer> {
+  const out: Array<FileRange | Buffer> = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (!Buffer.isBuffer(r) && last && !Buffer.isBuffer(last) && last.fd === r.fd && last.position + last.length === r.position) {
+      out[out.length - 1] = { fd: r.fd, position: last.position, length: last.length + r.length };
+    } else out.push(r);
+  }
+  return out;
+}
+
+/** A piece not yet read from its file: stream it rather than read it. */
+export function unread(p: Piece): p is FilePiece {
+  return p instanceof FilePiece && !p.read;
+}
+
+export function pieceLength(p: Piece): number {
+  return p instanceof FilePiece ? p.length : p.bytes.length;
+}
+
 export function isPiece(x: unknown): x is Piece {
-  return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && Buffer.isBuffer((x as Piece).bytes);
+  return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && (x instanceof FilePiece || Buffer.isBuffer((x as Piece).bytes));
 }
 
 const BASE = 65521;
@@ -78,9 +178,19 @@ function stored(bytes: Buffer): Buffer {
   return out;
 }
 
+// Above this size zlib computes a piece's Adler-32 (in a stored stream, whose trailer is the sum): a
+// one-shot process runs adler32 above in the interpreter, where 100 KB take milliseconds.
+const NATIVE_ADLER_FROM = 4096;
+
+function adlerOf(bytes: Buffer): number {
+  if (bytes.length < NATIVE_ADLER_FROM) return adler32(bytes);
+  const z = deflateSync(bytes, { level: 0 });
+  return z.readUInt32BE(z.length - 4);
+}
+
 export function deflatePiece(p: Piece): Piece {
   p.deflated ??= p.bytes.length < STORE_BELOW ? stored(p.bytes) : deflateRawSync(p.bytes, DEFLATE);
-  p.adler ??= adler32(p.bytes);
+  p.adler ??= adlerOf(p.bytes);
   return p;
 }
 
@@ -94,19 +204,20 @@ const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
  * for the next version of the blob; a blob of a single piece of some size is
  * compressed in one call (zlib computes its Adler-32 natively).
  */
-export function zlibStream(pieces: Piece[]): Buffer[] {
-  if (pieces.length === 1 && !pieces[0].deflated && pieces[0].bytes.length >= STORE_BELOW) return [deflateSync(pieces[0].bytes, { level: 1 })];
-  const out: Buffer[] = [ZLIB_HEADER];
+export function zlibStream(pieces: Piece[]): Array<Buffer | FileRange> {
+  if (pieces.length === 1 && !(pieces[0] instanceof FilePiece) && !pieces[0].deflated && pieces[0].bytes.length >= STORE_BELOW) return [deflateSync(pieces[0].bytes, { level: 1 })];
+  const out: Array<Buffer | FileRange> = [ZLIB_HEADER];
   let adler = 1;
   for (const p of pieces) {
-    deflatePiece(p);
-    out.push(p.deflated!);
-    adler = adler32Combine(adler, p.adler!, p.bytes.length);
+    // A piece still in its file is copied from there (its stream and Adler-32 are known).
+    if (unread(p)) out.push(p.deflatedRange);
+    else out.push(p instanceof FilePiece ? p.deflated : deflatePiece(p).deflated!);
+    adler = adler32Combine(adler, p.adler!, pieceLength(p));
   }
   const trailer = Buffer.allocUnsafe(4);
   trailer.writeUInt32BE(adler, 0);
   out.push(FINAL_BLOCK, trailer);
-  return out;
+  return coalesce(out);
 }
 
 /**

@@ -1,114 +1,284 @@
 /**
  * The state cache: the newest state.json of a large board kept beside the
- * repository's objects (`<git dir>/orchestrator/state-cache/<blob id>`) as
- * its text and its runs of tasks with their compressed streams. Every CLI
- * call is a new process; with the cache it reads a large board without
- * inflating it, and writes a change by recompressing only the runs it
- * touched (see state-text.ts), where it would otherwise serialize and
- * compress megabytes. Only boards of LARGE_BOARD_TASKS tasks or more.
+ * repository's objects (`<git dir>/orchestrator/state-cache/`), as its runs
+ * of tasks with their compressed streams. Every CLI call is a new process;
+ * with the cache it reads a large board without inflating it, and writes a
+ * change by compressing only the runs it touched (see state-text.ts), where
+ * it would otherwise serialize and compress megabytes. Only boards of
+ * LARGE_BOARD_TASKS tasks or more.
  *
- * A file is named by the blob id of the text it holds and written whole or
- * not at all (temporary file, rename), after the blob itself; a missing,
- * partial or unreadable file only means the slow way. The newest few are
- * kept. A process writes the cache of the last state it wrote when it
- * exits, and at most once a second while it keeps writing.
+ * Two kinds of files:
+ * - `runs-<random>`: the text of some runs, then their compressed streams.
+ *   Written once, whole, never changed.
+ * - `<blob id>`: an index: one line of JSON (the parts of the text in order,
+ *   each run by its file and place), then the text between the task lists.
+ *   A command that changed three runs writes a runs file of three runs and
+ *   an index: a few kilobytes where the board is megabytes. When an index
+ *   would name too many runs files, or they hold mostly runs no longer
+ *   used, all its runs are written into one new file.
+ *
+ * Files are written to a temporary name and renamed, runs before the index
+ * that names them; a missing, partial or unreadable file only means the
+ * slow way. The newest few indexes are kept, and the runs files they name
+ * (or newer).
+ * A process writes the cache of the last state it wrote when it exits, and
+ * at most once a second while it keeps writing.
+ *
+ * A one-shot command reads runs lazily: it opens the runs files, reads the
+ * runs whose tasks it touches, and streams the rest from the files when it
+ * hashes and writes the new blob (see FilePiece). A long-running process
+ * reads every run at once and keeps no file open.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFileSync } from './fs-client.js';
-import type { Piece } from './pieces.js';
+import { deflatePiece, FilePiece, pieceLength, readRange, type Piece } from './pieces.js';
 import { isRunPiece, type RunPiece } from './state-text.js';
 
-const VERSION = 2;
+const VERSION = 3;
 const KEEP = 3;
 // A process that keeps writing updates the cache at most once a second.
 const PAUSE_MS = 1000;
+// An index names at most this many runs files; more, and its runs are written into one.
+const MAX_FILES = 12;
+const RUNS = /^runs-[0-9a-f]{16}$/;
+const INDEX = /^[0-9a-f]{40}$/;
+
+/** A run of tasks whose text and stream lie in a runs file. */
+class FileRun extends FilePiece implements RunPiece {
+  private split: readonly string[] | undefined;
+  constructor(
+    /** The cache directory and the runs file's name in it. */
+    readonly dir: string,
+    readonly file: string,
+    fd: number,
+    position: number,
+    length: number,
+    deflatedPosition: number,
+    deflatedLength: number,
+    adler: number,
+    readonly count: number,
+    readonly first: boolean,
+    readonly idsText: string,
+  ) {
+    super(fd, position, length, deflatedPosition, deflatedLength, adler);
+  }
+  get ids(): readonly string[] {
+    return (this.split ??= this.idsText.split(' '));
+  }
+}
 
 export interface CachedState {
-  /** The blob's content. */
-  text: Buffer;
   /** Its runs of tasks, in order over its task lists. */
   runs: RunPiece[];
   /** The content in order: the text around the task lists, and the runs. */
   parts: Array<Buffer | RunPiece>;
+  /** The whole content (reads every run). */
+  text(): Buffer;
+}
+
+// [kind 's', length] or [kind 'r', length, count, first, deflated length, adler, ids, file, position, deflated position]
+type Part = ['s', number] | ['r', number, number, 0 | 1, number, number, string, number, number, number];
+
+/** The first line of an index (short: pruning reads only this); its parts are the second line. */
+interface Header {
+  v: number;
+  oid: string;
+  size: number;
+  files: string[];
 }
 
 function dirOf(commondir: string): string {
   return path.join(commondir, 'orchestrator', 'state-cache');
 }
 
+let lazy = false;
+/** This process is one command: read runs as they are used, and keep the runs files open until it exits. */
+export function readStateCacheLazily(): void {
+  lazy = true;
+}
+
+// Runs files a lazy process opened, by path: opened once, open until it exits.
+const openFiles = new Map<string, number>();
+
+function openRuns(file: string): number {
+  let fd = openFiles.get(file);
+  if (fd === undefined) {
+    fd = fs.openSync(file, 'r');
+    if (lazy) openFiles.set(file, fd);
+  }
+  return fd;
+}
+
 /** The cached state.json with blob id `oid`, or null. */
 export function readStateCache(commondir: string, oid: string): CachedState | null {
+  const dir = dirOf(commondir);
   let file: Buffer;
   try {
-    file = fs.readFileSync(path.join(dirOf(commondir), oid));
+    file = fs.readFileSync(path.join(dir, oid));
   } catch {
     return null;
   }
+  const fds: number[] = [];
   try {
     const nl = file.indexOf(10);
-    const header = JSON.parse(file.toString('utf8', 0, nl)) as { v: number; oid: string; size: number; parts: Array<[string, number, number, number, number, number, string]> };
-    if (header.v !== VERSION || header.oid !== oid) return null;
-    let at = nl + 1;
-    const text = file.subarray(at, at + header.size);
-    at += header.size;
-    const runs: RunPiece[] = [];
+    const header = JSON.parse(file.toString('utf8', 0, nl)) as Header;
+    if (header.v !== VERSION || header.oid !== oid || !header.files.every((f) => RUNS.test(f))) return null;
+    const nl2 = file.indexOf(10, nl + 1);
+    const index = JSON.parse(file.toString('utf8', nl + 1, nl2)) as Part[];
+    const sizes: number[] = [];
+    for (const f of header.files) {
+      const fd = openRuns(path.join(dir, f));
+      fds.push(fd);
+      sizes.push(fs.fstatSync(fd).size);
+    }
+    let at = nl2 + 1;
+    let size = 0;
+    const runs: FileRun[] = [];
     const parts: Array<Buffer | RunPiece> = [];
-    let offset = 0;
-    for (const [kind, length, count, first, deflatedLength, adler, ids] of header.parts) {
-      const bytes = text.subarray(offset, offset + length);
-      offset += length;
-      if (kind !== 'r') {
-        parts.push(bytes);
+    for (const p of index) {
+      size += p[1];
+      if (p[0] === 's') {
+        parts.push(file.subarray(at, at + p[1]));
+        at += p[1];
         continue;
       }
-      const run: { bytes: Buffer; count: number; first: boolean; ids: string[]; deflated?: Buffer; adler?: number } = { bytes, count, first: first === 1, ids: ids.split(' ') };
-      if (run.ids.length !== count) return null;
-      if (deflatedLength > 0) {
-        run.deflated = file.subarray(at, at + deflatedLength);
-        run.adler = adler;
-        at += deflatedLength;
-      }
+      const [, length, count, first, deflatedLength, adler, ids, f, position, deflatedPosition] = p;
+      if (fds[f] === undefined || position + length > sizes[f] || deflatedPosition + deflatedLength > sizes[f] || count < 1) return null;
+      const run = new FileRun(dir, header.files[f], fds[f], position, length, deflatedPosition, deflatedLength, adler, count, first === 1, ids);
       runs.push(run);
       parts.push(run);
     }
-    if (offset !== header.size || text.length !== header.size || at !== file.length) return null;
-    return { text, runs, parts };
+    if (size !== header.size || at !== file.length) return null;
+    // A long-running process reads everything now and keeps no file open.
+    if (!lazy) loadAll(runs);
+    return { runs, parts, text: () => Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : p.bytes))) };
   } catch {
     return null;
+  } finally {
+    if (!lazy) for (const fd of fds) fs.closeSync(fd);
   }
 }
 
-function writeStateCache(commondir: string, oid: string, parts: Array<string | Piece>): void {
-  const raw: Buffer[] = [];
-  const deflated: Buffer[] = [];
-  const entries: Array<[string, number, number, number, number, number, string]> = [];
-  let size = 0;
-  for (const p of parts) {
-    const bytes = typeof p === 'string' ? Buffer.from(p) : p.bytes;
-    raw.push(bytes);
-    size += bytes.length;
-    if (isRunPiece(p)) {
-      const d = p.deflated && p.adler !== undefined ? p.deflated : null;
-      if (d) deflated.push(d);
-      // Task ids never contain spaces (see the rules).
-      entries.push(['r', bytes.length, p.count, p.first ? 1 : 0, d ? d.length : 0, d ? p.adler! : 0, p.ids.join(' ')]);
-    } else entries.push(['s', bytes.length, 0, 0, 0, 0, '']);
+/** Reads every run's text and stream, one read per file. */
+function loadAll(runs: FileRun[]): void {
+  const byFd = new Map<number, Buffer>();
+  for (const r of runs) {
+    let all = byFd.get(r.fd);
+    if (!all) byFd.set(r.fd, (all = readRange({ fd: r.fd, position: 0, length: fs.fstatSync(r.fd).size })));
+    r.adopt(all.subarray(r.position, r.position + r.length), all.subarray(r.deflatedPosition, r.deflatedPosition + r.deflatedLength));
   }
+}
+
+function randomName(): string {
+  return 'runs-' + Array.from({ length: 16 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+}
+
+function writeStateCache(commondir: string, oid: string, given: Array<string | Piece>): void {
   const dir = dirOf(commondir);
-  const header = Buffer.from(JSON.stringify({ v: VERSION, oid, size, parts: entries }) + '\n');
   try {
     fs.mkdirSync(dir, { recursive: true });
-    atomicWriteFileSync(path.join(dir, oid), [header, ...raw, ...deflated], 0o644);
-    // The newest few stay (other processes may be about to read them).
-    const files = fs
-      .readdirSync(dir)
-      .filter((f) => /^[0-9a-f]{40}$/.test(f))
-      .map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs }))
-      .sort((a, b) => b.t - a.t);
-    for (const { f } of files.slice(KEEP)) fs.rmSync(path.join(dir, f), { force: true });
+    const parts = given.map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
+    // Runs that already lie in a runs file of this cache are named, not written again
+    // (a run of another repository's cache, in a process that has two, is written again).
+    const kept = new Map<string, number>();
+    const live = new Map<string, number>();
+    for (const p of parts) {
+      if (!(p instanceof FileRun) || p.dir !== dir) continue;
+      if (!kept.has(p.file)) {
+        let size = -1;
+        try {
+          size = fs.statSync(path.join(dir, p.file)).size;
+        } catch {
+          /* removed since: its runs are written again */
+        }
+        kept.set(p.file, size);
+      }
+      live.set(p.file, (live.get(p.file) ?? 0) + p.length + p.deflatedLength);
+    }
+    for (const [f, size] of kept) if (size < 0) kept.delete(f);
+    // Too many files, or files of mostly dead runs: every run into one new file.
+    let liveBytes = 0;
+    let fileBytes = 0;
+    for (const [f, size] of kept) {
+      liveBytes += live.get(f) ?? 0;
+      fileBytes += size;
+    }
+    if (kept.size >= MAX_FILES || liveBytes * 2 < fileBytes) kept.clear();
+    const named = (p: Piece | Buffer): p is FileRun => p instanceof FileRun && p.dir === dir && kept.has(p.file);
+    const files = [...kept.keys()];
+    const fileIndex = new Map(files.map((f, i) => [f, i]));
+    const fresh = parts.filter((p): p is RunPiece => isRunPiece(p) && !named(p));
+    const name = randomName();
+    if (fresh.length) {
+      // A run's stream is known once its blob was written (one is computed here otherwise).
+      for (const r of fresh) if (!(r instanceof FilePiece)) deflatePiece(r);
+      atomicWriteFileSync(path.join(dir, name), [...fresh.map((r) => r.bytes), ...fresh.map((r) => r.deflated!)], 0o644);
+      files.push(name);
+    }
+    const index: Part[] = [];
+    const inline: Buffer[] = [];
+    let size = 0;
+    let position = 0;
+    let deflatedPosition = fresh.reduce((n, r) => n + pieceLength(r), 0);
+    for (const p of parts) {
+      const length = Buffer.isBuffer(p) ? p.length : pieceLength(p);
+      size += length;
+      if (!isRunPiece(p)) {
+        // Text around the task lists (a piece that is not a run is read whole: it is small).
+        const bytes = Buffer.isBuffer(p) ? p : p.bytes;
+        index.push(['s', bytes.length]);
+        inline.push(bytes);
+        continue;
+      }
+      const ids = p.idsText;
+      if (named(p)) {
+        index.push(['r', length, p.count, p.first ? 1 : 0, p.deflatedLength, p.adler, ids, fileIndex.get(p.file)!, p.position, p.deflatedPosition]);
+      } else {
+        const stream = p.deflated!;
+        index.push(['r', length, p.count, p.first ? 1 : 0, stream.length, p.adler!, ids, files.length - 1, position, deflatedPosition]);
+        position += length;
+        deflatedPosition += stream.length;
+      }
+    }
+    const header = Buffer.from(JSON.stringify({ v: VERSION, oid, size, files } satisfies Header) + '\n' + JSON.stringify(index) + '\n');
+    atomicWriteFileSync(path.join(dir, oid), [header, ...inline], 0o644);
+    prune(dir);
   } catch {
     /* a cache: without it the next command takes the slow way */
+  }
+}
+
+/** Keeps the newest few indexes and the runs files they name (and any runs file too new to be named yet). */
+function prune(dir: string): void {
+  const entries = fs.readdirSync(dir).map((f) => {
+    try {
+      return { f, t: fs.statSync(path.join(dir, f)).mtimeMs };
+    } catch {
+      return { f, t: 0 };
+    }
+  });
+  const indexes = entries.filter((e) => INDEX.test(e.f)).sort((a, b) => b.t - a.t);
+  const named = new Set<string>();
+  for (const { f } of indexes.slice(0, KEEP)) {
+    try {
+      const fd = fs.openSync(path.join(dir, f), 'r');
+      const head = Buffer.alloc(4096);
+      const n = fs.readSync(fd, head, 0, head.length, 0);
+      fs.closeSync(fd);
+      const header = JSON.parse(head.toString('utf8', 0, head.subarray(0, n).indexOf(10))) as Header;
+      for (const r of header.files ?? []) named.add(r);
+    } catch {
+      /* a damaged index names nothing */
+    }
+  }
+  for (const { f } of indexes.slice(KEEP)) fs.rmSync(path.join(dir, f), { force: true });
+  // A file older than the oldest index kept and named by none is left over (a runs file written just
+  // now, whose index is being written, is newer); so are temporary files of a writer that died.
+  if (indexes.length < KEEP) return;
+  const oldest = indexes[KEEP - 1].t;
+  for (const { f, t } of entries) {
+    if (!INDEX.test(f) && !named.has(f) && t < oldest) fs.rmSync(path.join(dir, f), { force: true });
   }
 }
 

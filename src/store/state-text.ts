@@ -8,17 +8,24 @@
  * (about one in 24), so adding or removing a task changes one run only.
  */
 import type { State, Task } from '../domain/types.js';
-import type { Piece } from './pieces.js';
+import { isPiece, type Piece } from './pieces.js';
 
 /** The piece of a run of tasks: how many tasks, whether it starts its list, and their ids. */
 export interface RunPiece extends Piece {
   readonly count: number;
   readonly first: boolean;
   readonly ids: readonly string[];
+  /** The ids joined by spaces (task ids never contain one: see the rules). */
+  readonly idsText: string;
+}
+
+/** The last id of a run, without splitting its ids. */
+function lastId(p: RunPiece): string {
+  return p.idsText.slice(p.idsText.lastIndexOf(' ') + 1);
 }
 
 export function isRunPiece(p: unknown): p is RunPiece {
-  return typeof p === 'object' && p !== null && typeof (p as RunPiece).count === 'number' && Buffer.isBuffer((p as RunPiece).bytes);
+  return typeof p === 'object' && p !== null && typeof (p as RunPiece).count === 'number' && isPiece(p);
 }
 
 /** Boards this large are always written by runs (and kept in the state cache): see stateParts. */
@@ -62,7 +69,7 @@ function fits(run: Run, tasks: Task[], start: number): boolean {
   if (run.first !== (start === 0) || start + n > tasks.length) return false;
   for (let j = 0; j < n; j++) if (run.tasks[j] !== tasks[start + j]) return false;
   // It ends where a run ends: at a mark, at the longest run, or at the end of the list (still the end).
-  return start + n === tasks.length || n === MAX_RUN || endsRun(run.piece.ids[n - 1]);
+  return start + n === tasks.length || n === MAX_RUN || endsRun(lastId(run.piece));
 }
 
 function taskPieces(tasks: Task[], out: Piece[]): void {
@@ -76,7 +83,8 @@ function taskPieces(tasks: Task[], out: Piece[]): void {
         if (endsRun((tasks[end++] as { id?: unknown } | null)?.id)) break;
       }
       const slice = tasks.slice(start, end);
-      run = { tasks: slice, first: start === 0, piece: { bytes: Buffer.from(runText(tasks, start, end)), count: end - start, first: start === 0, ids: slice.map((t) => String(t.id)) } };
+      const ids = slice.map((t) => String(t.id));
+      run = { tasks: slice, first: start === 0, piece: { bytes: Buffer.from(runText(tasks, start, end)), count: end - start, first: start === 0, ids, idsText: ids.join(' ') } };
       if (typeof head === 'object' && head !== null) runs.set(head, run);
     }
     out.push(run.piece);

@@ -52,8 +52,12 @@ function cacheFiles(repo: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
 }
 
+const indexes = (repo: string) => cacheFiles(repo).filter((f) => /^[0-9a-f]{40}$/.test(f));
+const runsFiles = (repo: string) => cacheFiles(repo).filter((f) => f.startsWith('runs-'));
+const cacheDir = (repo: string) => path.join(repo, '.git', 'orchestrator', 'state-cache');
+
 describe('the state cache of a large board', () => {
-  it('holds the newest state.json, and commands on it replay exactly', () => {
+  it('holds the newest state.json, and commands on it replay exactly', async () => {
     // Large enough to stay large when its done tasks are archived.
     const repo = largeBoard(2 * LARGE_BOARD_TASKS);
     const state = () => git(repo, 'rev-parse', 'orchestrator:state.json');
@@ -72,14 +76,36 @@ describe('the state cache of a large board', () => {
     run('t', 'add', 'beta', 'another');
     run('archive', '--older-than', '0');
     run('t', 'add', 'alpha', 'after the archive');
-    expect(cacheFiles(repo).length).toBeLessThanOrEqual(3);
+    expect(indexes(repo).length).toBeLessThanOrEqual(3);
     expect(cli(['verify'], { cwd: repo }).code).toBe(0);
     // What the cache holds is what the branch holds: its text hashes to the blob id.
-    const bytes = fs.readFileSync(path.join(repo, '.git', 'orchestrator', 'state-cache', state()));
-    const header = JSON.parse(bytes.toString('utf8', 0, bytes.indexOf(10)));
-    const text = bytes.subarray(bytes.indexOf(10) + 1, bytes.indexOf(10) + 1 + header.size);
+    const { readStateCache } = await import('../../src/store/state-cache.js');
+    const text = readStateCache(path.join(repo, '.git'), state())!.text();
     expect(createHash('sha1').update(`blob ${text.length}\0`).update(text).digest('hex')).toBe(state());
   });
+
+  it('writes only the runs a command changed, and keeps the number of files bounded', async () => {
+    const repo = largeBoard(LAZY_BOARD_TASKS + 100);
+    const state = () => git(repo, 'rev-parse', 'orchestrator:state.json');
+    const size = Number(git(repo, 'cat-file', '-s', state()));
+    for (let i = 0; i < 16; i++) {
+      const before = new Set(runsFiles(repo));
+      const r = cli(['t', 'add', i % 2 ? 'alpha' : 'beta', `added ${i}`], { cwd: repo });
+      expect(r.code, r.stderr).toBe(0);
+      expect(indexes(repo)).toContain(state());
+      const added = runsFiles(repo).filter((f) => !before.has(f));
+      expect(added.length).toBe(1);
+      // A changed run or two, and the whole board when the files were gathered into one.
+      const bytes = fs.statSync(path.join(cacheDir(repo), added[0])).size;
+      expect(bytes < size / 20 || bytes > size).toBe(true);
+      expect(runsFiles(repo).length).toBeLessThanOrEqual(16);
+    }
+    const { readStateCache } = await import('../../src/store/state-cache.js');
+    const text = readStateCache(path.join(repo, '.git'), state())!.text();
+    expect(createHash('sha1').update(`blob ${text.length}\0`).update(text).digest('hex')).toBe(state());
+    expect(cli(['t', 'ls', 'beta', '--json'], { cwd: repo }).json).toHaveLength(108);
+    expect(cli(['verify'], { cwd: repo }).code).toBe(0);
+  }, 120_000);
 
   it('reads a very large board lazily, and commands on it still replay exactly', () => {
     const repo = largeBoard(LAZY_BOARD_TASKS + 100);
@@ -101,8 +127,11 @@ describe('the state cache of a large board', () => {
     ['truncated', (f: string) => fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2))],
     ['not a cache at all', (f: string) => fs.writeFileSync(f, 'garbage\n')],
     ['gone', (f: string) => fs.rmSync(f)],
+    ['a runs file it names, gone', (f: string) => runsFiles(path.resolve(f, '..', '..', '..', '..')).forEach((r) => fs.rmSync(path.join(path.dirname(f), r)))],
+    ['a runs file it names, truncated', (f: string) => runsFiles(path.resolve(f, '..', '..', '..', '..')).forEach((r) => fs.truncateSync(path.join(path.dirname(f), r), 100))],
   ])('is not needed when it is %s', (_l, damage) => {
     const repo = largeBoard(LARGE_BOARD_TASKS + 10);
+    expect(runsFiles(repo).length).toBeGreaterThan(0);
     damage(path.join(repo, '.git', 'orchestrator', 'state-cache', git(repo, 'rev-parse', 'orchestrator:state.json')));
     expect(cli(['t', 'add', 'beta', 'still works'], { cwd: repo }).code).toBe(0);
     expect(cli(['t', 'ls', 'beta', '--json'], { cwd: repo }).json).toHaveLength(101);
