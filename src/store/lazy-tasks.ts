@@ -23,31 +23,29 @@ export const LAZY_BOARD_TASKS = 20_000;
 
 interface LazyRun {
   piece: RunPiece;
-  stands: Stand[];
+  /** Its tasks, once parsed. */
+  tasks: object[] | null;
 }
 
-/** What a stand-in's Proxy wraps: where its task is, and the task once its run is parsed. */
+/** What a stand-in's Proxy wraps: where its task is. */
 interface Stand {
   run: LazyRun;
   index: number;
-  task: object | null;
-}
-
-function parseRun(run: LazyRun): void {
-  // A run's text is its tasks, each after "\n" (the first of a list) or ",\n".
-  const text = run.piece.bytes.toString('utf8');
-  const tasks = JSON.parse('[' + (run.piece.first ? text : text.slice(1)) + ']') as object[];
-  run.stands.forEach((s, i) => (s.task = tasks[i]));
 }
 
 function task(s: Stand): object {
-  if (!s.task) parseRun(s.run);
-  return s.task!;
+  let tasks = s.run.tasks;
+  if (!tasks) {
+    // A run's text is its tasks, each after "\n" (the first of a list) or ",\n".
+    const text = s.run.piece.bytes.toString('utf8');
+    tasks = s.run.tasks = JSON.parse('[' + (s.run.piece.first ? text : text.slice(1)) + ']') as object[];
+  }
+  return tasks[s.index];
 }
 
 // Every trap answers for the task; only its id is known without parsing.
 const HANDLER: ProxyHandler<Stand> = {
-  get: (s, key) => (!s.task && key === 'id' ? s.run.piece.ids[s.index] : Reflect.get(task(s), key)),
+  get: (s, key) => (!s.run.tasks && key === 'id' ? s.run.piece.ids[s.index] : Reflect.get(task(s), key)),
   has: (s, key) => Reflect.has(task(s), key),
   ownKeys: (s) => Reflect.ownKeys(task(s)),
   getOwnPropertyDescriptor: (s, key) => Reflect.getOwnPropertyDescriptor(task(s), key),
@@ -71,7 +69,7 @@ export function lazyState(parts: Array<Buffer | RunPiece>, parse: (text: string)
       text.push(p.toString('utf8'));
       continue;
     }
-    const run: LazyRun = { piece: p, stands: [] };
+    const run: LazyRun = { piece: p, tasks: null };
     if (p.first) lists.push([]);
     if (!lists.length) return null;
     lists[lists.length - 1].push(run);
@@ -90,13 +88,12 @@ export function lazyState(parts: Array<Buffer | RunPiece>, parse: (text: string)
   }
   if (filled.length !== lists.length) return null;
   filled.forEach((name, i) => {
-    const tasks: Task[] = [];
+    let total = 0;
+    for (const run of lists[i]) total += run.piece.count;
+    const tasks = new Array<Task>(total);
+    let k = 0;
     for (const run of lists[i]) {
-      for (let index = 0; index < run.piece.count; index++) {
-        const stand: Stand = { run, index, task: null };
-        run.stands.push(stand);
-        tasks.push(new Proxy(stand, HANDLER) as unknown as Task);
-      }
+      for (let index = 0; index < run.piece.count; index++) tasks[k++] = new Proxy({ run, index } satisfies Stand, HANDLER) as unknown as Task;
     }
     rememberIds(tasks, lists[i].map((r) => r.piece.idsText).join(' '));
     state.workstreams[name] = { ...state.workstreams[name], tasks };
