@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../src/api.js';
 import { Mutex } from '../src/store/mutex.js';
 import { casRef } from '../src/store/refs.js';
-import { OWNER_LINE } from '../src/store/lock-file.js';
+import { ownerLine } from '../src/store/lock-file.js';
 import { BIN, cli } from './helpers/cli.js';
 import { GIT_ENV, cleanup, git, makeCluster, makeRepo, tempDir } from './helpers/repos.js';
 
@@ -24,7 +24,7 @@ function deadPid(): number {
 
 /** The identity line the store writes into lock files, for another pid of this machine. */
 function ownerLineOf(pid: number): string {
-  return OWNER_LINE.replace(/^pid \d+/, `pid ${pid}`);
+  return ownerLine().replace(/^pid \d+/, `pid ${pid}`);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

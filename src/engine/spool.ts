@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ownerOf, OWNER_LINE, unlinkQuietly } from '../store/lock-file.js';
+import { ownerOf, ownerLine, unlinkQuietly } from '../store/lock-file.js';
 
 export interface Intent {
   /** A planner the engine knows by name (a declared operation). */
@@ -42,7 +42,7 @@ export class Spool {
     const name = `${String(created).padStart(15, '0')}-${opId}.json`;
     const file = path.join(this.dir, name);
     const tmp = `${file}.${process.pid}.tmp`;
-    const body = JSON.stringify({ op_id: opId, intent, base, created, owner: OWNER_LINE.trim() });
+    const body = JSON.stringify({ op_id: opId, intent, base, created, owner: ownerLine().trim() });
     try {
       fs.writeFileSync(tmp, body);
     } catch (err) {

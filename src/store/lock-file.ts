@@ -6,7 +6,6 @@
  * has not changed for longer than any live holder leaves it unchanged.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 function readOr(file: string, fallback: string): string {
@@ -30,14 +29,22 @@ function linkOr(file: string, fallback: string): string {
  * the same boot, in the same pid namespace (containers that share a host
  * name do not share pids).
  */
-export const IDENTITY = {
-  host: os.hostname().replace(/\s/g, '_') || 'localhost',
-  boot: readOr('/proc/sys/kernel/random/boot_id', '-'),
-  pidns: linkOr('/proc/self/ns/pid', '-').replace(/\s/g, '_'),
-};
+let me: { host: string; boot: string; pidns: string } | null = null;
+export function identity(): { host: string; boot: string; pidns: string } {
+  // Asked for when a lock is taken or judged (a read-only command never does).
+  me ??= {
+    host: (require('node:os') as typeof import('node:os')).hostname().replace(/\s/g, '_') || 'localhost',
+    boot: readOr('/proc/sys/kernel/random/boot_id', '-'),
+    pidns: linkOr('/proc/self/ns/pid', '-').replace(/\s/g, '_'),
+  };
+  return me;
+}
 
 /** The first line of every lock and ticket file we create. */
-export const OWNER_LINE = `pid ${process.pid} host ${IDENTITY.host} boot ${IDENTITY.boot} pidns ${IDENTITY.pidns}\n`;
+export function ownerLine(): string {
+  const { host, boot, pidns } = identity();
+  return `pid ${process.pid} host ${host} boot ${boot} pidns ${pidns}\n`;
+}
 
 export function pidAlive(pid: number): boolean {
   try {
@@ -54,7 +61,8 @@ export type Owner = { pid: number; local: boolean; alive: boolean | null };
 export function ownerOf(text: string): Owner | null {
   const m = /^pid (\d+) host (\S+) boot (\S+) pidns (\S+)/.exec(text);
   if (!m) return null;
-  const local = m[2] === IDENTITY.host && m[3] === IDENTITY.boot && m[4] === IDENTITY.pidns;
+  const me = identity();
+  const local = m[2] === me.host && m[3] === me.boot && m[4] === me.pidns;
   const pid = Number(m[1]);
   return { pid, local, alive: local ? pidAlive(pid) : null };
 }
@@ -106,7 +114,7 @@ export function breakStale(file: string, unknownAfterMs: number, emptyAfterMs = 
     return;
   }
   try {
-    fs.writeSync(fd, OWNER_LINE);
+    fs.writeSync(fd, ownerLine());
     let judged: fs.Stats;
     try {
       judged = fs.statSync(file);
@@ -140,7 +148,7 @@ export function breakStale(file: string, unknownAfterMs: number, emptyAfterMs = 
  * aside, then hard-linked into place), so that it is never seen empty.
  * Returns false when it exists.
  */
-export function createExclusive(file: string, content: string = OWNER_LINE): boolean {
+export function createExclusive(file: string, content: string = ownerLine()): boolean {
   const tmp = `${file}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
   for (let i = 0; ; i++) {
     try {

@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gitEnv } from './git-env.js';
 import type { RepoPaths } from './repo.js';
-import { createExclusive, judge, OWNER_LINE } from './lock-file.js';
+import { createExclusive, judge, ownerLine } from './lock-file.js';
 
 /** Loose objects (estimated) that start a run. */
 export const LOOSE_LIMIT = 128;
@@ -85,7 +85,7 @@ export function maintainRepository(repo: RepoPaths): void {
     const child = spawn('sh', ['-c', script(lock, Math.random() < 0.05)], { cwd: repo.commondir, detached: true, stdio: 'ignore', env: gitEnv() });
     child.unref();
     // The run holds the lock, not the writer that started it (a CLI process exits at once).
-    if (child.pid) fs.writeFileSync(lock, OWNER_LINE.replace(/^pid \d+/, `pid ${child.pid}`));
+    if (child.pid) fs.writeFileSync(lock, ownerLine().replace(/^pid \d+/, `pid ${child.pid}`));
   } catch {
     fs.rmSync(lock, { force: true });
   }

@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { breakStale, createExclusive, IDENTITY, judge, OWNER_LINE, touch, unlinkQuietly } from './lock-file.js';
+import { breakStale, createExclusive, identity, judge, ownerLine, touch, unlinkQuietly } from './lock-file.js';
 
 /** A newcomer may take a free turn while the oldest waiter has waited less than this. */
 const FAIR_AFTER_MS = 100;
@@ -106,7 +106,7 @@ export class Mutex {
     }
     const dir = path.dirname(this.file);
     const stamp = String(Math.floor((performance.timeOrigin + performance.now()) * 1000)).padStart(17, '0');
-    const ticket = `${path.basename(this.file)}.wait-${stamp}-${process.pid}-${IDENTITY.host}`;
+    const ticket = `${path.basename(this.file)}.wait-${stamp}-${process.pid}-${identity().host}`;
     const ticketPath = path.join(dir, ticket);
     try {
       if (!createExclusive(ticketPath)) return this.tryTake() === 'taken' ? 'taken' : 'failed';
@@ -177,4 +177,4 @@ export class Mutex {
   }
 }
 
-export { OWNER_LINE };
+export { ownerLine };
