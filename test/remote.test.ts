@@ -6,7 +6,7 @@
  * connections are shared between commands; the hook guards a gitolite
  * repository.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { runClaimers } from './helpers/race.js';
 import { cleanup, GIT_ENV, tempDir } from './helpers/repos.js';
 import { startSshServer, sshServerAvailable, type SshServer } from './helpers/ssh-server.js';
 import { startHttpServer, httpServerAvailable, type HttpServer } from './helpers/http-server.js';
+import { startLatencyProxy } from './helpers/latency-proxy.js';
 
 afterAll(cleanup);
 
@@ -163,4 +164,59 @@ describe.skipIf(http.skip)('over smart HTTP', () => {
     await expectExactlyOnce(server, 'race', reports, 9);
     expect(fs.existsSync(server.repoPath('race'))).toBe(true);
   });
+
+  it('a writer that keeps winning without fetching still carries a request it had not seen', async () => {
+    await server.createRepo('starve');
+    const [w, l] = await Promise.all([0, 1].map((i) => server.clone('starve', path.join(tempDir(), `s${i}`))));
+    await seedBoard(w, 4);
+    // The loser is far from the server (40 ms each way), the winner next to it.
+    const far = await startLatencyProxy({ target: server.port, delayMs: 40 });
+    await git(l, 'remote', 'set-url', 'origin', server.url('starve').replace(`:${server.port}/`, `:${far.port}/`));
+    const dir = tempDir();
+    const [go, stop] = [path.join(dir, 'go'), path.join(dir, 'stop')];
+    // A process that, once told to go, writes without pause: it never loses, so it pushes on its own tip
+    // without fetching, with a lease on the announce ref as it last saw it.
+    const script = `const fs = require('fs'); const { openOrchestrator } = require(${JSON.stringify(path.resolve('dist/index.js'))});
+      (async () => { const orc = openOrchestrator({ repo: process.argv[1], agent: 'winner' });
+        while (!fs.existsSync(process.argv[2])) await new Promise((r) => setTimeout(r, 5));
+        for (let i = 0; i < 300 && !fs.existsSync(process.argv[3]); i++) await orc.addTask('w', { title: 'winner ' + i });
+        orc.close(); })();`;
+    const winner = spawn(process.execPath, ['-e', script, w, go, stop], { stdio: 'ignore', env: { ...process.env, ...GIT_ENV } });
+    const exited = new Promise<number | null>((resolve) => winner.on('exit', resolve));
+    const loser = openOrchestrator({ repo: l, agent: 'loser' });
+    try {
+      await loser.status();
+      const first = openOrchestrator({ repo: w, agent: 'winner' });
+      await first.addTask('w', { title: 'before' });
+      first.close();
+      // The loser's first push is stale: it fetches and publishes its claim on the board.
+      const claim = loser.getNextTask('w', 'loser').then((task) => ({ task, attempts: loser.lastAttempts }));
+      const bare = server.repoPath('starve');
+      for (let i = 0; i < 400; i++) {
+        const refs = await git(bare, 'for-each-ref', '--format=%(refname)', 'refs/orchestrator/requests/');
+        if (refs.split('\n').some((r) => r && !r.endsWith('/announce'))) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // The winner's clone learns the announce ref but carries nothing (as a fetch that raced the
+      // publication would leave it); then it writes.
+      await git(w, 'fetch', '--quiet', 'origin', '+refs/orchestrator/requests/orchestrator/*:refs/orchestrator/remotes/origin/requests/orchestrator/*');
+      fs.writeFileSync(go, '');
+      const result = await claim;
+      fs.writeFileSync(stop, '');
+      expect(await exited).toBe(0);
+      expect(result.task).not.toBeNull();
+      // The loser pointed the announce ref at its request again after losing twice more; the
+      // winner's lease failed, and it fetched and carried the claim.
+      expect(result.attempts).toBeLessThanOrEqual(6);
+      const state = JSON.parse(await git(bare, 'show', 'orchestrator:state.json'));
+      expect(state.workstreams.w.tasks.filter((t: { assigned_to: string | null }) => t.assigned_to === 'loser')).toHaveLength(1);
+      // The race was real: the winner wrote while the loser waited.
+      expect(state.workstreams.w.tasks.filter((t: { title: string }) => t.title.startsWith('winner ')).length).toBeGreaterThan(0);
+    } finally {
+      fs.writeFileSync(stop, '');
+      fs.writeFileSync(go, '');
+      loser.close();
+      await far.close();
+    }
+  }, 120_000);
 });

@@ -97,9 +97,17 @@ export class Board {
     return (await this.remote.publish(oid, ref)) ? { ref, oid, created: now } : null;
   }
 
-  /** Points the announce ref at our request again: a writer winning without fetching fails its lease, fetches and carries it. */
-  announceAgain(oid: string): Promise<void> {
-    return this.remote.announce(oid);
+  /**
+   * Moves the announce ref again for our waiting request: a writer winning
+   * without fetching fails its lease, fetches and carries it. The ref gets a
+   * new commit of its own (a lease holds while the value is the same).
+   */
+  async announceAgain(opId: string, by: string): Promise<void> {
+    const objects = this.store.objects;
+    const now = Date.now();
+    const person = { name: by, email: `${by}@orchestrator`, timestamp: Math.floor(now / 1000), tzOffset: 0 };
+    const oid = await objects.writeCommit({ tree: await objects.writeTree([]), parents: [], author: person, committer: person, message: `orchestrator announce ${opId} ${now}\n` });
+    await this.remote.announce(oid);
   }
 
   /** Withdraws our request: 'gone' means another writer carried it (or it expired and was removed). */

@@ -182,7 +182,7 @@ export class ChainWriter {
         // lease fails and it fetches and carries ours.
         item.lost = (item.lost ?? 0) + 1;
         if (item.lost % 2 === 0) {
-          await board.announceAgain(item.remote.oid).catch(() => undefined);
+          await board.announceAgain(item.opId, planned.chain.find((c) => c.item === item)?.op.by ?? 'system').catch(() => undefined);
           trace(`announced ${item.opId} again`);
         }
         continue;

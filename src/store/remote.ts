@@ -40,7 +40,7 @@ export interface RequestBoard {
   publish(oid: string, ref: string): Promise<boolean>;
   /** Deletes our request if it is still `expect`; 'gone' when it was carried (or removed) first. */
   withdraw(ref: string, expect: string): Promise<'withdrawn' | 'gone'>;
-  /** Moves the announce ref to a request published earlier and still waiting (a writer that wins without fetching then fetches). */
+  /** Moves the announce ref to a new commit `oid` (a writer that wins without fetching then fails its lease and fetches). */
   announce(oid: string): Promise<void>;
 }
 
