@@ -100,7 +100,7 @@ function gitConfig(dir: string, key: string): string | undefined {
   if (!repo) return undefined;
   const [section, name] = key.split('.');
   for (const file of configFiles(repo.commondir)) {
-    const value = configValue(file, section, name);
+    const value = configValue(file, section, name, repo.gitdir);
     if (value !== undefined && value !== '') return value;
   }
   return undefined;

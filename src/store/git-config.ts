@@ -1,7 +1,7 @@
 /**
  * The remotes configured in a repository's config file, read the way git
  * reads the file itself (sections, quoted subsections, values with quotes,
- * escapes and comments); includes are not followed. Reading it here costs a
+ * escapes and comments), following includes. Reading it here costs a
  * file read, where a git process or a general git library costs start-up
  * time on every command.
  */
@@ -60,8 +60,20 @@ export function listRemotes(commondir: string): Array<{ remote: string; url: str
   return [...urls].filter((e): e is [string, string] => e[1] !== undefined).map(([name, url]) => ({ remote: name, url }));
 }
 
-/** The last value of `section.key` (no subsection) in one config file; undefined when unset. */
-export function configValue(file: string, section: string, key: string): string | undefined {
+// git stops following includes this deep (a file that includes itself).
+const MAX_INCLUDE_DEPTH = 10;
+
+/**
+ * The last value of `section.key` (no subsection) in one config file and the
+ * files it includes (`[include] path`, and `[includeIf "gitdir:..."] path`
+ * when `gitdir`, the repository's git directory, matches), read in git's
+ * order; undefined when unset.
+ */
+export function configValue(file: string, section: string, key: string, gitdir?: string): string | undefined {
+  return readValues(file, section, key, gitdir, 0);
+}
+
+function readValues(file: string, section: string, key: string, gitdir: string | undefined, depth: number): string | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -69,29 +81,93 @@ export function configValue(file: string, section: string, key: string): string 
     return undefined;
   }
   let inSection = false;
+  // Where an include applies: 'always', or the condition of an includeIf.
+  let include: string | null = null;
   let value: string | undefined;
   for (const line of text.split('\n')) {
     const trimmed = line.trim();
     const s = SECTION_LINE.exec(trimmed);
     if (s) {
-      inSection = s[1].toLowerCase() === section && s[2] === undefined;
+      const name = s[1].toLowerCase();
+      inSection = name === section && s[2] === undefined;
+      include = name === 'include' && s[2] === undefined ? 'always' : name === 'includeif' && s[2] !== undefined ? s[2].replace(/\\(.)/g, '$1') : null;
       continue;
     }
-    if (!inSection) continue;
     const v = VARIABLE_LINE.exec(trimmed);
-    if (v && v[1].toLowerCase() === key) value = parseConfigValue(v[2] ?? 'true');
+    if (!v) continue;
+    const name = v[1].toLowerCase();
+    if (include !== null && name === 'path' && depth < MAX_INCLUDE_DEPTH) {
+      const target = v[2] === undefined ? '' : parseConfigValue(v[2]);
+      if (target && (include === 'always' || includeApplies(include, gitdir, file))) {
+        const included = readValues(includePath(target, file), section, key, gitdir, depth + 1);
+        if (included !== undefined) value = included;
+      }
+      continue;
+    }
+    if (inSection && name === key) value = parseConfigValue(v[2] ?? 'true');
   }
   return value;
 }
 
+function home(): string {
+  return process.env.HOME ?? (require('node:os') as typeof import('node:os')).homedir();
+}
+
+/** An include's path: "~/" is the home directory, a relative path is relative to the including file. */
+function includePath(target: string, from: string): string {
+  if (target === '~' || target.startsWith('~/')) return path.join(home(), target.slice(1));
+  return path.resolve(path.dirname(from), target);
+}
+
+/** Whether an includeIf condition holds: "gitdir:" and "gitdir/i:" are judged, others (onbranch:, hasconfig:) are not met. */
+function includeApplies(condition: string, gitdir: string | undefined, from: string): boolean {
+  const m = /^gitdir(\/i)?:(.*)$/s.exec(condition);
+  if (!m || gitdir === undefined) return false;
+  let pattern = m[2];
+  // (path.join keeps a trailing slash.)
+  if (pattern.startsWith('~/')) pattern = path.join(home(), pattern.slice(2));
+  else if (pattern.startsWith('./')) pattern = path.join(path.dirname(from), pattern.slice(2));
+  if (!path.isAbsolute(pattern)) pattern = '**/' + pattern;
+  if (pattern.endsWith('/')) pattern += '**';
+  const re = globRegExp(pattern, !!m[1]);
+  const candidates = [gitdir];
+  try {
+    candidates.push(fs.realpathSync(gitdir));
+  } catch {
+    /* judged on the path as given */
+  }
+  return candidates.some((d) => re.test(d));
+}
+
+/** A wildmatch pattern as git uses it for paths: "**" crosses directories, "*" and "?" do not. */
+function globRegExp(pattern: string, ignoreCase: boolean): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*' && pattern[i + 1] === '*') {
+      const slashAfter = pattern[i + 2] === '/';
+      re += slashAfter ? '(?:.*/)?' : '.*';
+      i += slashAfter ? 2 : 1;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) re += '\\[';
+      else {
+        re += '[' + pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
+  }
+  return new RegExp('^' + re + '$', ignoreCase ? 'i' : '');
+}
+
 /** The config files git reads for a repository, strongest first: its own, then the user's, then the system's. */
 export function configFiles(commondir: string): string[] {
-  const os = require('node:os') as typeof import('node:os');
-  const home = process.env.HOME ?? os.homedir();
-  const xdg = process.env.XDG_CONFIG_HOME ?? path.join(home, '.config');
+  const xdg = process.env.XDG_CONFIG_HOME ?? path.join(home(), '.config');
   const files = [path.join(commondir, 'config')];
   if (process.env.GIT_CONFIG_GLOBAL !== undefined) files.push(process.env.GIT_CONFIG_GLOBAL);
-  else files.push(path.join(home, '.gitconfig'), path.join(xdg, 'git', 'config'));
+  else files.push(path.join(home(), '.gitconfig'), path.join(xdg, 'git', 'config'));
   if (!process.env.GIT_CONFIG_NOSYSTEM) files.push(process.env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig');
   return files;
 }
@@ -101,11 +177,11 @@ export function configFiles(commondir: string): string[] {
  * and GIT_COMMITTER_EMAIL, else user.name and user.email from the strongest
  * config file that sets them, else the login and host names.
  */
-export function committerIdentity(commondir: string): { name: string; email: string } {
+export function committerIdentity(commondir: string, gitdir = commondir): { name: string; email: string } {
   const files = configFiles(commondir);
   const first = (key: string) => {
     for (const f of files) {
-      const v = configValue(f, 'user', key);
+      const v = configValue(f, 'user', key, gitdir);
       if (v !== undefined && v !== '') return v;
     }
     return undefined;

@@ -88,7 +88,7 @@ export class GitStore {
 
   /** Writes the effect as a commit on `base` (no ref changes) and returns the new snapshot. */
   async commit(base: Snapshot, effect: Effect, op: OpBase, subject: string): Promise<Snapshot> {
-    this.signer ??= committerIdentity(this.repo.commondir);
+    this.signer ??= committerIdentity(this.repo.commondir, this.repo.gitdir);
     const snap = await writeEffect(this.objects, base, effect, op, subject, this.signer);
     this.remember(snap);
     return snap;
