@@ -564,6 +564,44 @@ describeBrowser('dashboard manages work', () => {
     expect(edited).toMatchObject({ title: 'Charge cards in EUR', priority: 1, assigned_to: 'agent-2' });
     expect(history(there, 1)[0]).toBe(`agent-1 | task edit payments/${id} by agent-1`);
 
+    // Dependencies and resources change only while a task is pending: for this claimed one they are shown, not editable.
+    await taskRow(page, 'Charge cards in EUR').locator('button[data-action="edit"]').click();
+    await page.locator('#edit-dialog[open]').waitFor();
+    const had = (run(there, '--json', 't', 'ls', 'payments').json as Array<{ id: string; depends_on?: string[] }>).find((t) => t.id === id)!.depends_on ?? [];
+    expect(await page.inputValue('#te-deps')).toBe(had.join(', '));
+    expect(await page.isDisabled('#te-deps')).toBe(true);
+    await page.click('#te-cancel');
+    await page.locator('#edit-dialog').waitFor({ state: 'hidden' });
+
+    // For a pending one: ids by commas or spaces, resources one per line; an unknown id is refused in the dialog.
+    const pendingRow = taskRow(page, 'Added meanwhile');
+    const pendingId = (await pendingRow.getAttribute('data-task'))!;
+    await pendingRow.locator('button[data-action="edit"]').click();
+    await page.locator('#edit-dialog[open]').waitFor();
+    expect(await page.isDisabled('#te-deps')).toBe(false);
+    await page.fill('#te-deps', 'no-such-task');
+    await page.click('#te-submit');
+    await page.locator('#te-message.error').waitFor();
+    expect(await page.locator('#te-message').textContent()).toMatch(/^Not saved: .*no-such-task/);
+    expect(await page.getAttribute('#te-deps', 'aria-invalid')).toBe('true');
+    await page.fill('#te-deps', ` ${id} ,`);
+    await page.fill('#te-needs', 'db: payments, EU\n\nqueue ');
+    await page.click('#te-submit');
+    await page.locator('#edit-dialog').waitFor({ state: 'hidden' });
+    const backend = () => (run(there, '--json', 't', 'ls', 'backend').json as Array<{ id: string; depends_on?: string[]; needs?: string[] }>).find((t) => t.id === pendingId);
+    expect(backend()).toMatchObject({ depends_on: [id], needs: ['db: payments, EU', 'queue'] });
+    await pendingRow.locator('button[data-action="edit"]').click();
+    await page.locator('#edit-dialog[open]').waitFor();
+    expect(await page.inputValue('#te-deps')).toBe(id);
+    expect(await page.inputValue('#te-needs')).toBe('db: payments, EU\nqueue');
+    // Emptied, they go.
+    await page.fill('#te-deps', '');
+    await page.fill('#te-needs', '');
+    await page.click('#te-submit');
+    await page.locator('#edit-dialog').waitFor({ state: 'hidden' });
+    expect(backend()?.depends_on ?? []).toEqual([]);
+    expect(backend()?.needs ?? []).toEqual([]);
+
     // Delete a pending task, after confirming.
     const meanwhile = taskRow(page, 'Added meanwhile');
     const gone = (await meanwhile.getAttribute('data-task'))!;

@@ -1,6 +1,6 @@
 /**
- * Editing a task from the page (title, description, priority, estimate, in
- * a dialog; only what changed is sent) and deleting a pending one after
+ * Editing a task from the page (title, description, priority, estimate,
+ * dependencies and resources, in a dialog; only what changed is sent) and deleting a pending one after
  * confirming, as the acting agent. A refusal is said in the dialog, or
  * beside the task for a deletion.
  */
@@ -14,12 +14,20 @@ let editFor = null;
 
 export function openEdit(ws, id, t, opener) {
   if (!t) return;
-  editFor = { ws, id, opener, was: { title: t.title, description: t.description || '', priority: t.priority, estimate: t.estimate || '' } };
+  const was = { title: t.title, description: t.description || '', priority: t.priority, estimate: t.estimate || '', depends_on: t.depends_on || [], needs: t.needs || [] };
+  editFor = { ws, id, opener, was };
   $('te-task').textContent = ws + '/' + id + (t.assigned_to ? ' · held by ' + t.assigned_to : '');
   $('te-title').value = t.title;
   $('te-desc').value = t.description || '';
   $('te-priority').value = t.priority === undefined || t.priority === null ? '' : String(t.priority);
   $('te-estimate').value = t.estimate || '';
+  $('te-deps').value = was.depends_on.join(', ');
+  $('te-needs').value = was.needs.join('\n');
+  // Dependencies and resources change only while the task is pending.
+  const pending = t.status === 'pending';
+  $('te-deps').disabled = $('te-needs').disabled = !pending;
+  $('te-deps-hint').textContent = pending ? 'Task ids, separated by commas or spaces.' : 'Only a pending task\'s dependencies and resources change.';
+  $('te-needs-hint').hidden = !pending;
   for (const el of $('te-form').querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
   formMessage('te-message', '');
   $('edit-dialog').showModal();
@@ -27,7 +35,12 @@ export function openEdit(ws, id, t, opener) {
 }
 
 /** A field named by a 400 answer -> the dialog's input to mark. */
-const EDIT_FIELDS = { title: 'te-title', description: 'te-desc', priority: 'te-priority', estimate: 'te-estimate' };
+const EDIT_FIELDS = { title: 'te-title', description: 'te-desc', priority: 'te-priority', estimate: 'te-estimate', after: 'te-deps', needs: 'te-needs' };
+
+/** Task ids never hold commas or spaces; a resource may hold either, so resources go one per line. */
+const idList = (text) => text.split(/[\s,]+/).filter(Boolean);
+const lineList = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+const sameList = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 async function onEditSubmit(ev) {
   ev.preventDefault();
@@ -49,6 +62,12 @@ async function onEditSubmit(ev) {
   if (priority !== undefined && priority !== was.priority) body.priority = priority;
   const estimate = $('te-estimate').value.trim();
   if (estimate !== was.estimate) body.estimate = estimate;
+  if (!$('te-deps').disabled) {
+    const after = idList($('te-deps').value);
+    if (!sameList(after, was.depends_on)) body.after = after;
+    const needs = lineList($('te-needs').value);
+    if (!sameList(needs, was.needs)) body.needs = needs;
+  }
   if (!Object.keys(body).length) {
     formMessage('te-message', 'Nothing changed.', 'error');
     return;
@@ -68,7 +87,9 @@ async function onEditSubmit(ev) {
     $('edit-dialog').close();
   } catch (err) {
     formMessage('te-message', 'Not saved: ' + writeError(err), 'error');
-    const input = err instanceof ApiError && EDIT_FIELDS[err.data.field];
+    // A field may be named with its place in a list (after.0); a dependency not found names the task.
+    const field = err instanceof ApiError ? (typeof err.data.field === 'string' ? err.data.field.split('.')[0] : body.after && body.after.includes(err.data.task_id) ? 'after' : null) : null;
+    const input = field && EDIT_FIELDS[field];
     if (input) {
       $(input).setAttribute('aria-invalid', 'true');
       $(input).focus();
