@@ -131,6 +131,8 @@ describe('REST API', () => {
     ['an unknown charset', 'POST', '/api/workstreams', { raw: '{}', headers: { 'content-type': 'application/json; charset=klingon' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['a stale window under 1 ms', 'POST', '/api/workstreams/revenue/requeue', { body: { stale: true, stale_ms: -1 } }, 400, 'INVALID_INPUT'],
     ['a method the path does not take', 'PATCH', '/api/workstreams', { body: { name: 'p' } }, 405, 'METHOD_NOT_ALLOWED'],
+    ['a field the write does not take', 'POST', '/api/workstreams/revenue/tasks', { body: { title: 't', priorty: 1 } }, 400, 'INVALID_INPUT'],
+    ['a stored name where the write takes another', 'POST', '/api/workstreams/revenue/tasks', { body: { title: 't', depends_on: [] } }, 400, 'INVALID_INPUT'],
   ] as const)('%s: %s %s -> %i %s', async (_l, method, path, opts, status, code) => {
     const before = git(repo, 'rev-parse', 'orchestrator');
     const r = await call(method, path, opts as Parameters<typeof request>[3]);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response, Router } from 'express';
 import { OrchestratorError } from '../errors.js';
 import { DEFAULT_STALE_MS } from '../domain/queries.js';
-import { restBindings, type AnyDeclaration, type RestBinding } from '../api/declare.js';
+import { offered, restBindings, type AnyDeclaration, type FieldDef, type RestBinding } from '../api/declare.js';
 import { invoke, type Raw } from '../api/invoke.js';
 import { DECLARATIONS } from '../api/ops/index.js';
 import type { Session } from '../api/session.js';
@@ -33,6 +33,26 @@ function query(req: Request): Raw {
     out[key] = v;
   }
   return out;
+}
+
+/**
+ * A write's body names only fields the operation takes: a misspelt or
+ * unknown one is refused, not dropped (a write would otherwise do less than
+ * asked, or refuse with "nothing to change").
+ */
+function refuseUnknownFields(d: AnyDeclaration, req: Request): void {
+  const b = req.body as unknown;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) return;
+  const known = new Set<string>();
+  for (const [name, field] of Object.entries(d.input)) {
+    const def = (field as { def: FieldDef }).def;
+    if (!offered(def, 'rest')) continue;
+    known.add(name);
+    for (const alias of def.alias ?? []) known.add(alias);
+  }
+  for (const key of Object.keys(b)) {
+    if (!known.has(key)) throw new OrchestratorError('INVALID_INPUT', `unknown field "${key}" for ${d.name} (fields: ${[...known].join(', ') || 'none'})`, { field: key });
+  }
 }
 
 /** A request's raw input: the query, the JSON body, the path parameters (which win). */
@@ -115,6 +135,7 @@ export function apiRoutes(session: Session, watcher: BranchWatcher, express: typ
     async (req, res) => {
       let result: unknown;
       try {
+        refuseUnknownFields(d, req);
         result = await invoke(session, d, rawInput(req, b), 'rest');
       } catch (err) {
         const answer = err instanceof OrchestratorError ? b.answered?.[err.code] : undefined;
