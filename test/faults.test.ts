@@ -187,3 +187,50 @@ describe('writers that died', () => {
     expect(cli(['verify'], { cwd: remote }).code).toBe(0);
   });
 });
+
+describe('a remote whose refs change while a fetch lists them', () => {
+  // A server that reads a ref it is rewriting at that moment advertises it as 0000... and the
+  // fetch fails "not our ref": a fetch moments later succeeds, so the command must not fail.
+  it('fetches again instead of failing the command', () => {
+    const { clones } = makeCluster(2);
+    const [a, b] = clones;
+    const env = { ORCHESTRATOR_TRANSPORT: 'git' };
+    expect(cli(['ws', 'create', 'w'], { cwd: a, env }).code).toBe(0);
+    const bin = tempDir('fake-git-');
+    const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+    const failed = path.join(bin, 'failed-once');
+    fs.writeFileSync(
+      path.join(bin, 'git'),
+      `#!/bin/sh\ncase " $* " in *" fetch "*) if [ ! -e '${failed}' ]; then : > '${failed}'; echo 'fatal: git upload-pack: not our ref 0000000000000000000000000000000000000000' >&2; exit 128; fi;; esac\nexec '${realGit}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = cli(['--json', 't', 'add', 'w', 'after a flaky fetch'], { cwd: b, env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
+    expect(fs.existsSync(failed)).toBe(true);
+    expect(r.code, r.stderr).toBe(0);
+    expect((cli(['--json', 't', 'ls', 'w'], { cwd: a, env }).json as Array<{ title: string }>).map((t) => t.title)).toEqual(['after a flaky fetch']);
+  });
+});
+
+describe('a writer whose remote fails after it published its operation', () => {
+  it('withdraws it before saying it failed, so that no other writer carries it later', () => {
+    const { clones, remote } = makeCluster(2);
+    const [a, b] = clones;
+    const env = { ORCHESTRATOR_TRANSPORT: 'git' };
+    expect(cli(['ws', 'create', 'w'], { cwd: a, env }).code).toBe(0);
+    expect(cli(['t', 'ls', 'w'], { cwd: b, env }).code).toBe(0);
+    // B is now behind: its push loses, and it publishes its operation on the board while it fetches.
+    expect(cli(['t', 'add', 'w', 'from a'], { cwd: a, env }).code).toBe(0);
+    const bin = tempDir('fake-git-');
+    const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+    // Every fetch fails as an unreachable server does; pushes go through.
+    fs.writeFileSync(path.join(bin, 'git'), `#!/bin/sh\ncase " $* " in *" fetch "*) echo 'fatal: Could not read from remote repository.' >&2; exit 128;; esac\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const r = cli(['t', 'add', 'w', 'from b'], { cwd: b, env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Could not read from remote repository/);
+    // Nothing of B's is left waiting on the board, and A's next write carries nothing.
+    const waiting = () => git(remote, 'for-each-ref', '--format=%(refname)', 'refs/orchestrator/requests/').split('\n').filter((x) => x && !x.endsWith('/announce'));
+    expect(waiting()).toEqual([]);
+    expect(cli(['t', 'add', 'w', 'a again'], { cwd: a, env }).code).toBe(0);
+    expect((cli(['--json', 't', 'ls', 'w'], { cwd: a, env }).json as Array<{ title: string }>).map((t) => t.title)).toEqual(['from a', 'a again']);
+  });
+});

@@ -38,8 +38,23 @@ export class ChainWriter {
     return (this.boardCache ??= new Board(this.engine.store, remote.requests));
   }
 
-  /** Plans, writes and advances one chain for `items`, retrying lost races. */
+  /**
+   * Plans, writes and advances one chain for `items`, retrying lost races.
+   * When it fails (the remote cannot be reached, say), our operations left
+   * on the board are withdrawn before their callers hear of the failure: one
+   * found gone was carried, and its caller hears its result instead. None
+   * lands after its caller was told it failed.
+   */
   async runBatch(items: Item[]): Promise<void> {
+    try {
+      await this.rounds(items);
+    } catch (err) {
+      for (const item of items) if (item.waiter && item.remote && !item.foreign) await this.answer(item, { err }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async rounds(items: Item[]): Promise<void> {
     const store = this.engine.store;
     const cheap = this.engine.online && !!store.remote!.cheapFetch;
     // Fetching first costs a round trip; it pays only when another writer was seen lately
@@ -126,7 +141,10 @@ export class ChainWriter {
       }
       const before = base;
       // One fetch; a writer that lost also leaves its operations on the board (once each), meanwhile.
-      [base] = await Promise.all([this.engine.refresh(), board ? this.publish(board, live, planned, base) : null]);
+      // Both are awaited even when the fetch fails: what was published is then withdrawn (runBatch).
+      const [fetched] = await Promise.allSettled([this.engine.refresh(), board ? this.publish(board, live, planned, base) : null]);
+      if (fetched.status === 'rejected') throw fetched.reason;
+      base = fetched.value;
       fresh = true;
       // The remote did not move: this was a refusal (a hook, permissions), not a race.
       if (pushed !== false && !pushed.race && base === before) {

@@ -19,6 +19,9 @@ import { controlDir, isSshUrl, sharingSshCommand } from './ssh.js';
  */
 export type PushOutcome = { ok: true } | { ok: false; reason: string; stderr: string; race: boolean };
 
+// Failures of a fetch that raced the server's own ref updates (not the network): tried again.
+const TRANSIENT_FETCH = /not our ref|could not read loose ref|unable to resolve reference|cannot lock ref/i;
+
 /** One more ref to change in the same atomic push: `to` null deletes; `expect` leases its current value (null: must not exist). */
 export interface RefChange {
   ref: string;
@@ -166,6 +169,17 @@ export class GitTransport implements Transport {
    * or null when the remote does not have the branch yet.
    */
   async fetch(): Promise<'fetched' | 'absent'> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.fetchOnce();
+      if (r === 'fetched' || r === 'absent') return r;
+      // A ref the server was changing as it listed them (its loose ref file read half-written or gone)
+      // is advertised as 0000... and the fetch fails "not our ref": a moment later it reads again.
+      if (attempt >= 3 || !TRANSIENT_FETCH.test(r.stderr)) throw remoteError(`fetch from "${this.name}" failed`, r.stderr);
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+
+  private async fetchOnce(): Promise<'fetched' | 'absent' | RawResult> {
     // -v: simple-git waits 50 ms longer for commands that print nothing.
     const r = await this.raw([
       ...QUIET_CONFIG,
@@ -181,7 +195,7 @@ export class GitTransport implements Transport {
     ]);
     if (r.exitCode === 0) return 'fetched';
     if (/couldn't find remote ref/i.test(r.stderr)) return 'absent';
-    throw remoteError(`fetch from "${this.name}" failed`, r.stderr);
+    return r;
   }
 
   /**
