@@ -85,14 +85,18 @@ export class Board {
     }
   }
 
+  /** A root commit with an empty tree, by `by` at `now`: a request, or a new value for the announce ref. */
+  private async boardCommit(by: string, now: number, message: string): Promise<string> {
+    const objects = this.store.objects;
+    const person = { name: by, email: `${by}@orchestrator`, timestamp: Math.floor(now / 1000), tzOffset: 0 };
+    return objects.writeCommit({ tree: await objects.writeTree([]), parents: [], author: person, committer: person, message });
+  }
+
   /** Publishes a waiting operation; null when the remote refused (the board is then not used). */
   async publish(opId: string, intent: Intent, base: string | null, by: string): Promise<{ ref: string; oid: string; created: number } | null> {
-    const objects = this.store.objects;
-    const tree = await objects.writeTree([]);
     const now = Date.now();
-    const person = { name: by, email: `${by}@orchestrator`, timestamp: Math.floor(now / 1000), tzOffset: 0 };
     const record = { op_id: opId, intent, base, created: now };
-    const oid = await objects.writeCommit({ tree, parents: [], author: person, committer: person, message: `${SUBJECT} ${opId}\n\nOrchestrator-Op: ${JSON.stringify(record)}\n` });
+    const oid = await this.boardCommit(by, now, `${SUBJECT} ${opId}\n\nOrchestrator-Op: ${JSON.stringify(record)}\n`);
     const ref = `${this.remote.remotePrefix}${opId}`;
     return (await this.remote.publish(oid, ref)) ? { ref, oid, created: now } : null;
   }
@@ -103,11 +107,8 @@ export class Board {
    * new commit of its own (a lease holds while the value is the same).
    */
   async announceAgain(opId: string, by: string): Promise<void> {
-    const objects = this.store.objects;
     const now = Date.now();
-    const person = { name: by, email: `${by}@orchestrator`, timestamp: Math.floor(now / 1000), tzOffset: 0 };
-    const oid = await objects.writeCommit({ tree: await objects.writeTree([]), parents: [], author: person, committer: person, message: `orchestrator announce ${opId} ${now}\n` });
-    await this.remote.announce(oid);
+    await this.remote.announce(await this.boardCommit(by, now, `orchestrator announce ${opId} ${now}\n`));
   }
 
   /** Withdraws our request: 'gone' means another writer carried it (or it expired and was removed). */

@@ -197,18 +197,18 @@ export class ChainWriter {
   private async publish(board: Board, live: Item[], planned: Planned, base: string | null): Promise<void> {
     for (const item of live) {
       if (item.foreign !== undefined || !item.intent || !item.opId) continue;
+      const by = planned.chain.find((c) => c.item === item)?.op.by ?? 'system';
       if (item.remote) {
         // Published, and lost again: nobody carried it. A writer that keeps winning without fetching
         // has not seen it; every second loss, the announce ref points at it again, so that writer's
         // lease fails and it fetches and carries ours.
         item.lost = (item.lost ?? 0) + 1;
         if (item.lost % 2 === 0) {
-          await board.announceAgain(item.opId, planned.chain.find((c) => c.item === item)?.op.by ?? 'system').catch(() => undefined);
+          await board.announceAgain(item.opId, by).catch(() => undefined);
           trace(`announced ${item.opId} again`);
         }
         continue;
       }
-      const by = planned.chain.find((c) => c.item === item)?.op.by ?? 'system';
       const req = await board.publish(item.opId, item.intent, base, by).catch(() => null);
       trace(`published ${item.opId}: ${req ? 'ok' : 'refused'}`);
       if (!req) {

@@ -40,15 +40,21 @@ function query(req: Request): Raw {
  * unknown one is refused, not dropped (a write would otherwise do less than
  * asked, or refuse with "nothing to change").
  */
+const restFields = new WeakMap<AnyDeclaration, Set<string>>();
+
 function refuseUnknownFields(d: AnyDeclaration, req: Request): void {
   const b = req.body as unknown;
   if (typeof b !== 'object' || b === null || Array.isArray(b)) return;
-  const known = new Set<string>();
-  for (const [name, field] of Object.entries(d.input)) {
-    const def = (field as { def: FieldDef }).def;
-    if (!offered(def, 'rest')) continue;
-    known.add(name);
-    for (const alias of def.alias ?? []) known.add(alias);
+  let known = restFields.get(d);
+  if (!known) {
+    known = new Set<string>();
+    for (const [name, field] of Object.entries(d.input)) {
+      const def = (field as { def: FieldDef }).def;
+      if (!offered(def, 'rest')) continue;
+      known.add(name);
+      for (const alias of def.alias ?? []) known.add(alias);
+    }
+    restFields.set(d, known);
   }
   for (const key of Object.keys(b)) {
     if (!known.has(key)) throw new OrchestratorError('INVALID_INPUT', `unknown field "${key}" for ${d.name} (fields: ${[...known].join(', ') || 'none'})`, { field: key });

@@ -75,14 +75,18 @@ export class FilePiece implements Piece {
   }
 }
 
-export function readRange(r: FileRange): Buffer {
-  const out = Buffer.allocUnsafe(r.length);
-  let done = 0;
-  while (done < r.length) {
-    const n = fs.readSync(r.fd, out, done, r.length - done, r.position + done);
-    if (n === 0) throw new Error(`state cache: a file ended ${r.length - done} bytes early`);
+/** Reads `length` bytes at `position` of `fd` into `into` at 0; a file that ends early is an error. */
+function readFully(fd: number, into: Buffer, length: number, position: number): void {
+  for (let done = 0; done < length; ) {
+    const n = fs.readSync(fd, into, done, length - done, position + done);
+    if (n === 0) throw new Error(`state cache: a file ended ${length - done} bytes early`);
     done += n;
   }
+}
+
+export function readRange(r: FileRange): Buffer {
+  const out = Buffer.allocUnsafe(r.length);
+  readFully(r.fd, out, r.length, r.position);
   return out;
 }
 
@@ -93,10 +97,9 @@ let chunk: Buffer | null = null;
 /** Calls `each` with the bytes of `r` in order, a megabyte at a time (the buffer is reused: copy what you keep). */
 export function streamRange(r: FileRange, each: (bytes: Buffer) => void): void {
   chunk ??= Buffer.allocUnsafe(CHUNK);
-  let done = 0;
-  while (done < r.length) {
-    const n = fs.readSync(r.fd, chunk, 0, Math.min(CHUNK, r.length - done), r.position + done);
-    if (n === 0) throw new Error(`state cache: a file ended ${r.length - done} bytes early`);
+  for (let done = 0; done < r.length; ) {
+    const n = Math.min(CHUNK, r.length - done);
+    readFully(r.fd, chunk, n, r.position + done);
     each(chunk.subarray(0, n));
     done += n;
   }
