@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../src/cli/main.js';
+import { buildProgram, GLOBAL_VALUES } from '../src/cli/main.js';
+import { commandKey, GLOBAL_VALUES as LAUNCHER_GLOBAL_VALUES, GROUP_WORDS } from '../src/cli/launcher.js';
 import { DECLARATIONS } from '../src/api/ops/index.js';
 import { Mutex } from '../src/store/mutex.js';
 import { cliProcess, run } from './helpers/cli.js';
@@ -119,6 +120,43 @@ describe('the command set', () => {
     for (const extra of ['demo --port --duration --keep', 'demo-agent <id> --duration', 'serve --port --host --read-only --token --public-read --fetch-interval --cors']) {
       expect(actual).toContain(extra);
     }
+  });
+
+  it('builds only what a command line can reach, and exactly what the full program has there', () => {
+    const io = { stdout: () => {}, stderr: () => {}, stdin: async () => '', env: {}, cwd: '.', bin: '' };
+    const full = buildProgram(io).program;
+    for (const c of full.commands as Command[]) {
+      for (const word of [c.name(), ...c.aliases()]) {
+        for (const argv of [[word], ['--repo', 'x', '--json', word, '--help'], ['--as', 'a', '--', word]]) {
+          const { program } = buildProgram(io, argv);
+          const built = program.commands as Command[];
+          // The command is there as in the full program (with everything under it).
+          const mine = built.find((b) => b.name() === c.name());
+          expect(mine, `${argv.join(' ')} builds ${c.name()}`).toBeDefined();
+          expect(commands(program).filter((l) => l.split(/[ |]/)[0] === c.name())).toEqual(commands(full).filter((l) => l.split(/[ |]/)[0] === c.name()));
+          // Every command's word is known, so nothing else is built (a room's customNames must name its commands).
+          expect(built.length, `${argv.join(' ')} builds only its room`).toBeLessThan(full.commands.length);
+        }
+      }
+    }
+    // No command word, help, or an unknown word: everything (so help and suggestions are the same).
+    for (const argv of [[], ['help', 'task'], ['--json'], ['stauts'], ['--repo', 'status']]) {
+      expect(commands(buildProgram(io, argv).program)).toEqual(commands(full));
+    }
+  });
+
+  it("keeps the launcher's command words equal to the program's (they name the code caches)", () => {
+    const { program } = buildProgram({ stdout: () => {}, stderr: () => {}, stdin: async () => '', env: {}, cwd: '.', bin: '' });
+    const groups = (program.commands as Command[]).filter((c) => c.commands.length).flatMap((c) => [c.name(), ...c.aliases()]);
+    expect([...GROUP_WORDS].sort()).toEqual(groups.sort());
+    const valued = program.options.filter((o) => o.required || o.optional).map((o) => o.long);
+    expect([...LAUNCHER_GLOBAL_VALUES].sort()).toEqual(valued.sort());
+    expect([...GLOBAL_VALUES].sort()).toEqual(valued.sort());
+    expect(commandKey(['status'])).toBe('status');
+    expect(commandKey(['--repo', 'x', '--json', 't', 'add', 'ws', 'title'])).toBe('t-add');
+    expect(commandKey(['--as', 'agent-1', 'brief', 'ws'])).toBe('brief');
+    expect(commandKey(['--json'])).toBe('none');
+    expect(commandKey(['../../etc/passwd'])).toBe('_etc_passwd');
   });
 
   it('has a command for every declared operation that names one', () => {

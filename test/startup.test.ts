@@ -1,12 +1,14 @@
 /**
  * What the CLI answers before it loads anything: the version, the same as
- * the full program answers.
+ * the full program answers. How it starts: the bundle from a code cache of
+ * its own per command.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
-import { cleanup, makeRepo } from './helpers/repos.js';
+import { cleanup, GIT_ENV, makeRepo, tempDir } from './helpers/repos.js';
 
 afterAll(cleanup);
 
@@ -24,5 +26,83 @@ describe('CLI start-up', () => {
     const r = cli(['--offline', '--version'], { cwd: makeRepo() });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(version + '\n');
+  });
+});
+
+describe('the code cache', () => {
+  // A copy of the built bundle and launcher, so this test owns its cache directory.
+  const dist = path.join(__dirname, '..', 'dist');
+  function install(): { dir: string; cacheDir: string; run: (args: string[], cwd: string) => { code: number | null; stdout: string; stderr: string } } {
+    const dir = tempDir('orc-cache-');
+    fs.copyFileSync(path.join(dist, 'cli.bundle.cjs'), path.join(dir, 'cli.bundle.cjs'));
+    fs.copyFileSync(path.join(dist, 'cli', 'launcher.js'), path.join(dir, 'launcher.js'));
+    fs.writeFileSync(path.join(dir, 'bin.js'), "require('./launcher.js').launch(require('path').join(__dirname, 'cli.bundle.cjs'));\n");
+    const run = (args: string[], cwd: string) => {
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin.js'), ...args], { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    return { dir, cacheDir: path.join(dir, '.cache'), run };
+  }
+  const cacheOf = (cacheDir: string, command: string) => {
+    const names = fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).filter((f) => f.endsWith(`-${command}.v8`)) : [];
+    expect(names.length).toBeLessThanOrEqual(1);
+    if (!names.length) return undefined;
+    const file = fs.readFileSync(path.join(cacheDir, names[0]));
+    const nl = file.indexOf(10);
+    return { file: path.join(cacheDir, names[0]), paths: JSON.parse(file.toString('utf8', 0, nl)) as string[], bytes: file.length - nl - 1, mtime: fs.statSync(path.join(cacheDir, names[0])).mtimeMs };
+  };
+
+  it('keeps one cache per command, written when a command first runs and again only for a code path it lacks', () => {
+    const { cacheDir, run } = install();
+    const repo = makeRepo();
+    expect(run(['--offline', 'init'], repo).code).toBe(0);
+    expect(run(['--offline', 'ws', 'create', 'web'], repo).code).toBe(0);
+    expect(run(['--offline', 'status'], repo).code).toBe(0);
+    const status = cacheOf(cacheDir, 'status')!;
+    expect(status.paths).toEqual(['status']);
+    expect(status.bytes).toBeGreaterThan(10_000);
+    // A second run loads it and leaves it alone.
+    const again = run(['--offline', 'status'], repo);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('web');
+    expect(cacheOf(cacheDir, 'status')!.mtime).toBe(status.mtime);
+    // Another command: its own cache, named by its words (an alias is another name).
+    expect(run(['--offline', '--as', 'a1', 't', 'add', 'web', 'first'], repo).code).toBe(0);
+    expect(cacheOf(cacheDir, 't-add')!.paths).toEqual(['task add']);
+    expect(cacheOf(cacheDir, 'status')!.mtime).toBe(status.mtime);
+    // Nothing for a command line that ran no command.
+    expect(run(['--offline', 'stauts'], repo).code).toBe(2);
+    expect(run(['--offline', 'status', '--help'], repo).code).toBe(0);
+    expect(fs.readdirSync(cacheDir).filter((f) => f.includes('stauts')).length).toBe(0);
+    expect(cacheOf(cacheDir, 'status')!.mtime).toBe(status.mtime);
+    // A cache that holds other code paths of the command (a large board's) gains this run's.
+    const data = fs.readFileSync(status.file).subarray(fs.readFileSync(status.file).indexOf(10) + 1);
+    fs.writeFileSync(status.file, Buffer.concat([Buffer.from('["status large"]\n'), data]));
+    expect(run(['--offline', 'status'], repo).code).toBe(0);
+    expect(cacheOf(cacheDir, 'status')!.paths).toEqual(['status large', 'status']);
+  });
+
+  it('runs the same with a cache that is damaged, foreign or cannot be written, and mends it', () => {
+    const { cacheDir, run } = install();
+    const repo = makeRepo();
+    expect(run(['--offline', 'init'], repo).code).toBe(0);
+    expect(run(['--offline', 'ws', 'create', 'web'], repo).code).toBe(0);
+    const good = run(['--offline', 'status'], repo);
+    const { file } = cacheOf(cacheDir, 'status')!;
+    for (const damage of [Buffer.from('["status"]\n' + 'x'.repeat(5000)), Buffer.from('not json\n'), Buffer.alloc(0)]) {
+      fs.writeFileSync(file, damage);
+      const r = run(['--offline', 'status'], repo);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(good.stdout);
+      const mended = cacheOf(cacheDir, 'status')!;
+      expect(mended.paths).toEqual(['status']);
+      expect(mended.bytes).toBeGreaterThan(10_000);
+    }
+    // A read-only install: no cache, same answer.
+    fs.rmSync(cacheDir, { recursive: true });
+    fs.writeFileSync(cacheDir, 'a file where the directory would be');
+    const r = run(['--offline', 'status'], repo);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(good.stdout);
   });
 });

@@ -13,13 +13,18 @@ import { check } from '../domain/rules.js';
 import { configFiles, configValue, listRemotes } from '../store/git-config.js';
 import { GitStore } from '../store/git-store.js';
 import { readPacks } from '../store/objects.js';
-import { readStateCacheLazily } from '../store/state-cache.js';
+import { readStateCacheLazily, stateCacheUse } from '../store/state-cache.js';
 import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
 import { actingAgent } from './identity.js';
 import { plannerOf } from './planners.js';
 import { Reader, View } from './view.js';
 
 export const DEFAULT_BRANCH = 'orchestrator';
+
+/** Whether this process read or kept a large board through the state cache (its code differs: the CLI caches its compiled code per path). */
+export function usedStateCache(): boolean {
+  return stateCacheUse.used;
+}
 
 export interface OpenOptions {
   /** A directory inside the repository (work tree or bare); default: the current directory. */

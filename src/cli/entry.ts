@@ -1,7 +1,8 @@
 /** Process entry of the CLI bundle: runs main() with the real process streams. */
-import { main } from './main.js';
+import { lastRun, main } from './main.js';
 import { originalArgv, RUNNER_USAGE, type OriginalCommand } from './original.js';
 import { readStdinText } from '../read-stdin.js';
+import { usedStateCache } from '../api/session.js';
 
 export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
   return main(argv, {
@@ -23,6 +24,15 @@ export async function runOriginal(kind: OriginalCommand, argv: string[] = proces
     return 0;
   }
   return run(ours);
+}
+
+/**
+ * Which code this run went through, for the launcher's code cache: the
+ * command, and whether a large board's cache was used (other code paths);
+ * undefined when no command ran (usage errors, help).
+ */
+export function codeCacheKey(): string | undefined {
+  return lastRun.command && `${lastRun.command}${usedStateCache() ? ' large' : ''}`;
 }
 
 /** The CLI with an I/O seam of its own, and how standard input is read (tests run it in process). */

@@ -4,36 +4,92 @@
  * from cached bytecode roughly halves the load time (see bench). The cache
  * is rebuilt whenever Node or the bundle changes and skipped when the
  * install is read-only.
+ *
+ * One cache per command (`status`, `t add`, ...): a run compiles lazily only
+ * the functions it calls, so a cache written after `status` lacks what
+ * `t add` needs, and one cache holding every command's functions costs each
+ * command more to load than the few it lacks (measured: 40 % more cache,
+ * 6 ms more for `status`). This file must stand alone: `hooks install`
+ * copies it beside the hook's bundle.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import Module from 'node:module';
 
-type Entry = { run(argv?: string[]): Promise<number>; runOriginal(kind: 'runner' | 'server'): Promise<number> };
+type Entry = {
+  run(argv?: string[]): Promise<number>;
+  runOriginal(kind: 'runner' | 'server'): Promise<number>;
+  /** Which code this run went through (see entry.ts); undefined when no command ran. */
+  codeCacheKey?(): string | undefined;
+};
 
-function loadBundle(file: string): { entry: Entry; save: () => void } {
+/** Command groups: their second word names the command. Kept equal to the CLI's rooms (a test checks). */
+export const GROUP_WORDS: ReadonlySet<string> = new Set(['workstream', 'ws', 'task', 't', 'agent', 'a', 'lock', 'l', 'kb', 'knowledge', 'events', 'e', 'hooks']);
+/** Global options that take a value (the CLI's too). */
+export const GLOBAL_VALUES: ReadonlySet<string> = new Set(['--repo', '--branch', '--remote', '--as', '--max-attempts', '--stale-after']);
+/** At most this many caches per bundle: a new command beyond them runs without one. */
+const MAX_CACHES = 40;
+
+/** The command a command line names, as a file name: `status`, `t-add`; `none` without one. */
+export function commandKey(argv: readonly string[]): string {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const a = argv[i];
+    if (a !== '--' && a.startsWith('-')) {
+      if (!words.length && GLOBAL_VALUES.has(a)) i++;
+      continue;
+    }
+    if (a === '--') continue;
+    words.push(a);
+    if (!GROUP_WORDS.has(a)) break;
+  }
+  return words.join('-').replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 40) || 'none';
+}
+
+/**
+ * The cache file: one line naming the code paths it holds (JSON), then V8's
+ * cached data. A run through a path not listed writes the cache again after
+ * it ran, and then it holds both (the functions it was loaded with stay
+ * compiled). Paths and data are one file, renamed into place whole, so they
+ * always agree.
+ */
+function readCache(cacheFile: string): { data: Buffer; paths: string[] } | undefined {
+  try {
+    const file = fs.readFileSync(cacheFile);
+    const nl = file.indexOf(10);
+    const paths = JSON.parse(file.toString('utf8', 0, nl)) as unknown;
+    if (!Array.isArray(paths) || !paths.every((k) => typeof k === 'string')) return undefined;
+    return { data: file.subarray(nl + 1), paths };
+  } catch {
+    return undefined;
+  }
+}
+
+function loadBundle(file: string, command: string): { entry: Entry; save: () => void } {
   const source = fs.readFileSync(file, 'utf8');
   const stat = fs.statSync(file);
-  const cacheFile = path.join(path.dirname(file), '.cache', `${path.basename(file)}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}.v8`);
-  let cached: Buffer | undefined;
-  try {
-    cached = fs.readFileSync(cacheFile);
-  } catch {
-    cached = undefined;
-  }
+  const dir = path.join(path.dirname(file), '.cache');
+  const cacheFile = path.join(dir, `${path.basename(file)}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}-${command}.v8`);
+  const cached = readCache(cacheFile);
   const wrapper = (Module as unknown as { wrap(s: string): string }).wrap(source);
-  const script = new vm.Script(wrapper, { filename: file, cachedData: cached });
+  const script = new vm.Script(wrapper, { filename: file, cachedData: cached?.data });
   const fn = script.runInThisContext() as (e: object, r: NodeJS.Require, m: object, f: string, d: string) => void;
   const mod = { exports: {} as Entry };
   const req = Module.createRequire(file);
   fn.call(mod.exports, mod.exports, req, mod, file, path.dirname(file));
   const save = () => {
-    if (cached && !script.cachedDataRejected) return;
+    // A bundle without keys (the hook's) has one path; the CLI's only when a command ran (not for a typo).
+    const key = mod.exports.codeCacheKey ? mod.exports.codeCacheKey() : '';
+    if (key === undefined) return;
+    const fresh = !cached || script.cachedDataRejected;
+    if (!fresh && cached.paths.includes(key)) return;
     try {
-      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+      fs.mkdirSync(dir, { recursive: true });
+      if (!cached && fs.readdirSync(dir).length >= MAX_CACHES) return;
       const tmp = `${cacheFile}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, script.createCachedData());
+      const paths = [...(fresh ? [] : cached.paths), key];
+      fs.writeFileSync(tmp, Buffer.concat([Buffer.from(JSON.stringify(paths) + '\n'), script.createCachedData()]));
       fs.renameSync(tmp, cacheFile);
     } catch {
       /* read-only install: run without a cache */
@@ -44,7 +100,7 @@ function loadBundle(file: string): { entry: Entry; save: () => void } {
 
 /** Runs the CLI, or with `original` one of the original package's other commands (orchestrator-runner, orchestrator-server). */
 export function launch(bundle: string, original?: 'runner' | 'server'): void {
-  const { entry, save } = loadBundle(bundle);
+  const { entry, save } = loadBundle(bundle, original ?? commandKey(process.argv.slice(2)));
   (original ? entry.runOriginal(original) : entry.run()).then(
     (code) => {
       // After the run, the cache also holds the functions this command compiled lazily.

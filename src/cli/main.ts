@@ -7,7 +7,9 @@
 import { Command, CommanderError } from 'commander';
 import { toOrchestratorError } from '../errors.js';
 import { CliContext, ExitQuietly, type Io } from './context.js';
-import { addRoom, addUnclaimed, type Room } from './room.js';
+import { addRoom, addUnclaimed, roomWords, unclaimedWords, type Room } from './room.js';
+import { DECLARATIONS } from '../api/ops/index.js';
+import type { AnyDeclaration } from '../api/declare.js';
 import board from './commands/board.js';
 import workstream from './commands/workstream.js';
 import task from './commands/task.js';
@@ -44,7 +46,34 @@ Acting agent: --as, else ORCHESTRATOR_AGENT, else git config orchestrator.agent.
 /** In the order `--help` lists them. */
 const ROOMS: Room[] = [branch, board, workstream, task, agent, lock, knowledge, events, history, hooks, runner, agentLoop, demo, serve];
 
-export function buildProgram(io: Io): { program: Command; ctx: CliContext } {
+/** The command this process ran (for the launcher's code cache), once it starts. */
+export const lastRun: { command?: string } = {};
+
+/** Global options that take a value (the word after them is not the command). */
+export const GLOBAL_VALUES: ReadonlySet<string> = new Set(['--repo', '--branch', '--remote', '--as', '--max-attempts', '--stale-after']);
+
+/**
+ * The command word of a command line: its first word that is neither an
+ * option nor a global option's value; undefined when there is none.
+ */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return argv[i + 1];
+    if (!a.startsWith('-')) return a;
+    if (GLOBAL_VALUES.has(a)) i++;
+  }
+  return undefined;
+}
+
+/**
+ * The program. With `argv`, a command line naming a known command builds
+ * only the commands it can reach (every call is a new process, and building
+ * all fifty commands is a measurable part of start-up); anything else (no
+ * command, `help`, an unknown word) builds them all, so help and the
+ * suggestions for a mistyped command are the same.
+ */
+export function buildProgram(io: Io, argv?: readonly string[]): { program: Command; ctx: CliContext } {
   const program = new Command();
   const ctx = new CliContext(io, program);
   program
@@ -65,15 +94,28 @@ export function buildProgram(io: Io): { program: Command; ctx: CliContext } {
     .exitOverride();
   program.addHelpText('after', EXIT_HELP);
   const claimed = new Set<string>();
-  for (const room of ROOMS) addRoom(program, room, ctx, claimed);
-  addUnclaimed(program, ctx, claimed);
+  const word = argv && commandWord(argv);
+  const known = word !== undefined && (ROOMS.some((r) => roomWords(r).includes(word)) || (DECLARATIONS as readonly AnyDeclaration[]).some((d) => unclaimedWords(d).includes(word)));
+  if (known) {
+    const room = ROOMS.find((r) => roomWords(r).includes(word));
+    if (room) addRoom(program, room, ctx, claimed);
+    else addUnclaimed(program, ctx, claimed, word);
+  } else {
+    for (const room of ROOMS) addRoom(program, room, ctx, claimed);
+    addUnclaimed(program, ctx, claimed);
+  }
+  program.hook('preAction', (_program, action) => {
+    const words: string[] = [];
+    for (let c: Command | null = action; c && c !== program; c = c.parent) words.unshift(c.name());
+    lastRun.command = words.join(' ');
+  });
   program.hook('postAction', () => ctx.close());
   return { program, ctx };
 }
 
 /** Runs the CLI; returns the exit status (only the bin shim exits). */
 export async function main(argv: string[], io: Io): Promise<number> {
-  const { program, ctx } = buildProgram(io);
+  const { program, ctx } = buildProgram(io, argv);
   const wantsJson = argv.includes('--json');
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -39,6 +39,8 @@ export interface Room {
   commands?: Record<string, CommandSpec>;
   /** Commands that are not declared operations (serve, hooks, demo). */
   custom?: (parent: Command, ctx: CliContext) => void;
+  /** The top-level commands `custom` adds (a group's are under its name). */
+  customNames?: string[];
 }
 
 export function room(r: Room): Room {
@@ -125,6 +127,24 @@ export function commandFor(parent: Command, d: AnyDeclaration, ctx: CliContext, 
   return cmd;
 }
 
+/**
+ * The first words that reach a room's commands: its group's name and
+ * aliases, or its top-level commands' names and aliases.
+ */
+export function roomWords(r: Room): string[] {
+  if (r.group) return [r.group.name, ...(r.group.aliases ?? [])];
+  const words = [...(r.customNames ?? [])];
+  for (const d of DECLARATIONS as readonly AnyDeclaration[]) {
+    if (d.cli && !d.cli.group && r.commands?.[d.name]) words.push(...(typeof d.cli.name === 'string' ? [d.cli.name] : d.cli.name));
+  }
+  return words;
+}
+
+/** The first words of declared top-level operations, by declaration. */
+export function unclaimedWords(d: AnyDeclaration): string[] {
+  return d.cli && !d.cli.group ? (typeof d.cli.name === 'string' ? [d.cli.name] : [...d.cli.name]) : [];
+}
+
 /** Adds a room's commands to the program. */
 export function addRoom(program: Command, r: Room, ctx: CliContext, claimed: Set<string>): void {
   let parent = program;
@@ -143,8 +163,8 @@ export function addRoom(program: Command, r: Room, ctx: CliContext, claimed: Set
 }
 
 /** Top-level declared operations no room named: still commands, printed as JSON. */
-export function addUnclaimed(program: Command, ctx: CliContext, claimed: Set<string>): void {
+export function addUnclaimed(program: Command, ctx: CliContext, claimed: Set<string>, only?: string): void {
   for (const d of DECLARATIONS as readonly AnyDeclaration[]) {
-    if (d.cli && !d.cli.group && !claimed.has(d.name)) commandFor(program, d, ctx);
+    if (d.cli && !d.cli.group && !claimed.has(d.name) && (only === undefined || unclaimedWords(d).includes(only))) commandFor(program, d, ctx);
   }
 }

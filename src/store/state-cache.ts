@@ -98,6 +98,9 @@ export function readStateCacheLazily(): void {
   lazy = true;
 }
 
+/** Whether this process has read or kept a large board's cache (its code paths differ: see the CLI's code cache). */
+export const stateCacheUse = { used: false };
+
 // Runs files a lazy process opened, by path: opened once, open until it exits.
 const openFiles = new Map<string, number>();
 
@@ -150,6 +153,7 @@ export function readStateCache(commondir: string, oid: string): CachedState | nu
       parts.push(run);
     }
     if (size !== header.size || at !== file.length) return null;
+    stateCacheUse.used = true;
     // A long-running process reads everything now and keeps no file open.
     if (!lazy) loadAll(runs);
     return { runs, parts, text: () => Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : p.bytes))) };
@@ -295,6 +299,7 @@ function flush(): void {
 
 /** Keeps `parts` (the text of blob `oid`) as the repository's newest cached state, written on exit or within a second. */
 export function rememberState(commondir: string, oid: string, parts: Array<string | Piece>): void {
+  stateCacheUse.used = true;
   pending.set(commondir, { oid, parts });
   if (!hooked) {
     hooked = true;

@@ -2,6 +2,7 @@
 import { room } from '../room.js';
 
 export default room({
+  customNames: ['mcp'],
   custom: (program, ctx) => {
     program
       .command('mcp')

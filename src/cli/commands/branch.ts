@@ -15,6 +15,7 @@ export default room({
     },
   },
   // init also makes the repository and sets the segment size: two operations in one command.
+  customNames: ['init'],
   custom: (program, ctx) => {
     program
       .command('init [dir]')

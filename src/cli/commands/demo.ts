@@ -5,6 +5,7 @@ import { intOption } from '../context.js';
 import { room } from '../room.js';
 
 export default room({
+  customNames: ['demo', 'demo-agent'],
   custom: (program, ctx) => {
     program
       .command('demo')

@@ -5,6 +5,7 @@ import { room } from '../room.js';
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export default room({
+  customNames: ['hooks'],
   custom: (program, ctx) => {
     const hooks = program.command('hooks').description('guard a shared repository (the bare remote) with a pre-receive hook');
     hooks

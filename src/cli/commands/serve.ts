@@ -3,6 +3,8 @@ import { intOption } from '../context.js';
 import { room } from '../room.js';
 
 export default room({
+
+  customNames: ['serve'],
   custom: (program, ctx) => {
     program
       .command('serve')
