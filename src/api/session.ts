@@ -83,7 +83,7 @@ async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined)
   if (wanted !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(wanted)) {
     throw new OrchestratorError('INVALID_INPUT', `remote name ${JSON.stringify(wanted)} is invalid`, { remote: wanted });
   }
-  const list = listRemotes(repo.commondir);
+  const list = listRemotes(repo.commondir, repo.gitdir);
   const remotes = list.map((r) => r.remote);
   const pick = (name: string) => ({ name, url: list.find((r) => r.remote === name)!.url });
   if (wanted === undefined) return remotes.includes('origin') ? pick('origin') : null;

@@ -35,27 +35,21 @@ export function parseConfigValue(raw: string): string {
   return value;
 }
 
-/** The remotes of the repository whose config lives in `commondir` that have a url (the last one given), in the order they appear. */
-export function listRemotes(commondir: string): Array<{ remote: string; url: string }> {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(commondir, 'config'), 'utf8');
-  } catch {
-    return [];
-  }
+/**
+ * The remotes of the repository whose config lives in `commondir` that have
+ * a url, as git reads them: from the system's, the user's and then the
+ * repository's config files, following their includes, in the order they
+ * first appear; a remote's url is the first one given (the one `git fetch`
+ * and `git remote get-url` use).
+ */
+export function listRemotes(commondir: string, gitdir = commondir): Array<{ remote: string; url: string }> {
   const urls = new Map<string, string | undefined>();
-  let remote: string | null = null;
-  for (const line of text.split('\n')) {
-    const trimmed = line.trim();
-    const section = SECTION_LINE.exec(trimmed);
-    if (section) {
-      remote = section[1].toLowerCase() === 'remote' && section[2] !== undefined ? section[2].replace(/\\(.)/g, '$1') : null;
-      if (remote !== null && !urls.has(remote)) urls.set(remote, undefined);
-      continue;
-    }
-    if (remote === null) continue;
-    const variable = VARIABLE_LINE.exec(trimmed);
-    if (variable && variable[1].toLowerCase() === 'url') urls.set(remote, parseConfigValue(variable[2] ?? 'true'));
+  for (const file of [...configFiles(commondir)].reverse()) {
+    readEntries(file, gitdir, 0, (section, sub, key, value) => {
+      if (section !== 'remote' || sub === undefined) return;
+      if (!urls.has(sub)) urls.set(sub, undefined);
+      if (key === 'url' && urls.get(sub) === undefined) urls.set(sub, value);
+    });
   }
   return [...urls].filter((e): e is [string, string] => e[1] !== undefined).map(([name, url]) => ({ remote: name, url }));
 }
@@ -74,39 +68,48 @@ export function configValue(file: string, section: string, key: string, gitdir?:
 }
 
 function readValues(file: string, section: string, key: string, gitdir: string | undefined, depth: number): string | undefined {
+  let value: string | undefined;
+  readEntries(file, gitdir, depth, (s, sub, k, v) => {
+    if (s === section && sub === undefined && k === key) value = v;
+  });
+  return value;
+}
+
+/**
+ * Visits every variable of one config file in order (section and key lower
+ * case, the subsection as written), an included file's where its include
+ * stands. A file that cannot be read has none.
+ */
+function readEntries(file: string, gitdir: string | undefined, depth: number, visit: (section: string, sub: string | undefined, key: string, value: string) => void): void {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    return undefined;
+    return;
   }
-  let inSection = false;
+  let section = '';
+  let sub: string | undefined;
   // Where an include applies: 'always', or the condition of an includeIf.
   let include: string | null = null;
-  let value: string | undefined;
   for (const line of text.split('\n')) {
     const trimmed = line.trim();
     const s = SECTION_LINE.exec(trimmed);
     if (s) {
-      const name = s[1].toLowerCase();
-      inSection = name === section && s[2] === undefined;
-      include = name === 'include' && s[2] === undefined ? 'always' : name === 'includeif' && s[2] !== undefined ? s[2].replace(/\\(.)/g, '$1') : null;
+      section = s[1].toLowerCase();
+      sub = s[2] === undefined ? undefined : s[2].replace(/\\(.)/g, '$1');
+      include = section === 'include' && sub === undefined ? 'always' : section === 'includeif' && sub !== undefined ? sub : null;
       continue;
     }
     const v = VARIABLE_LINE.exec(trimmed);
     if (!v) continue;
     const name = v[1].toLowerCase();
-    if (include !== null && name === 'path' && depth < MAX_INCLUDE_DEPTH) {
+    if (include !== null && name === 'path') {
       const target = v[2] === undefined ? '' : parseConfigValue(v[2]);
-      if (target && (include === 'always' || includeApplies(include, gitdir, file))) {
-        const included = readValues(includePath(target, file), section, key, gitdir, depth + 1);
-        if (included !== undefined) value = included;
-      }
+      if (depth < MAX_INCLUDE_DEPTH && target && (include === 'always' || includeApplies(include, gitdir, file))) readEntries(includePath(target, file), gitdir, depth + 1, visit);
       continue;
     }
-    if (inSection && name === key) value = parseConfigValue(v[2] ?? 'true');
+    visit(section, sub, name, parseConfigValue(v[2] ?? 'true'));
   }
-  return value;
 }
 
 function home(): string {
