@@ -140,7 +140,7 @@ describe('the command set', () => {
       }
     }
     // No command word, help, or an unknown word: everything (so help and suggestions are the same).
-    for (const argv of [[], ['help', 'task'], ['--json'], ['stauts'], ['--repo', 'status']]) {
+    for (const argv of [[], ['help', 'task'], ['--json'], ['stauts'], ['--repo', 'status'], ['--help', 'status'], ['--json', '-h', 't', 'add']]) {
       expect(commands(buildProgram(io, argv).program)).toEqual(commands(full));
     }
   });
@@ -156,6 +156,11 @@ describe('the command set', () => {
     expect(commandKey(['--repo', 'x', '--json', 't', 'add', 'ws', 'title'])).toBe('t-add');
     expect(commandKey(['--as', 'agent-1', 'brief', 'ws'])).toBe('brief');
     expect(commandKey(['--json'])).toBe('none');
+    // A group's command is the word right after it, never an option's value (a cache per value would be a cache per call).
+    expect(commandKey(['events', '--last', '5'])).toBe('events');
+    expect(commandKey(['events', 'list', '--since', '2026-01-01T00:00:00Z'])).toBe('events-list');
+    expect(commandKey(['t', '--as', 'bob', 'ls', 'w'])).toBe('t');
+    expect(commandKey(['--', 'status'])).toBe('status');
     expect(commandKey(['../../etc/passwd'])).toBe('_etc_passwd');
   });
 

@@ -2,7 +2,7 @@
  * The rough edges a new user hit, each replayed: init then import, what
  * archived tasks keep, reads while local operations wait for sync, git's
  * revision syntax in verify, what a heartbeat says, and the age of agents
- * imported long ago. (The exit statuses in --help are in cli.test.ts, the
+ * imported long ago, a remote git pushes elsewhere than its url. (The exit statuses in --help are in cli.test.ts, the
  * brief of a blocked task in runner.test.ts.)
  */
 import * as fs from 'node:fs';
@@ -143,5 +143,32 @@ describe('a heartbeat', () => {
     expect(recorded.stdout).toMatch(/^Heartbeat: agent-1 recorded \(last seen \d{4}-/);
     const unknown = await run(['a', 'heartbeat', 'ghost'], { cwd: dir });
     expect(unknown.code).toBe(3);
+  });
+});
+
+describe('a remote git pushes elsewhere than its url', () => {
+  it('goes through git, so the branch lands where git pushes (pushurl, insteadOf)', async () => {
+    for (const setup of ['pushurl', 'insteadOf'] as const) {
+      const root = tempDir('moved-');
+      const fetchFrom = path.join(root, 'fetch.git');
+      const pushTo = path.join(root, 'push.git');
+      git(root, 'init', '-q', '--bare', fetchFrom);
+      git(root, 'init', '-q', '--bare', pushTo);
+      const repo = makeRepo();
+      if (setup === 'pushurl') {
+        git(repo, 'remote', 'add', 'origin', fetchFrom);
+        git(repo, 'config', 'remote.origin.pushurl', pushTo);
+      } else {
+        // The url names a repository that exists, but git rewrites it to another one.
+        git(repo, 'remote', 'add', 'origin', fetchFrom);
+        git(repo, 'config', `url.${pushTo}.insteadOf`, fetchFrom);
+      }
+      git(repo, 'push', '-q', 'origin', 'main');
+      const r = await run(['--as', 'agent-1', 'ws', 'create', 'web'], { cwd: repo });
+      expect(r.code, r.stderr).toBe(0);
+      const where = (dir: string) => git(dir, 'for-each-ref', '--format=%(refname)', 'refs/heads/orchestrator');
+      expect(where(pushTo), setup).toBe('refs/heads/orchestrator');
+      expect(where(fetchFrom), setup).toBe('');
+    }
   });
 });

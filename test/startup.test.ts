@@ -82,6 +82,25 @@ describe('the code cache', () => {
     expect(cacheOf(cacheDir, 'status')!.paths).toEqual(['status large', 'status']);
   });
 
+  it("removes earlier bundles' caches, and keeps at most 40 of this one", () => {
+    const { cacheDir, run } = install();
+    const repo = makeRepo();
+    expect(run(['--offline', 'init'], repo).code).toBe(0);
+    const prefix = path.basename(cacheOf(cacheDir, 'init')!.file).slice(0, -'init.v8'.length);
+    // Left by an earlier bundle (another size and time) and by a writer that died.
+    const stale = ['cli.bundle.cjs-v20.0.0-x64-1-2-3-status.v8', 'cli.bundle.cjs-v20.0.0-x64-1-2-3-t-add.v8.123.tmp'];
+    for (const f of stale) fs.writeFileSync(path.join(cacheDir, f), 'old');
+    expect(run(['--offline', 'status'], repo).code).toBe(0);
+    expect(fs.readdirSync(cacheDir).filter((f) => stale.includes(f))).toEqual([]);
+    expect(cacheOf(cacheDir, 'status')).toBeDefined();
+    // At the bound, a new command runs without writing one.
+    for (let i = fs.readdirSync(cacheDir).length; i < 40; i++) fs.writeFileSync(path.join(cacheDir, `${prefix}filler${i}.v8`), '[]\n');
+    const r = run(['--offline', 'ws', 'list'], repo);
+    expect(r.code).toBe(0);
+    expect(cacheOf(cacheDir, 'ws-list')).toBeUndefined();
+    expect(fs.readdirSync(cacheDir).length).toBe(40);
+  });
+
   it('runs the same with a cache that is damaged, foreign or cannot be written, and mends it', () => {
     const { cacheDir, run } = install();
     const repo = makeRepo();

@@ -78,14 +78,17 @@ export interface Where {
   offline: boolean;
 }
 
-async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined): Promise<{ name: string; url: string } | null> {
+async function resolveRemote(repo: RepoPaths, wanted: string | null | undefined): Promise<{ name: string; url: string; direct: boolean } | null> {
   if (wanted === null || wanted === 'none' || wanted === '') return null;
   if (wanted !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(wanted)) {
     throw new OrchestratorError('INVALID_INPUT', `remote name ${JSON.stringify(wanted)} is invalid`, { remote: wanted });
   }
   const list = listRemotes(repo.commondir, repo.gitdir);
   const remotes = list.map((r) => r.remote);
-  const pick = (name: string) => ({ name, url: list.find((r) => r.remote === name)!.url });
+  const pick = (name: string) => {
+    const r = list.find((x) => x.remote === name)!;
+    return { name, url: r.url, direct: r.direct };
+  };
   if (wanted === undefined) return remotes.includes('origin') ? pick('origin') : null;
   if (!remotes.includes(wanted)) {
     throw new OrchestratorError('INVALID_INPUT', `remote "${wanted}" is not configured in ${repo.workdir ?? repo.gitdir} (known: ${known(remotes)}); use --remote none for local only`, {

@@ -31,19 +31,30 @@ export const GLOBAL_VALUES: ReadonlySet<string> = new Set(['--repo', '--branch',
 /** At most this many caches per bundle: a new command beyond them runs without one. */
 const MAX_CACHES = 40;
 
-/** The command a command line names, as a file name: `status`, `t-add`; `none` without one. */
+/**
+ * The command a command line names, as a file name: `status`, `t-add`;
+ * `none` without one. A group's command is the word right after the group
+ * (`events --last 5` is `events`: the 5 is an option's value, and a key per
+ * value would be a cache per call).
+ */
 export function commandKey(argv: readonly string[]): string {
-  const words: string[] = [];
-  for (let i = 0; i < argv.length && words.length < 2; i++) {
+  let first = -1;
+  for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a !== '--' && a.startsWith('-')) {
-      if (!words.length && GLOBAL_VALUES.has(a)) i++;
-      continue;
+    if (a === '--') {
+      first = i + 1 < argv.length ? i + 1 : -1;
+      break;
     }
-    if (a === '--') continue;
-    words.push(a);
-    if (!GROUP_WORDS.has(a)) break;
+    if (!a.startsWith('-')) {
+      first = i;
+      break;
+    }
+    if (GLOBAL_VALUES.has(a)) i++;
   }
+  if (first < 0) return 'none';
+  const words = [argv[first]];
+  const next = argv[first + 1];
+  if (GROUP_WORDS.has(argv[first]) && next !== undefined && !next.startsWith('-')) words.push(next);
   return words.join('-').replace(/[^A-Za-z0-9-]+/g, '_').slice(0, 40) || 'none';
 }
 
@@ -70,7 +81,9 @@ function loadBundle(file: string, command: string): { entry: Entry; save: () => 
   const source = fs.readFileSync(file, 'utf8');
   const stat = fs.statSync(file);
   const dir = path.join(path.dirname(file), '.cache');
-  const cacheFile = path.join(dir, `${path.basename(file)}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}-${command}.v8`);
+  // The bundle as it is now (a copy that kept the mtime still has a new ctime): caches of others are stale.
+  const prefix = `${path.basename(file)}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}-${Math.floor(stat.ctimeMs)}-`;
+  const cacheFile = path.join(dir, `${prefix}${command}.v8`);
   const cached = readCache(cacheFile);
   const wrapper = (Module as unknown as { wrap(s: string): string }).wrap(source);
   const script = new vm.Script(wrapper, { filename: file, cachedData: cached?.data });
@@ -84,15 +97,25 @@ function loadBundle(file: string, command: string): { entry: Entry; save: () => 
     if (key === undefined) return;
     const fresh = !cached || script.cachedDataRejected;
     if (!fresh && cached.paths.includes(key)) return;
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
       fs.mkdirSync(dir, { recursive: true });
-      if (!cached && fs.readdirSync(dir).length >= MAX_CACHES) return;
-      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      if (!cached) {
+        // A new cache: first remove those of earlier bundles or Node versions; at most MAX_CACHES of this one.
+        const names = fs.readdirSync(dir);
+        for (const n of names) if (!n.startsWith(prefix) && n.startsWith(path.basename(file) + '-')) fs.rmSync(path.join(dir, n), { force: true });
+        if (names.filter((n) => n.startsWith(prefix) && n.endsWith('.v8')).length >= MAX_CACHES) return;
+      }
       const paths = [...(fresh ? [] : cached.paths), key];
       fs.writeFileSync(tmp, Buffer.concat([Buffer.from(JSON.stringify(paths) + '\n'), script.createCachedData()]));
       fs.renameSync(tmp, cacheFile);
     } catch {
-      /* read-only install: run without a cache */
+      /* read-only install (or a full disk): run without a cache */
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* nothing was written */
+      }
     }
   };
   return { entry: mod.exports, save };

@@ -61,6 +61,8 @@ function commandWord(argv: readonly string[]): string | undefined {
     const a = argv[i];
     if (a === '--') return argv[i + 1];
     if (!a.startsWith('-')) return a;
+    // Help before the command is the program's help: it lists every command.
+    if (a === '-h' || a === '--help') return undefined;
     if (GLOBAL_VALUES.has(a)) i++;
   }
   return undefined;

@@ -10,6 +10,8 @@ import * as path from 'node:path';
 
 // [section "subsection"] with an optional comment; section names are case-insensitive.
 const SECTION_LINE = /^\[([A-Za-z0-9-.]+)(?:[ \t]+"((?:[^"\\]|\\.)*)")?\][ \t]*(?:[#;].*)?$/;
+// A header with a variable after it on the same line: [section "sub"] name = value.
+const HEADER_THEN_VARIABLE = /^(\[[A-Za-z0-9-.]+(?:[ \t]+"(?:[^"\\]|\\.)*")?\])[ \t]*([A-Za-z].*)$/;
 // name = value, or a bare name (true); names are case-insensitive.
 const VARIABLE_LINE = /^([A-Za-z][A-Za-z0-9-]*)(?:\s*=\s*(.*))?$/;
 const ESCAPES: Record<string, string> = { t: '\t', b: '\b', n: '\n', '\\': '\\', '"': '"' };
@@ -35,23 +37,45 @@ export function parseConfigValue(raw: string): string {
   return value;
 }
 
+/** A configured remote: its name, the url git fetches from, and whether that url may be used as it is. */
+export interface ConfiguredRemote {
+  remote: string;
+  url: string;
+  /**
+   * False when git would push elsewhere than `url` (a pushurl, or an
+   * insteadOf rule that rewrites it): only git's own push may be used then.
+   */
+  direct: boolean;
+}
+
 /**
  * The remotes of the repository whose config lives in `commondir` that have
  * a url, as git reads them: from the system's, the user's and then the
  * repository's config files, following their includes, in the order they
  * first appear; a remote's url is the first one given (the one `git fetch`
- * and `git remote get-url` use).
+ * uses), and an empty `url =` clears those given before it (as git does
+ * since 2.46; earlier versions refuse to fetch).
  */
-export function listRemotes(commondir: string, gitdir = commondir): Array<{ remote: string; url: string }> {
-  const urls = new Map<string, string | undefined>();
+export function listRemotes(commondir: string, gitdir = commondir): ConfiguredRemote[] {
+  const remotes = new Map<string, { url?: string; pushurl: boolean }>();
+  const rewrites: string[] = [];
   for (const file of [...configFiles(commondir)].reverse()) {
     readEntries(file, gitdir, 0, (section, sub, key, value) => {
+      if (section === 'url' && sub !== undefined && (key === 'insteadof' || key === 'pushinsteadof') && value) rewrites.push(value);
       if (section !== 'remote' || sub === undefined) return;
-      if (!urls.has(sub)) urls.set(sub, undefined);
-      if (key === 'url' && urls.get(sub) === undefined) urls.set(sub, value);
+      let r = remotes.get(sub);
+      if (!r) remotes.set(sub, (r = { pushurl: false }));
+      if (key === 'url') {
+        if (value === '') r.url = undefined;
+        else r.url ??= value;
+      } else if (key === 'pushurl') r.pushurl = value !== '';
     });
   }
-  return [...urls].filter((e): e is [string, string] => e[1] !== undefined).map(([name, url]) => ({ remote: name, url }));
+  const out: ConfiguredRemote[] = [];
+  for (const [remote, { url, pushurl }] of remotes) {
+    if (url !== undefined) out.push({ remote, url, direct: !pushurl && !rewrites.some((prefix) => url.startsWith(prefix)) });
+  }
+  return out;
 }
 
 // git stops following includes this deep (a file that includes itself).
@@ -92,13 +116,22 @@ function readEntries(file: string, gitdir: string | undefined, depth: number, vi
   // Where an include applies: 'always', or the condition of an includeIf.
   let include: string | null = null;
   for (const line of text.split('\n')) {
-    const trimmed = line.trim();
-    const s = SECTION_LINE.exec(trimmed);
+    let trimmed = line.trim();
+    // A variable may follow its section header on the same line.
+    const header = HEADER_THEN_VARIABLE.exec(trimmed);
+    const s = SECTION_LINE.exec(header ? header[1] : trimmed);
     if (s) {
       section = s[1].toLowerCase();
       sub = s[2] === undefined ? undefined : s[2].replace(/\\(.)/g, '$1');
+      // The old form [section.subsection]: the subsection is case-insensitive.
+      const dot = section.indexOf('.');
+      if (sub === undefined && dot > 0) {
+        sub = section.slice(dot + 1);
+        section = section.slice(0, dot);
+      }
       include = section === 'include' && sub === undefined ? 'always' : section === 'includeif' && sub !== undefined ? sub : null;
-      continue;
+      if (!header) continue;
+      trimmed = header[2];
     }
     const v = VARIABLE_LINE.exec(trimmed);
     if (!v) continue;
@@ -165,13 +198,18 @@ function globRegExp(pattern: string, ignoreCase: boolean): RegExp {
   return new RegExp('^' + re + '$', ignoreCase ? 'i' : '');
 }
 
+/** A boolean environment variable as git reads it (unset, empty, 0, false, no, off: false). */
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && !/^(|0|false|no|off)$/i.test(value.trim());
+}
+
 /** The config files git reads for a repository, strongest first: its own, then the user's, then the system's. */
 export function configFiles(commondir: string): string[] {
   const xdg = process.env.XDG_CONFIG_HOME ?? path.join(home(), '.config');
   const files = [path.join(commondir, 'config')];
   if (process.env.GIT_CONFIG_GLOBAL !== undefined) files.push(process.env.GIT_CONFIG_GLOBAL);
   else files.push(path.join(home(), '.gitconfig'), path.join(xdg, 'git', 'config'));
-  if (!process.env.GIT_CONFIG_NOSYSTEM) files.push(process.env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig');
+  if (!isTrue(process.env.GIT_CONFIG_NOSYSTEM)) files.push(process.env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig');
   return files;
 }
 

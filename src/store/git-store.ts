@@ -54,11 +54,12 @@ export class GitStore {
   }
 
   /** Opens the store; with a remote, picks the local transport when it is equivalent to git push. */
-  static async open(repo: RepoPaths, branch: string, remote: { name: string; url: string } | null): Promise<GitStore> {
+  static async open(repo: RepoPaths, branch: string, remote: { name: string; url: string; direct?: boolean } | null): Promise<GitStore> {
     checkBranchName(branch);
     const objects = new ObjectStore(repo);
     let transport: Transport | null = null;
-    if (remote) transport = (await openLocalTransport(repo, objects, remote.name, branch, remote.url)) ?? new GitTransport(repo, remote.name, branch, remote.url);
+    // A remote git pushes elsewhere than its url (pushurl, insteadOf) goes through git itself.
+    if (remote) transport = (remote.direct !== false ? await openLocalTransport(repo, objects, remote.name, branch, remote.url) : null) ?? new GitTransport(repo, remote.name, branch, remote.url);
     return new GitStore(repo, branch, objects, transport);
   }
 

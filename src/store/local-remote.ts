@@ -28,6 +28,8 @@ const RECEIVE_HOOKS = ['pre-receive', 'update', 'post-receive', 'post-update', '
 
 /** The repository a remote URL names, when it is a local path git would reach with its local transport. */
 export function localRemotePath(url: string, base: string): string | null {
+  // (An empty url is no path: it would name the repository itself.)
+  if (!url) return null;
   if (url.startsWith('file://')) {
     try {
       return fileURLToPath(url);

@@ -42,6 +42,33 @@ describe('remotes from the config file', () => {
     expect(names).toEqual(['origin', 'team.backup', 'spaced', 'hashy', 'Cased']);
     for (const r of got) expect(r.url).toBe(git(repo, 'remote', 'get-url', r.remote));
     expect(got.find((r) => r.remote === 'Cased')!.url).toBe('/quoted/path');
+    expect(got.every((r) => r.direct)).toBe(true);
+  });
+
+  it('reads the older and shorter forms git accepts, and an empty url as clearing the ones before it', () => {
+    const repo = makeRepo();
+    fs.appendFileSync(
+      path.join(repo, '.git', 'config'),
+      '[remote.Legacy]\n\turl = /legacy\n[remote "inline"] url = /inline/path\n[remote "reset"]\n\turl = /before/reset\n\turl =\n\turl = /after/reset\n',
+    );
+    const got = listRemotes(path.join(repo, '.git'));
+    expect(got.map((r) => r.remote)).toEqual(['legacy', 'inline', 'reset']);
+    for (const name of ['legacy', 'inline']) expect(got.find((r) => r.remote === name)!.url).toBe(git(repo, 'ls-remote', '--get-url', name));
+    // git 2.46 and later fetch from the url after the empty one; earlier versions refuse to fetch. Never the repository itself.
+    expect(got.find((r) => r.remote === 'reset')!.url).toBe('/after/reset');
+  });
+
+  it('marks a remote git pushes elsewhere than its url (pushurl, insteadOf) as not to be written directly', () => {
+    const repo = makeRepo();
+    git(repo, 'remote', 'add', 'plain', '/srv/plain.git');
+    git(repo, 'remote', 'add', 'split', '/srv/fetch.git');
+    git(repo, 'config', 'remote.split.pushurl', '/srv/push.git');
+    git(repo, 'remote', 'add', 'moved', '/old/place/board.git');
+    git(repo, 'config', 'url./new/place/.insteadOf', '/old/place/');
+    git(repo, 'remote', 'add', 'pushmoved', '/mirror/board.git');
+    git(repo, 'config', 'url./primary/.pushInsteadOf', '/mirror/');
+    const direct = Object.fromEntries(listRemotes(path.join(repo, '.git')).map((r) => [r.remote, r.direct]));
+    expect(direct).toEqual({ plain: true, split: false, moved: false, pushmoved: false });
   });
 
   it("finds remotes where git does: the user's config, included files, an includeIf that matches", () => {
