@@ -101,6 +101,39 @@ describe('the code cache', () => {
     expect(fs.readdirSync(cacheDir).length).toBe(40);
   });
 
+  it("keeps its caches in the user's cache directory when the install is not the user's to write", () => {
+    const { dir, cacheDir } = install();
+    const repo = makeRepo();
+    const home = tempDir('orc-home-');
+    // As root (CI), run as nobody: the install and the repository readable, the home its own.
+    const asRoot = process.getuid?.() === 0;
+    for (const d of [dir, repo, home, path.dirname(dir), path.dirname(repo)]) fs.chmodSync(d, 0o755);
+    if (asRoot) {
+      fs.chmodSync(home, 0o777);
+      spawnSync('chmod', ['-R', 'a+rX', repo]);
+    } else fs.chmodSync(dir, 0o555);
+    const runAs = (args: string[]) => {
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin.js'), ...args], {
+        cwd: repo,
+        env: { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', ...(asRoot ? { GIT_CONFIG_PARAMETERS: "'safe.directory'='*'" } : {}) },
+        encoding: 'utf8',
+        ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+      });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    try {
+      const first = runAs(['--offline', 'status', '--json']);
+      expect(first.stderr).not.toMatch(/Error/);
+      const userCache = path.join(home, '.cache', 'git-orchestrator');
+      expect(fs.existsSync(cacheDir)).toBe(false);
+      const [sub] = fs.readdirSync(userCache);
+      expect(fs.readdirSync(path.join(userCache, sub)).filter((f) => f.endsWith('-status.v8')).length).toBe(1);
+      expect(runAs(['--offline', 'status', '--json']).stdout).toBe(first.stdout);
+    } finally {
+      fs.chmodSync(dir, 0o755);
+    }
+  });
+
   it('runs the same with a cache that is damaged, foreign or cannot be written, and mends it', () => {
     const { cacheDir, run } = install();
     const repo = makeRepo();

@@ -2,8 +2,8 @@
  * Starts the CLI bundle with a V8 code cache. Every agent command is a new
  * process, so start-up is most of a CLI call's cost; compiling the bundle
  * from cached bytecode roughly halves the load time (see bench). The cache
- * is rebuilt whenever Node or the bundle changes and skipped when the
- * install is read-only.
+ * is rebuilt whenever Node or the bundle changes, and kept in the user's
+ * cache directory when the install is not writable for this user.
  *
  * One cache per command (`status`, `t add`, ...): a run compiles lazily only
  * the functions it calls, so a cache written after `status` lacks what
@@ -77,10 +77,32 @@ function readCache(cacheFile: string): { data: Buffer; paths: string[] } | undef
   }
 }
 
+/**
+ * Where the caches of `file` live: `.cache` beside it, or, when this user
+ * cannot write there (a package installed by root, used by agents running
+ * as themselves), a directory of the user's own cache named after where
+ * the bundle is.
+ */
+function cacheDir(file: string): string {
+  const own = path.join(path.dirname(file), '.cache');
+  try {
+    fs.accessSync(fs.existsSync(own) ? own : path.dirname(file), fs.constants.W_OK);
+    return own;
+  } catch {
+    const home = process.env.HOME || (require('node:os') as typeof import('node:os')).homedir();
+    const base = process.env.XDG_CACHE_HOME || path.join(home, '.cache');
+    // FNV-1a of the bundle's directory: installs in different places keep apart.
+    let h = 0x811c9dc5;
+    const where = path.dirname(path.resolve(file));
+    for (let i = 0; i < where.length; i++) h = Math.imul(h ^ where.charCodeAt(i), 0x01000193);
+    return path.join(base, 'git-orchestrator', (h >>> 0).toString(16).padStart(8, '0'));
+  }
+}
+
 function loadBundle(file: string, command: string): { entry: Entry; save: () => void } {
   const source = fs.readFileSync(file, 'utf8');
   const stat = fs.statSync(file);
-  const dir = path.join(path.dirname(file), '.cache');
+  const dir = cacheDir(file);
   // The bundle as it is now (a copy that kept the mtime still has a new ctime): caches of others are stale.
   const prefix = `${path.basename(file)}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}-${Math.floor(stat.ctimeMs)}-`;
   const cacheFile = path.join(dir, `${prefix}${command}.v8`);
