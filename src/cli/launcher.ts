@@ -26,7 +26,7 @@ type Entry = {
 
 /** Command groups: their second word names the command. Kept equal to the CLI's rooms (a test checks). */
 export const GROUP_WORDS: ReadonlySet<string> = new Set(['workstream', 'ws', 'task', 't', 'agent', 'a', 'lock', 'l', 'kb', 'knowledge', 'events', 'e', 'hooks']);
-/** Global options that take a value (the CLI's too). */
+/** The CLI's global options that take a value (kept equal to the program's: a test checks). */
 export const GLOBAL_VALUES: ReadonlySet<string> = new Set(['--repo', '--branch', '--remote', '--as', '--max-attempts', '--stale-after']);
 /** At most this many caches per bundle: a new command beyond them runs without one. */
 const MAX_CACHES = 40;

@@ -49,21 +49,19 @@ const ROOMS: Room[] = [branch, board, workstream, task, agent, lock, knowledge, 
 /** The command this process ran (for the launcher's code cache), once it starts. */
 export const lastRun: { command?: string } = {};
 
-/** Global options that take a value (the word after them is not the command). */
-export const GLOBAL_VALUES: ReadonlySet<string> = new Set(['--repo', '--branch', '--remote', '--as', '--max-attempts', '--stale-after']);
-
 /**
  * The command word of a command line: its first word that is neither an
- * option nor a global option's value; undefined when there is none.
+ * option nor the value of one of the program's options (`valued`);
+ * undefined when there is none.
  */
-function commandWord(argv: readonly string[]): string | undefined {
+function commandWord(argv: readonly string[], valued: ReadonlySet<string>): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') return argv[i + 1];
     if (!a.startsWith('-')) return a;
     // Help before the command is the program's help: it lists every command.
     if (a === '-h' || a === '--help') return undefined;
-    if (GLOBAL_VALUES.has(a)) i++;
+    if (valued.has(a)) i++;
   }
   return undefined;
 }
@@ -96,13 +94,12 @@ export function buildProgram(io: Io, argv?: readonly string[]): { program: Comma
     .exitOverride();
   program.addHelpText('after', EXIT_HELP);
   const claimed = new Set<string>();
-  const word = argv && commandWord(argv);
-  const known = word !== undefined && (ROOMS.some((r) => roomWords(r).includes(word)) || (DECLARATIONS as readonly AnyDeclaration[]).some((d) => unclaimedWords(d).includes(word)));
-  if (known) {
-    const room = ROOMS.find((r) => roomWords(r).includes(word));
-    if (room) addRoom(program, room, ctx, claimed);
-    else addUnclaimed(program, ctx, claimed, word);
-  } else {
+  const valued = new Set(program.options.filter((o) => o.required || o.optional).map((o) => o.long!));
+  const word = argv && commandWord(argv, valued);
+  const room = word === undefined ? undefined : ROOMS.find((r) => roomWords(r).includes(word));
+  if (room) addRoom(program, room, ctx, claimed);
+  else if (word !== undefined && (DECLARATIONS as readonly AnyDeclaration[]).some((d) => unclaimedWords(d).includes(word))) addUnclaimed(program, ctx, claimed, word);
+  else {
     for (const room of ROOMS) addRoom(program, room, ctx, claimed);
     addUnclaimed(program, ctx, claimed);
   }

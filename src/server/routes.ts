@@ -35,13 +35,14 @@ function query(req: Request): Raw {
   return out;
 }
 
+/** The fields each write accepts over REST (with their aliases), worked out once per declaration. */
+const restFields = new WeakMap<AnyDeclaration, Set<string>>();
+
 /**
  * A write's body names only fields the operation takes: a misspelt or
  * unknown one is refused, not dropped (a write would otherwise do less than
  * asked, or refuse with "nothing to change").
  */
-const restFields = new WeakMap<AnyDeclaration, Set<string>>();
-
 function refuseUnknownFields(d: AnyDeclaration, req: Request): void {
   const b = req.body as unknown;
   if (typeof b !== 'object' || b === null || Array.isArray(b)) return;
