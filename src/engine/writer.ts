@@ -143,11 +143,15 @@ export class ChainWriter {
         return;
       }
       const before = base;
-      // One fetch; a writer that lost also leaves its operations on the board (once each), meanwhile.
-      // Both are awaited even when the fetch fails: what was published is then withdrawn (runBatch).
-      const [fetched] = await Promise.allSettled([this.engine.refresh(), board ? this.publish(board, live, planned, base) : null]);
-      if (fetched.status === 'rejected') throw fetched.reason;
-      base = fetched.value;
+      // A writer that lost leaves its operations on the board (once each), then fetches once. In that
+      // order: writers that lost to the same push publish together, and a fetch made after our own
+      // publication mostly shows theirs too, so they agree on whose request is the oldest and one of
+      // them carries the others. Fetching beside the publication (one round trip less) let each see
+      // only itself, and they all pushed: 8 claimers over ssh made 1.72 claims/s with 246 fetches and
+      // 4 attempts at worst (mean of 9 runs), against 1.88 claims/s, 215 fetches and 2-3 attempts.
+      // (Publishing never throws; when the fetch fails, what was published is withdrawn: runBatch.)
+      if (board) await this.publish(board, live, planned, base);
+      base = await this.engine.refresh();
       fresh = true;
       // The remote did not move: this was a refusal (a hook, permissions), not a race.
       if (pushed !== false && !pushed.race && base === before) {
