@@ -22,12 +22,16 @@ import type { Snapshot } from './store/layout.js';
 import type { Mutex, AcquireResult } from './store/mutex.js';
 import { Spool, type Intent } from './engine/spool.js';
 import { findLanded, resultOf } from './engine/landed.js';
-import { LANDED_POLL_MS, newOpId, sleep, trace, type EngineOptions, type Item, type MutateOptions, type MutationOutcome, type Planner, type Prepare } from './engine/types.js';
+import { CONTENDED_MS, LANDED_POLL_MS, newOpId, sleep, trace, type EngineOptions, type Item, type MutateOptions, type MutationOutcome, type Planner, type Prepare } from './engine/types.js';
 import { ChainWriter } from './engine/writer.js';
 
 export type { Intent };
 export type { Ctx, Prepare, Planner, MutationOutcome, MutateOptions, EngineOptions } from './engine/types.js';
 export { newOpId, trace } from './engine/types.js';
+
+/** Group commit's gathering (see Engine.gather): a request this recent means more may be on their way. */
+const GATHER_QUIET_MS = 4;
+const GATHER_MAX_MS = 20;
 
 export class Engine {
   readonly store: GitStore;
@@ -45,6 +49,8 @@ export class Engine {
   /** The remote's tip as this engine last knew it (undefined: never asked), and when it last saw another writer. */
   knownTip: string | null | undefined = undefined;
   competitionSeenAt = -Infinity;
+  /** When another process on this clone last carried ours, or we carried theirs (see gather). */
+  private sharedSeenAt = -Infinity;
   private queue: Item[] = [];
   private draining: Promise<void> | null = null;
   private spoolCache: Spool | null = null;
@@ -169,7 +175,9 @@ export class Engine {
           if (item.spoolFile) this.spool().withdraw(item.spoolFile);
           item.spoolFile = undefined;
         }
+        if (got === 'taken' && this.planners && performance.now() - this.sharedSeenAt < CONTENDED_MS) await this.gather();
         const carried = got === 'taken' ? this.othersWaiting(items) : [];
+        if (carried.length) this.sharedSeenAt = performance.now();
         await this.writer.runBatch([...items, ...carried]);
       } catch (err) {
         for (const item of items) item.waiter?.reject(err);
@@ -177,6 +185,32 @@ export class Engine {
         if (got === 'taken') mutex.release();
       }
     }
+  }
+
+  /**
+   * Group commit's gathering: other processes on this clone whose operations
+   * the last chain carried come back with their next ones a few milliseconds
+   * after it landed (each notices within LANDED_POLL_MS). The writer that
+   * takes the turn waits until the spool stops growing (GATHER_QUIET_MS
+   * without a new request, GATHER_MAX_MS at most), so that one push carries
+   * them all instead of one push carrying the first few and the next the
+   * rest. Only when other writers shared this clone lately.
+   */
+  private async gather(): Promise<void> {
+    const spool = this.spool();
+    const start = performance.now();
+    let seen = spool.count();
+    let quietSince = start;
+    while (performance.now() - start < GATHER_MAX_MS) {
+      await sleep(1);
+      const n = spool.count();
+      const now = performance.now();
+      if (n !== seen) {
+        seen = n;
+        quietSince = now;
+      } else if (now - quietSince >= GATHER_QUIET_MS) break;
+    }
+    trace(`gathered ${seen} request(s) in ${(performance.now() - start).toFixed(1)} ms`);
   }
 
   /**
@@ -226,6 +260,7 @@ export class Engine {
     for (const item of published) {
       const l = landed.get(item.opId!);
       if (!l) continue;
+      this.sharedSeenAt = performance.now();
       this.queue.splice(this.queue.indexOf(item), 1);
       if (item.spoolFile) this.spool().withdraw(item.spoolFile);
       trace(`carried by another writer: ${l.op.op} in ${l.commit.slice(0, 8)}`);

@@ -54,6 +54,15 @@ export class Spool {
     return file;
   }
 
+  /** How many requests lie in the spool (cheap: names only, nothing is read). */
+  count(): number {
+    try {
+      return fs.readdirSync(this.dir).filter((n) => n.endsWith('.json')).length;
+    } catch {
+      return 0;
+    }
+  }
+
   withdraw(file: string): void {
     unlinkQuietly(file);
   }
