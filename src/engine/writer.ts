@@ -155,7 +155,7 @@ export class ChainWriter {
       // starts afresh) needs one to two pushes to land them. Looking sooner mostly finds them still
       // waiting, and on a busy server every look is a command that slows the carrier down (8 claimers
       // over ssh, means of 9 and 10 runs: 2.17 claims/s and about 180 fetches for 64 claims, against 1.73 and 230
-      // when looking at once; waiting half a push to a push gained less, 2.5 pushes no more).
+      // when looking at once; half a push to a push gained less, and longer waits no more).
       if (board && (pushed === false || pushed.race) && live.some((i) => i.waiter && i.remote)) await sleep(this.pushMs * (1 + Math.random()));
       base = await this.engine.refresh();
       fresh = true;
