@@ -54,13 +54,18 @@ export class Spool {
     return file;
   }
 
+  /** The requests' file names (none when the spool was never made). */
+  private names(): string[] {
+    try {
+      return fs.readdirSync(this.dir).filter((n) => n.endsWith('.json'));
+    } catch {
+      return [];
+    }
+  }
+
   /** How many requests lie in the spool (cheap: names only, nothing is read). */
   count(): number {
-    try {
-      return fs.readdirSync(this.dir).filter((n) => n.endsWith('.json')).length;
-    } catch {
-      return 0;
-    }
+    return this.names().length;
   }
 
   withdraw(file: string): void {
@@ -72,12 +77,7 @@ export class Spool {
    * provably gone, or that are older than SPOOL_TTL_MS, are removed.
    */
   list(exclude: ReadonlySet<string> = new Set()): SpoolEntry[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir).filter((n) => n.endsWith('.json'));
-    } catch {
-      return [];
-    }
+    const names = this.names();
     const out: SpoolEntry[] = [];
     const now = Date.now();
     for (const name of names.sort()) {
