@@ -3,16 +3,19 @@ import { lastRun, main } from './main.js';
 import { originalArgv, RUNNER_USAGE, type OriginalCommand } from './original.js';
 import { readStdinText } from '../read-stdin.js';
 import { usedStateCache } from '../api/session.js';
+import { pendingStreams, stdoutIsTTY, writeFd } from './fd-output.js';
 
 export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
   return main(argv, {
-    stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
+    stdout: (s) => writeFd(1, s),
+    stderr: (s) => writeFd(2, s),
     stdin: readStdinText,
     env: process.env,
     cwd: process.cwd(),
     bin: process.argv[1],
-    isTTY: !!process.stdout.isTTY,
+    get isTTY() {
+      return stdoutIsTTY();
+    },
   });
 }
 
@@ -20,7 +23,7 @@ export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
 export async function runOriginal(kind: OriginalCommand, argv: string[] = process.argv.slice(2)): Promise<number> {
   const ours = originalArgv(kind, argv);
   if (!ours) {
-    process.stdout.write(RUNNER_USAGE);
+    writeFd(1, RUNNER_USAGE);
     return 0;
   }
   return run(ours);
@@ -34,6 +37,9 @@ export async function runOriginal(kind: OriginalCommand, argv: string[] = proces
 export function codeCacheKey(): string | undefined {
   return lastRun.command && `${lastRun.command}${usedStateCache() ? ' large' : ''}`;
 }
+
+/** Output still on its way, for the launcher to wait for before the process exits. */
+export { pendingStreams };
 
 /** The CLI with an I/O seam of its own, and how standard input is read (tests run it in process). */
 export { main } from './main.js';

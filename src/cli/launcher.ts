@@ -20,6 +20,8 @@ import Module from 'node:module';
 type Entry = {
   run(argv?: string[]): Promise<number>;
   runOriginal(kind: 'runner' | 'server'): Promise<number>;
+  /** Streams that still hold output (see fd-output.ts). */
+  pendingStreams?(): NodeJS.WriteStream[];
   /** Which code this run went through (see entry.ts); undefined when no command ran. */
   codeCacheKey?(): string | undefined;
 };
@@ -151,8 +153,14 @@ export function launch(bundle: string, original?: 'runner' | 'server'): void {
       // After the run, the cache also holds the functions this command compiled lazily.
       save();
       const exit = () => process.exit(code);
-      if (process.stdout.writableLength === 0) exit();
-      else process.stdout.once('drain', exit);
+      // The CLI writes to its descriptors and names the streams it fell back to; a bundle that
+      // does not say (the hook's) may have used process.stdout.
+      const pending = entry.pendingStreams ? entry.pendingStreams() : process.stdout.writableLength ? [process.stdout] : [];
+      if (!pending.length) exit();
+      else {
+        let left = pending.length;
+        for (const s of pending) s.once('drain', () => --left || exit());
+      }
     },
     (err: unknown) => {
       process.stderr.write(`Error: ${err instanceof Error ? err.stack : String(err)}\n`);
