@@ -14,6 +14,7 @@ import { configFiles, configValue, listRemotes } from '../store/git-config.js';
 import { GitStore } from '../store/git-store.js';
 import { readPacks } from '../store/objects.js';
 import { readStateCacheLazily, stateCacheUse } from '../store/state-cache.js';
+import { useSnapshotCache } from '../store/snapshot-cache.js';
 import { findRepo, requireRepo, type RepoPaths } from '../store/repo.js';
 import { actingAgent } from './identity.js';
 import { plannerOf } from './planners.js';
@@ -158,6 +159,7 @@ export class Session {
         else if (this.options.oneShot) {
           readPacks('direct');
           readStateCacheLazily();
+          useSnapshotCache();
         }
         const store = await GitStore.open(repo, branch, remote);
         const engine = new Engine({

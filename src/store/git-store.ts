@@ -91,6 +91,7 @@ export class GitStore {
   async commit(base: Snapshot, effect: Effect, op: OpBase, subject: string): Promise<Snapshot> {
     this.signer ??= committerIdentity(this.repo.commondir, this.repo.gitdir);
     const snap = await writeEffect(this.objects, base, effect, op, subject, this.signer);
+    if (snap.commit) this.objects.useSnapshot(snap.commit);
     this.remember(snap);
     return snap;
   }

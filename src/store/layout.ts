@@ -129,6 +129,7 @@ export function serializeLock(lock: Lock): string {
 }
 
 export async function readSnapshot(objects: ObjectStore, commit: string): Promise<Snapshot> {
+  objects.useSnapshot(commit);
   const info = await objects.readCommit(commit);
   const root = await objects.readTree(info.tree);
   const where = `commit ${commit.slice(0, 8)}`;

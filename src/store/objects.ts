@@ -16,13 +16,14 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { zlib } from './zlib.js';
 import { OrchestratorError } from '../errors.js';
 import { atomicWriteFileSync } from './fs-client.js';
 import { gitEnv } from './git-env.js';
 import { Packs } from './pack.js';
 import { coalesce, isPiece, pieceLength, streamRange, toPieces, unread, zlibStream, type Piece } from './pieces.js';
 import { readStateCache, rememberState, type CachedState } from './state-cache.js';
+import { cancelAtExit, MAX_OBJECT, readSnapshotCache, snapshotCacheEnabled, writeAtExit, writeSnapshotCache, type CachedObject, type CachedObjectType } from './snapshot-cache.js';
 import type { RepoPaths } from './repo.js';
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
@@ -150,7 +151,7 @@ export type BlobContent = Uint8Array | string | Array<Uint8Array | string | Piec
  * pieces (after a piece of their own with the `blob <size>\0` header);
  * plain text and bytes are laid out once, header first, in one buffer.
  */
-export function blobPieces(content: BlobContent): { oid: string; pieces: Piece[]; content: () => Buffer } {
+export function blobPieces(content: BlobContent): { oid: string; size: number; pieces: Piece[]; content: () => Buffer } {
   const given = Array.isArray(content) ? content : [content];
   crypto ??= require('node:crypto') as typeof import('node:crypto');
   if (!given.some(isPiece)) {
@@ -168,7 +169,7 @@ export function blobPieces(content: BlobContent): { oid: string; pieces: Piece[]
         offset += p.byteLength;
       }
     }
-    return { oid: crypto.createHash('sha1').update(wrapped).digest('hex'), pieces: [{ bytes: wrapped }], content: () => wrapped.subarray(header.length) };
+    return { oid: crypto.createHash('sha1').update(wrapped).digest('hex'), size, pieces: [{ bytes: wrapped }], content: () => wrapped.subarray(header.length) };
   }
   const parts = toPieces(given);
   let size = 0;
@@ -180,7 +181,7 @@ export function blobPieces(content: BlobContent): { oid: string; pieces: Piece[]
     if (Buffer.isBuffer(r)) hash.update(r);
     else streamRange(r, (bytes) => hash.update(bytes));
   }
-  return { oid: hash.digest('hex'), pieces: [{ bytes: header }, ...parts], content: () => (parts.length === 1 ? parts[0].bytes : Buffer.concat(parts.map((p) => p.bytes))) };
+  return { oid: hash.digest('hex'), size, pieces: [{ bytes: header }, ...parts], content: () => (parts.length === 1 ? parts[0].bytes : Buffer.concat(parts.map((p) => p.bytes))) };
 }
 
 function sha1(...data: Uint8Array[]): string {
@@ -392,6 +393,14 @@ export class ObjectStore implements ObjectSink {
   private blobs = new Lru<Buffer>(64);
   /** Blobs this store wrote (their content joined when read back). */
   private written = new Lru<() => Buffer>(16);
+  /**
+   * For the snapshot cache (one-shot processes only): objects this process
+   * read or wrote (small ones), objects read from the cache's files, and
+   * the last commit it read as a snapshot or wrote.
+   */
+  private kept: Map<string, { type: CachedObjectType; content: () => Buffer }> | null = null;
+  private fromCache = new Map<string, CachedObject>();
+  private tip: { commit: string; loaded: boolean } | null = null;
 
   /**
    * Other directories with loose objects: inside a pre-receive hook the
@@ -422,6 +431,14 @@ export class ObjectStore implements ObjectSink {
 
   /** Reads any object; NOT_FOUND when the repository does not have it. */
   async read(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
+    const cached = this.fromCache.get(oid);
+    if (cached) return cached;
+    const r = await this.readStored(oid);
+    if (r.type !== 'tag') this.keep(oid, r.type, r.content.length, () => r.content);
+    return r;
+  }
+
+  private async readStored(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
     for (const dir of [this.objectsDir, ...this.extraDirs]) {
       let deflated: Buffer;
       try {
@@ -430,7 +447,7 @@ export class ObjectStore implements ObjectSink {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
-      return unwrap(oid, inflateSync(deflated));
+      return unwrap(oid, zlib().inflateSync(deflated));
     }
     // A quarantine or alternates are git's to resolve.
     if (!this.extraDirs.length && packReading !== 'git') {
@@ -520,9 +537,70 @@ export class ObjectStore implements ObjectSink {
   /** Writes an object (a no-op when it exists) and returns its id. */
   async write(type: ObjectType, content: Uint8Array): Promise<string> {
     const header = Buffer.from(`${type} ${content.length}\0`);
-    const oid = sha1(header, content);
-    this.writeLoose(oid, [{ bytes: header }, { bytes: Buffer.isBuffer(content) ? content : Buffer.from(content) }]);
+    const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    const oid = sha1(header, bytes);
+    this.writeLoose(oid, [{ bytes: header }, { bytes }]);
+    if (type !== 'tag') this.keep(oid, type, bytes.length, () => bytes);
     return oid;
+  }
+
+  /**
+   * Reads commit `commit` from the snapshot cache from now on, when it has
+   * it, and names it the commit whose objects this process keeps there
+   * when it exits (see snapshot-cache.ts). A no-op outside one-shot processes.
+   */
+  useSnapshot(commit: string): void {
+    if (!snapshotCacheEnabled() || this.tip?.commit === commit) return;
+    const found = readSnapshotCache(this.repo.commondir, commit);
+    if (found) for (const [oid, o] of found) this.fromCache.set(oid, o);
+    this.tip = { commit, loaded: !!found };
+    this.keepOnExit();
+  }
+
+  private keep(oid: string, type: CachedObjectType, size: number, content: () => Buffer): void {
+    if (!snapshotCacheEnabled() || size > MAX_OBJECT) return;
+    (this.kept ??= new Map()).set(oid, { type, content });
+  }
+
+  /** Writes the snapshot cache when the store closes, or when the process exits before. */
+  private flushSnapshot: (() => void) | null = null;
+  private keepOnExit(): void {
+    if (this.flushSnapshot) return;
+    this.flushSnapshot = () => this.writeSnapshot();
+    writeAtExit(this.flushSnapshot);
+  }
+
+  /**
+   * Writes the snapshot cache of the last commit named: the objects of that
+   * commit this process has (its commit, root tree, the blobs and trees the
+   * root names, and what those trees name), unless its file has them all.
+   */
+  private writeSnapshot(): void {
+    const tip = this.tip?.commit;
+    if (!tip) return;
+    const have = (oid: string): CachedObject | null => {
+      const c = this.fromCache.get(oid);
+      if (c) return c;
+      const k = this.kept?.get(oid);
+      return k ? { type: k.type, content: k.content() } : null;
+    };
+    try {
+      const commit = have(tip);
+      if (commit?.type !== 'commit') return;
+      const out: Array<{ oid: string } & CachedObject> = [{ oid: tip, ...commit }];
+      let fresh = !this.fromCache.has(tip);
+      const add = (oid: string, depth: number): void => {
+        const o = have(oid);
+        if (!o) return;
+        if (!this.fromCache.has(oid)) fresh = true;
+        out.push({ oid, ...o });
+        if (o.type === 'tree' && depth > 0) for (const e of decodeTree(o.content)) if (e.mode !== '160000') add(e.oid, depth - 1);
+      };
+      add(decodeCommit(tip, commit.content).tree, 2);
+      if (fresh) writeSnapshotCache(this.repo.commondir, tip, out);
+    } catch {
+      /* a cache: what could not be gathered is read the usual way */
+    }
   }
 
   async writeBlob(content: BlobContent): Promise<string> {
@@ -531,9 +609,10 @@ export class ObjectStore implements ObjectSink {
 
   /** Writes a blob and says whether this call created its loose object (an importer removes what it created when it fails). */
   async writeBlobNew(content: BlobContent): Promise<{ oid: string; created: boolean }> {
-    const { oid, pieces, content: joined } = blobPieces(content);
+    const { oid, size, pieces, content: joined } = blobPieces(content);
     const created = this.writeLoose(oid, pieces);
     this.written.set(oid, joined);
+    this.keep(oid, 'blob', size, joined);
     return { oid, created };
   }
 
@@ -558,6 +637,14 @@ export class ObjectStore implements ObjectSink {
   }
 
   close(): void {
+    if (this.flushSnapshot) {
+      cancelAtExit(this.flushSnapshot);
+      this.flushSnapshot();
+      this.flushSnapshot = null;
+      this.kept = null;
+      this.fromCache.clear();
+      this.tip = null;
+    }
     this.catFile.close();
     this.checker.close();
   }

@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { zlib } from './zlib.js';
 import type { ObjectType } from './objects.js';
 
 const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
@@ -121,7 +121,7 @@ class Pack {
     // A deflate stream is at most a little longer than what it holds; what follows it is ignored.
     const room = Math.min(size + (size >> 8) + 64, this.packSize - offset - p);
     head = readAt(this.pack, offset + p, room);
-    const data = inflateSync(head);
+    const data = zlib().inflateSync(head);
     if (data.length !== size) throw new Error(`pack entry at ${offset} inflates to ${data.length} bytes, not ${size}`);
     return { type, data, baseOffset, baseOid };
   }

@@ -11,7 +11,7 @@
  * which costs a little compression; git recompresses when it packs.
  */
 import * as fs from 'node:fs';
-import { constants, deflateRawSync, deflateSync } from 'node:zlib';
+import { zlib } from './zlib.js';
 
 export interface Piece {
   readonly bytes: Buffer;
@@ -168,7 +168,7 @@ export function adler32Combine(adlerA: number, adlerB: number, lengthB: number):
 }
 
 // Level 1 is git's own default for loose objects (core.looseCompression): the fastest that compresses.
-const DEFLATE = { level: 1, finishFlush: constants.Z_SYNC_FLUSH };
+const DEFLATE = { level: 1, finishFlush: 2 /* Z_SYNC_FLUSH */ };
 
 // Below this size a piece is stored, not compressed: setting up zlib costs more than it saves.
 const STORE_BELOW = 1024;
@@ -189,12 +189,12 @@ const NATIVE_ADLER_FROM = 4096;
 
 function adlerOf(bytes: Buffer): number {
   if (bytes.length < NATIVE_ADLER_FROM) return adler32(bytes);
-  const z = deflateSync(bytes, { level: 0 });
+  const z = zlib().deflateSync(bytes, { level: 0 });
   return z.readUInt32BE(z.length - 4);
 }
 
 export function deflatePiece(p: Piece): Piece {
-  p.deflated ??= p.bytes.length < STORE_BELOW ? stored(p.bytes) : deflateRawSync(p.bytes, DEFLATE);
+  p.deflated ??= p.bytes.length < STORE_BELOW ? stored(p.bytes) : zlib().deflateRawSync(p.bytes, DEFLATE);
   p.adler ??= adlerOf(p.bytes);
   return p;
 }
@@ -210,7 +210,7 @@ const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
  * compressed in one call (zlib computes its Adler-32 natively).
  */
 export function zlibStream(pieces: Piece[]): Array<Buffer | FileRange> {
-  if (pieces.length === 1 && !(pieces[0] instanceof FilePiece) && !pieces[0].deflated && pieces[0].bytes.length >= STORE_BELOW) return [deflateSync(pieces[0].bytes, { level: 1 })];
+  if (pieces.length === 1 && !(pieces[0] instanceof FilePiece) && !pieces[0].deflated && pieces[0].bytes.length >= STORE_BELOW) return [zlib().deflateSync(pieces[0].bytes, { level: 1 })];
   const out: Array<Buffer | FileRange> = [ZLIB_HEADER];
   let adler = 1;
   for (const p of pieces) {
