@@ -102,7 +102,8 @@ function cacheDir(file: string): string {
 }
 
 function loadBundle(file: string, command: string): { entry: Entry; save: () => void } {
-  const source = fs.readFileSync(file, 'utf8');
+  // Bundles are ASCII (the build checks): read as Latin-1, without decoding UTF-8 (1-2 ms of 800 KB).
+  const source = fs.readFileSync(file, 'latin1');
   const stat = fs.statSync(file);
   const dir = cacheDir(file);
   // The bundle as it is now (a copy that kept the mtime still has a new ctime): caches of others are stale.
