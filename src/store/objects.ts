@@ -573,7 +573,8 @@ export class ObjectStore implements ObjectSink {
   /**
    * Writes the snapshot cache of the last commit named: the objects of that
    * commit this process has (its commit, root tree, the blobs and trees the
-   * root names, and what those trees name), unless its file has them all.
+   * root names, and what those trees name), unless its file has them all,
+   * or this process does not have its state.json.
    */
   private writeSnapshot(): void {
     const tip = this.tip?.commit;
@@ -596,7 +597,12 @@ export class ObjectStore implements ObjectSink {
         out.push({ oid, ...o });
         if (o.type === 'tree' && depth > 0) for (const e of decodeTree(o.content)) if (e.mode !== '160000') add(e.oid, depth - 1);
       };
-      add(decodeCommit(tip, commit.content).tree, 2);
+      const root = decodeCommit(tip, commit.content).tree;
+      // Without its state.json (a large board's, kept by the state cache instead) a file would save a command little.
+      const rootTree = have(root);
+      const state = rootTree?.type === 'tree' ? decodeTree(rootTree.content).find((e) => e.name === 'state.json') : undefined;
+      if (!state || !have(state.oid)) return;
+      add(root, 2);
       if (fresh) writeSnapshotCache(this.repo.commondir, tip, out);
     } catch {
       /* a cache: what could not be gathered is read the usual way */

@@ -10,17 +10,21 @@
  * Two kinds of files:
  * - `runs-<random>`: the text of some runs, then their compressed streams.
  *   Written once, whole, never changed.
- * - `<blob id>`: an index: one line of JSON (the parts of the text in order,
- *   each run by its file and place), then the text between the task lists.
+ * - `<blob id>`: an index: a line of JSON (the blob, the runs files it
+ *   names, how many parts), then a table of numbers with one row per part
+ *   of the text in order (a run by its file and place, or text between the
+ *   task lists), then the ids of each run's tasks, then that text. The table
+ *   is read in place and nothing in it is parsed: a board of 50,000 tasks
+ *   has about 2,000 runs, and a command reads and writes their index once.
  *   A command that changed three runs writes a runs file of three runs and
- *   an index: a few kilobytes where the board is megabytes. When an index
- *   would name too many runs files, or they hold mostly runs no longer
+ *   an index: a few hundred kilobytes where the board is megabytes. When an
+ *   index would name too many runs files, or they hold mostly runs no longer
  *   used, all its runs are written into one new file.
  *
  * Files are written to a temporary name and renamed, runs before the index
  * that names them; a missing, partial or unreadable file only means the
  * slow way. The newest few indexes are kept, and the runs files they name
- * (or newer).
+ * (or newer), pruned once a few more piled up.
  * A process writes the cache of the last state it wrote when it exits, and
  * at most once a second while it keeps writing.
  *
@@ -35,8 +39,14 @@ import { atomicWriteFileSync } from './fs-client.js';
 import { deflatePiece, FilePiece, pieceLength, readRange, type Piece } from './pieces.js';
 import { isRunPiece, type RunPiece } from './state-text.js';
 
-const VERSION = 3;
+const VERSION = 4;
+// The table's first word, as this machine writes it: a file from a machine of the other byte order is not read.
+const MAGIC = 0x4f524353;
+// Numbers per part: kind (0 text, 1 run), length, count, first, deflated length, Adler-32, file, position, deflated position.
+const COLUMNS = 9;
 const KEEP = 3;
+// Indexes beyond KEEP left until the next pruning (see prune).
+const SLACK = 3;
 // A process that keeps writing updates the cache at most once a second.
 const PAUSE_MS = 1000;
 // An index names at most this many runs files; more, and its runs are written into one.
@@ -77,15 +87,21 @@ export interface CachedState {
   text(): Buffer;
 }
 
-// [kind 's', length] or [kind 'r', length, count, first, deflated length, adler, ids, file, position, deflated position]
-type Part = ['s', number] | ['r', number, number, 0 | 1, number, number, string, number, number, number];
-
-/** The first line of an index (short: pruning reads only this); its parts are the second line. */
+/** The first line of an index (short: pruning reads only this). */
 interface Header {
   v: number;
   oid: string;
   size: number;
   files: string[];
+  /** Rows of the table. */
+  parts: number;
+  /** Bytes of the runs' ids (each run's ids and a newline). */
+  idsBytes: number;
+}
+
+/** Where the table starts: after the first line, at a multiple of 4. */
+function tableStart(headerBytes: number): number {
+  return (headerBytes + 3) & ~3;
 }
 
 function dirOf(commondir: string): string {
@@ -96,6 +112,11 @@ let lazy = false;
 /** This process is one command: read runs as they are used, and keep the runs files open until it exits. */
 export function readStateCacheLazily(): void {
   lazy = true;
+}
+
+/** Whether this process is one command (see above). */
+export function readsLazily(): boolean {
+  return lazy;
 }
 
 /** Whether this process has read or kept a large board's cache (its code paths differ: see the CLI's code cache). */
@@ -127,31 +148,46 @@ export function readStateCache(commondir: string, oid: string): CachedState | nu
     const nl = file.indexOf(10);
     const header = JSON.parse(file.toString('utf8', 0, nl)) as Header;
     if (header.v !== VERSION || header.oid !== oid || !header.files.every((f) => RUNS.test(f))) return null;
-    const nl2 = file.indexOf(10, nl + 1);
-    const index = JSON.parse(file.toString('utf8', nl + 1, nl2)) as Part[];
+    const start = tableStart(nl + 1);
+    const rows = header.parts;
+    if (!Number.isInteger(rows) || rows < 0 || start + 4 * (1 + rows * COLUMNS) > file.length) return null;
+    // Read in place when it lies at a multiple of 4 in memory, else from a copy.
+    const bytes = (file.byteOffset + start) % 4 === 0 ? file : Buffer.from(file);
+    const table = new Uint32Array(bytes.buffer, bytes.byteOffset + start, 1 + rows * COLUMNS);
+    if (table[0] !== MAGIC) return null;
+    const idsAt = start + table.byteLength;
+    let at = idsAt + header.idsBytes;
+    if (!Number.isInteger(header.idsBytes) || at > file.length) return null;
+    const ids = file.toString('utf8', idsAt, at).split('\n');
     const sizes: number[] = [];
     for (const f of header.files) {
       const fd = openRuns(path.join(dir, f));
       fds.push(fd);
       sizes.push(fs.fstatSync(fd).size);
     }
-    let at = nl2 + 1;
     let size = 0;
+    let run = 0;
     const runs: FileRun[] = [];
     const parts: Array<Buffer | RunPiece> = [];
-    for (const p of index) {
-      size += p[1];
-      if (p[0] === 's') {
-        parts.push(file.subarray(at, at + p[1]));
-        at += p[1];
+    for (let row = 0, i = 1; row < rows; row++, i += COLUMNS) {
+      const length = table[i + 1];
+      size += length;
+      if (table[i] === 0) {
+        parts.push(file.subarray(at, at + length));
+        at += length;
         continue;
       }
-      const [, length, count, first, deflatedLength, adler, ids, f, position, deflatedPosition] = p;
-      if (fds[f] === undefined || position + length > sizes[f] || deflatedPosition + deflatedLength > sizes[f] || count < 1) return null;
-      const run = new FileRun(dir, header.files[f], fds[f], position, length, deflatedPosition, deflatedLength, adler, count, first === 1, ids);
-      runs.push(run);
-      parts.push(run);
+      const count = table[i + 2];
+      const deflatedLength = table[i + 4];
+      const f = table[i + 6];
+      const position = table[i + 7];
+      const deflatedPosition = table[i + 8];
+      if (table[i] !== 1 || fds[f] === undefined || position + length > sizes[f] || deflatedPosition + deflatedLength > sizes[f] || count < 1 || run >= ids.length - 1) return null;
+      const r = new FileRun(dir, header.files[f], fds[f], position, length, deflatedPosition, deflatedLength, table[i + 5], count, table[i + 3] === 1, ids[run++]);
+      runs.push(r);
+      parts.push(r);
     }
+    if (run !== ids.length - 1) return null;
     if (size !== header.size || at !== file.length) return null;
     stateCacheUse.used = true;
     // A long-running process reads everything now and keeps no file open.
@@ -220,33 +256,48 @@ function writeStateCache(commondir: string, oid: string, given: Array<string | P
       atomicWriteFileSync(path.join(dir, name), [...fresh.map((r) => r.bytes), ...fresh.map((r) => r.deflated!)], 0o644);
       files.push(name);
     }
-    const index: Part[] = [];
+    const table = new Uint32Array(1 + parts.length * COLUMNS);
+    table[0] = MAGIC;
+    const ids: string[] = [];
     const inline: Buffer[] = [];
     let size = 0;
     let position = 0;
     let deflatedPosition = fresh.reduce((n, r) => n + pieceLength(r), 0);
-    for (const p of parts) {
+    for (let row = 0, i = 1; row < parts.length; row++, i += COLUMNS) {
+      const p = parts[row];
       const length = Buffer.isBuffer(p) ? p.length : pieceLength(p);
       size += length;
+      table[i + 1] = length;
       if (!isRunPiece(p)) {
         // Text around the task lists (a piece that is not a run is read whole: it is small).
-        const bytes = Buffer.isBuffer(p) ? p : p.bytes;
-        index.push(['s', bytes.length]);
-        inline.push(bytes);
+        inline.push(Buffer.isBuffer(p) ? p : p.bytes);
         continue;
       }
-      const ids = p.idsText;
+      table[i] = 1;
+      table[i + 2] = p.count;
+      table[i + 3] = p.first ? 1 : 0;
+      ids.push(p.idsText);
       if (named(p)) {
-        index.push(['r', length, p.count, p.first ? 1 : 0, p.deflatedLength, p.adler, ids, fileIndex.get(p.file)!, p.position, p.deflatedPosition]);
+        table[i + 4] = p.deflatedLength;
+        table[i + 5] = p.adler;
+        table[i + 6] = fileIndex.get(p.file)!;
+        table[i + 7] = p.position;
+        table[i + 8] = p.deflatedPosition;
       } else {
         const stream = p.deflated!;
-        index.push(['r', length, p.count, p.first ? 1 : 0, stream.length, p.adler!, ids, files.length - 1, position, deflatedPosition]);
+        table[i + 4] = stream.length;
+        table[i + 5] = p.adler!;
+        table[i + 6] = files.length - 1;
+        table[i + 7] = position;
+        table[i + 8] = deflatedPosition;
         position += length;
         deflatedPosition += stream.length;
       }
     }
-    const header = Buffer.from(JSON.stringify({ v: VERSION, oid, size, files } satisfies Header) + '\n' + JSON.stringify(index) + '\n');
-    atomicWriteFileSync(path.join(dir, oid), [header, ...inline], 0o644);
+    const idsText = Buffer.from(ids.length ? ids.join('\n') + '\n' : '');
+    const line = Buffer.from(JSON.stringify({ v: VERSION, oid, size, files, parts: parts.length, idsBytes: idsText.length } satisfies Header) + '\n');
+    const pad = Buffer.alloc(tableStart(line.length) - line.length);
+    atomicWriteFileSync(path.join(dir, oid), [line, pad, Buffer.from(table.buffer, table.byteOffset, table.byteLength), idsText, ...inline], 0o644);
     prune(dir);
   } catch {
     /* a cache: without it the next command takes the slow way */
@@ -255,7 +306,10 @@ function writeStateCache(commondir: string, oid: string, given: Array<string | P
 
 /** Keeps the newest few indexes and the runs files they name (and any runs file too new to be named yet). */
 function prune(dir: string): void {
-  const entries = fs.readdirSync(dir).map((f) => {
+  const names = fs.readdirSync(dir);
+  // Pruning stats every file and reads the kept indexes' headers: done once a few indexes piled up.
+  if (names.filter((f) => INDEX.test(f)).length <= KEEP + SLACK) return;
+  const entries = names.map((f) => {
     try {
       return { f, t: fs.statSync(path.join(dir, f)).mtimeMs };
     } catch {

@@ -72,8 +72,44 @@ function fits(run: Run, tasks: Task[], start: number): boolean {
   return start + n === tasks.length || n === MAX_RUN || endsRun(lastId(run.piece));
 }
 
+/**
+ * A task list read lazily (see lazy-tasks.ts) that still holds its runs as
+ * read, at their places, with only tasks appended: its runs, where each
+ * starts, and how many tasks it held.
+ */
+export interface IntactList {
+  pieces: readonly RunPiece[];
+  starts: readonly number[];
+  length: number;
+}
+
+const intactLists = new WeakMap<readonly Task[], () => IntactList | null>();
+
+/** Registers how to ask a lazily read list whether it is still intact. */
+export function registerIntactList(tasks: readonly Task[], intact: () => IntactList | null): void {
+  intactLists.set(tasks, intact);
+}
+
+/** Registers one run read back from the state cache: `tasks` are its tasks, by identity. */
+export function adoptRun(piece: RunPiece, tasks: Task[]): void {
+  if (tasks.length === piece.count && tasks.length > 0) runs.set(tasks[0], { tasks, first: piece.first, piece });
+}
+
 function taskPieces(tasks: Task[], out: Piece[]): void {
   let start = 0;
+  const intact = intactLists.get(tasks)?.();
+  if (intact) {
+    // Its runs are where they were read, unchanged: kept without looking at a task. Only a last
+    // run that ended with the list, now that tasks were appended, is cut again with them.
+    const n = intact.pieces.length;
+    for (let r = 0; r < n; r++) {
+      const p = intact.pieces[r];
+      if (intact.starts[r] !== start || start + p.count > tasks.length) break;
+      if (r === n - 1 && tasks.length > intact.length && p.count !== MAX_RUN && !endsRun(lastId(p))) break;
+      out.push(p);
+      start += p.count;
+    }
+  }
   while (start < tasks.length) {
     const head = tasks[start];
     let run = typeof head === 'object' && head !== null ? runs.get(head) : undefined;
