@@ -4,7 +4,8 @@
  * recorded verbatim in the commit that applied it, so applying it again to
  * the parent's state reproduces the commit's tree byte for byte.
  */
-import * as z from 'zod/mini';
+import { z } from './zod.js';
+import type * as Zod from 'zod/mini';
 import { OrchestratorError } from '../errors.js';
 import { rules } from './rules.js';
 import type { Effect, World } from './types.js';
@@ -34,7 +35,7 @@ export interface OpSpec<O extends OpBase = OpBase, R = unknown> {
   /** Field -> what to call it in error messages, when not the rule's name. */
   labels?: Record<string, string>;
   /** Schema of the operation's parameters (without op/at/by). */
-  params: () => z.ZodMiniObject;
+  params: () => Zod.ZodMiniObject;
   /** Applies the operation; throws OrchestratorError when refused. Must not mutate `world`. */
   apply(world: World, op: O): Effect<R> | NoChange<R>;
   /** Commit subject, in words: `task claim revenue/1a2b3c4d by agent-1`. */
@@ -61,7 +62,7 @@ const DEFAULT_LABELS: Record<string, string> = {
  * Validates an operation against its spec, throwing INVALID_INPUT that names
  * the field and value: `priority "x" is invalid: must be an integer`.
  */
-const schemas = new WeakMap<object, z.ZodMiniType>();
+const schemas = new WeakMap<object, Zod.ZodMiniType>();
 
 export function validateOp<O extends OpBase>(spec: OpSpec<O, unknown>, op: unknown): O {
   let schema = schemas.get(spec);

@@ -4,7 +4,8 @@
  * (recorded operations) and import. Names that become file paths are checked
  * here, so nothing can escape `knowledge/` or `locks/`.
  */
-import * as z from 'zod/mini';
+import { z } from './zod.js';
+import type * as Zod from 'zod/mini';
 import { OrchestratorError } from '../errors.js';
 import { BIDI_OR_SEPARATOR } from './text.js';
 
@@ -165,9 +166,9 @@ function show(value: unknown): string {
  * INVALID_INPUT naming the field, the value and what is allowed:
  * `workstream name "a/b" is invalid: use letters, digits, ...`.
  */
-export function check<K extends Rule>(rule: K, value: unknown, label: string = LABELS[rule]): z.infer<(typeof rules)[K]> {
-  const r = (rules[rule] as z.ZodMiniType).safeParse(value);
-  if (r.success) return r.data as z.infer<(typeof rules)[K]>;
+export function check<K extends Rule>(rule: K, value: unknown, label: string = LABELS[rule]): Zod.infer<(typeof rules)[K]> {
+  const r = (rules[rule] as Zod.ZodMiniType).safeParse(value);
+  if (r.success) return r.data as Zod.infer<(typeof rules)[K]>;
   const message = r.error.issues[0]?.message ?? 'is invalid';
   throw new OrchestratorError('INVALID_INPUT', `${label} ${show(value)} is invalid: ${message}`, { field: label, value: typeof value === 'string' ? value.slice(0, 200) : value });
 }

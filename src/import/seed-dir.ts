@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as z from 'zod/mini';
+import { z } from '../domain/zod.js';
 import { OrchestratorError } from '../errors.js';
 import { LIMITS, rules } from '../domain/rules.js';
 import { FORMAT_VERSION, TASK_STATUSES, type Lock, type OrcEvent, type State, type TaskStatus } from '../domain/types.js';

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import { z } from '../zod.js';
 import { OrchestratorError } from '../../errors.js';
 import { shallowState } from '../draft.js';
 import { isTakeable, LOCK_SKEW_MS, makeLock } from '../locks.js';

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import { z } from '../zod.js';
 import { conflict } from '../../errors.js';
 import { editWorkstream, getTask, patchTask, taskIndex } from '../draft.js';
 import type { OpBase, OpSpec } from '../op.js';

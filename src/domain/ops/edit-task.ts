@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import { z } from '../zod.js';
 import { conflict, invalid } from '../../errors.js';
 import { cycleThrough, depsOf, showCycle } from '../dependencies.js';
 import { editWorkstream, getTask, isReady, patchTask } from '../draft.js';

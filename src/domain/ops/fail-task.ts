@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import { z } from '../zod.js';
 import { conflict, invalid } from '../../errors.js';
 import { editWorkstream, getTask, patchTask, refuseOthersTask } from '../draft.js';
 import { forced, taskEvent } from './complete-task.js';

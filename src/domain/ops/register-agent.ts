@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import { z } from '../zod.js';
 import { shallowState } from '../draft.js';
 import type { OpBase, OpSpec } from '../op.js';
 import { LIMITS, rules } from '../rules.js';

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import { z } from '../zod.js';
 import { conflict } from '../../errors.js';
 import { getAgent, shallowState } from '../draft.js';
 import { isTakeable } from '../locks.js';

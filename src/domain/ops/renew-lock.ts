@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import { z } from '../zod.js';
 import { notFound } from '../../errors.js';
 import { shallowState } from '../draft.js';
 import { makeLock } from '../locks.js';
