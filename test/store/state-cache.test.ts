@@ -168,4 +168,67 @@ describe('tasks read lazily from the cache', () => {
     const joined = stateParts(lazy).map((p) => (typeof p === 'string' ? p : p.bytes.toString('utf8'))).join('');
     expect(joined).toBe(serializeState(state));
   });
+
+  it('in a one-shot process make a lazy list that answers as the array of its tasks, and is written exactly', async () => {
+    const { stateParts } = await import('../../src/store/state-text.js');
+    const { lazyState } = await import('../../src/store/lazy-tasks.js');
+    const { readStateCacheLazily } = await import('../../src/store/state-cache.js');
+    const { parseState, serializeState } = await import('../../src/store/layout.js');
+    type Task = import('../../src/domain/types.js').Task;
+    type State = import('../../src/domain/types.js').State;
+    const at = '2026-02-01T10:00:00.000Z';
+    const task = (i: number): Task => ({ id: `t${i}`, title: `task ${i}`, description: '', status: i % 4 ? 'pending' : 'done', priority: i % 3, estimate: null, assigned_to: null, created_at: at, updated_at: at, result: null });
+    const text = JSON.stringify({ format: 1, version: 3, updated_at: at, workstreams: { a: { description: '', priority: 1, status: 'active', tasks: Array.from({ length: 500 }, (_, i) => task(i)), created_at: at }, b: { description: '', priority: 3, status: 'active', tasks: [task(1000)], created_at: at } }, agents: {} });
+    const plain = () => parseState(text, 'test');
+    stateParts(plain());
+    const parts = stateParts(plain()).map((p) => (typeof p === 'string' ? Buffer.from(p) : p)) as Array<Buffer | import('../../src/store/state-text.js').RunPiece>;
+    readStateCacheLazily();
+    const lazy = () => lazyState(parts, (t) => parseState(t, 'test'))!;
+    const written = (s: State) => stateParts(s).map((p) => (typeof p === 'string' ? p : p.bytes.toString('utf8'))).join('');
+    /** The state with list `a` replaced by what `change` made of a copy (as operations copy what they change). */
+    const edited = (s: State, change: (tasks: Task[]) => void): State => {
+      const tasks = s.workstreams.a.tasks.slice();
+      change(tasks);
+      return { ...s, workstreams: { ...s.workstreams, a: { ...s.workstreams.a, tasks } } };
+    };
+
+    const L = lazy().workstreams.a.tasks;
+    const P = plain().workstreams.a.tasks;
+    expect(Array.isArray(L)).toBe(true);
+    expect(L.length).toBe(P.length);
+    expect(L[7].id).toBe('t7');
+    expect(L.indexOf(L[321])).toBe(321);
+    expect(L.findIndex((t) => t.id === 't250')).toBe(250);
+    expect(L.map((t) => t.status)).toEqual(P.map((t) => t.status));
+    expect(L.filter((t) => t.status === 'done').length).toBe(P.filter((t) => t.status === 'done').length);
+    expect([...L].map((t) => t.id)).toEqual(P.map((t) => t.id));
+    expect(Object.keys(L)).toEqual(Object.keys(P));
+    expect(499 in L && !(500 in L)).toBe(true);
+    expect(L.at(-1)!.id).toBe('t499');
+    expect(L.slice(10, 13).map((t) => t.id)).toEqual(['t10', 't11', 't12']);
+    expect(JSON.stringify(L)).toBe(JSON.stringify(P));
+    expect(L[3]).toBe(L[3]);
+
+    const changes: Array<[string, (tasks: Task[]) => void]> = [
+      ['nothing', () => undefined],
+      ['one appended', (t) => void t.push(task(2000))],
+      ['many appended', (t) => void t.push(...Array.from({ length: 150 }, (_, i) => task(3000 + i)))],
+      ['one replaced', (t) => void (t[250] = { ...t[250], status: 'in_progress', assigned_to: 'agent-1' })],
+      ['the first replaced', (t) => void (t[0] = { ...t[0], title: 'renamed' })],
+      ['some removed', (t) => void t.splice(40, 3)],
+      ['cut short', (t) => void (t.length = 123)],
+      ['filtered', (t) => void t.splice(0, t.length, ...t.filter((x) => x.status !== 'done'))],
+      ['sorted', (t) => void t.sort((x, y) => y.priority - x.priority)],
+      ['emptied', (t) => void (t.length = 0)],
+    ];
+    for (const [name, change] of changes) {
+      const fromLazy = lazy();
+      const before = serializeState(fromLazy);
+      const next = edited(fromLazy, change);
+      expect(written(next), name).toBe(serializeState(edited(plain(), change)));
+      // The list it was copied from is as it was read.
+      expect(serializeState(fromLazy), name).toBe(before);
+      expect(written(fromLazy), name).toBe(before);
+    }
+  });
 });
