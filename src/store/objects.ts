@@ -23,7 +23,7 @@ import { gitEnv } from './git-env.js';
 import { Packs } from './pack.js';
 import { coalesce, isPiece, pieceLength, streamRange, toPieces, unread, zlibStream, type Piece } from './pieces.js';
 import { readStateCache, rememberState, type CachedState } from './state-cache.js';
-import { cancelAtExit, MAX_OBJECT, readSnapshotCache, snapshotCacheEnabled, writeAtExit, writeSnapshotCache, type CachedObject, type CachedObjectType } from './snapshot-cache.js';
+import { cancelAtExit, MAX_KEPT, MAX_OBJECT, readSnapshotCache, snapshotCacheEnabled, writeAtExit, writeSnapshotCache, type CachedObject, type CachedObjectType } from './snapshot-cache.js';
 import type { RepoPaths } from './repo.js';
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
@@ -558,9 +558,12 @@ export class ObjectStore implements ObjectSink {
   }
 
   private keep(oid: string, type: CachedObjectType, size: number, content: () => Buffer): void {
-    if (!snapshotCacheEnabled() || size > MAX_OBJECT) return;
+    // A command that reads much of the history (verify, log) keeps only its first objects.
+    if (!snapshotCacheEnabled() || size > MAX_OBJECT || this.keptBytes + size > MAX_KEPT) return;
+    this.keptBytes += size;
     (this.kept ??= new Map()).set(oid, { type, content });
   }
+  private keptBytes = 0;
 
   /** Writes the snapshot cache when the store closes, or when the process exits before. */
   private flushSnapshot: (() => void) | null = null;
@@ -648,6 +651,7 @@ export class ObjectStore implements ObjectSink {
       this.flushSnapshot();
       this.flushSnapshot = null;
       this.kept = null;
+      this.keptBytes = 0;
       this.fromCache.clear();
       this.tip = null;
     }

@@ -36,6 +36,8 @@ const VERSION = 1;
 const KEEP = 8;
 /** Larger objects are not kept (3 MiB: a state.json of about 7,000 tasks). */
 export const MAX_OBJECT = 3 << 20;
+/** A process keeps at most this much for the cache (a command reading many commits keeps the first). */
+export const MAX_KEPT = 32 << 20;
 const NAME = /^[0-9a-f]{40}$/;
 const TYPES: ReadonlySet<string> = new Set(['blob', 'tree', 'commit']);
 
