@@ -222,7 +222,8 @@ async function cliRound(originalDir: string | null, quick: boolean, results: Rec
   // Warm the code cache, as any second call would find it.
   await timeCommand(node, [BIN, 'status'], smallRepo);
   const rows: Record<string, number[]> = { node: [], version: [], status: [], add: [], oStatus: [], oAdd: [] };
-  const rounds = quick ? 8 : 20;
+  // Start-up times on a shared machine spread widely (node -e 0 alone by a third): 40 rounds make the medians steadier.
+  const rounds = quick ? 8 : 40;
   const oCli = originalDir ? path.join(originalDir, 'cli.js') : null;
   for (let i = 0; i < rounds; i++) {
     rows.node.push(await timeCommand(node, ['-e', '0'], smallRepo));

@@ -5,14 +5,16 @@
  * Every CLI call is a new process, and reading a commit the usual way means
  * inflating its commit, trees, state.json and live event segment, and
  * loading zlib (with Node's stream modules) to do it. A read-only command
- * that finds its commit here reads one file and inflates nothing: measured,
- * a few milliseconds of the call, on a board of 1,000 tasks a fifth of what
- * the call costs beyond Node's own start-up.
+ * that finds its commit here reads one file and inflates nothing.
+ * Measured together with writing output straight to its descriptor (see
+ * cli/fd-output.ts, which keeps the stream modules unloaded too): `status`
+ * on a board of 1,000 tasks took 12-17 ms less, out of about 30 ms beyond
+ * Node's own start-up.
  *
  * One file: a line of JSON naming the objects (id, type, length) in order,
  * then their contents. Written by a one-shot process when it exits, for the
  * last commit it read or wrote, with the objects of that commit it has in
- * memory (an object larger than MAX_OBJECT is left out: a large board's
+ * memory (an object larger than MAX_OBJECT is left out: a larger board's
  * state.json has the state cache); a later command that needed more of the
  * commit's objects writes the file again with them. Written to a temporary
  * name and renamed; a missing or damaged file only means the usual way. The
@@ -33,9 +35,9 @@ export interface CachedObject {
 }
 
 const VERSION = 1;
-const KEEP = 8;
-/** Larger objects are not kept (3 MiB: a state.json of about 7,000 tasks). */
-export const MAX_OBJECT = 3 << 20;
+const KEEP = 4;
+/** Larger objects are not kept (1 MiB: a state.json of about 2,300 tasks; larger boards have the state cache). */
+export const MAX_OBJECT = 1 << 20;
 /** A process keeps at most this much for the cache (a command reading many commits keeps the first). */
 export const MAX_KEPT = 32 << 20;
 const NAME = /^[0-9a-f]{40}$/;

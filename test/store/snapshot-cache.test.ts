@@ -123,7 +123,7 @@ describe('the snapshot cache', () => {
     const repo = board();
     for (let i = 0; i < 12; i++) run(repo, 't', 'add', 'web', `task ${i}`);
     const left = files(repo);
-    expect(left.length).toBeLessThanOrEqual(8);
+    expect(left.length).toBeLessThanOrEqual(4);
     expect(left).toContain(tip(repo));
     expect(cli(['verify'], { cwd: repo }).code).toBe(0);
   });
