@@ -12,9 +12,10 @@
  * Node's own start-up.
  *
  * One file: a line of JSON naming the objects (id, type, length) in order,
- * then their contents. Written by a one-shot process when it exits, for the
- * last commit it read or wrote, with the objects of that commit it has in
- * memory (an object larger than MAX_OBJECT is left out: a larger board's
+ * then their contents. Written by a one-shot process when its store
+ * closes (or when it exits, if that comes first), for the last commit it
+ * read or wrote, with the objects of that commit it has in memory (an
+ * object larger than MAX_OBJECT is left out: a larger board's
  * state.json has the state cache); a later command that needed more of the
  * commit's objects writes the file again with them. Written to a temporary
  * name and renamed; a missing or damaged file only means the usual way. The
