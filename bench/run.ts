@@ -122,11 +122,43 @@ const SECTIONS: Section[] = [
   { name: 'original', run: () => originalSection({ quick, original }, results) },
 ];
 
+/** Share of CPU time busy over `ms` (Linux /proc/stat; 0 elsewhere). */
+async function busyShare(ms: number): Promise<number> {
+  const sample = () => {
+    try {
+      const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      return { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const a = sample();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = sample();
+  if (!a || !b || b.total === a.total) return 0;
+  return 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/**
+ * Waits (up to 30 s) until the machine is nearly idle: a section should not
+ * pay for what the one before left running (git's background packing,
+ * servers shutting down). Returns the seconds waited.
+ */
+async function settle(): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < 30_000 && (await busyShare(500)) > 0.1) {
+    /* wait */
+  }
+  return (Date.now() - started) / 1000;
+}
+
 async function main(): Promise<void> {
   const wanted = only ? only.split(',') : SECTIONS.map((s) => s.name);
   const started = Date.now();
   console.log(`git-orchestrator bench: node ${process.version}, ${require('node:os').cpus().length} cores, ${new Date().toISOString()}\n`);
+  let settling = 0;
   for (const section of SECTIONS.filter((s) => wanted.includes(s.name))) {
+    settling += await settle();
     try {
       console.log((await section.run()) + '\n');
     } finally {
@@ -135,7 +167,7 @@ async function main(): Promise<void> {
   }
   const out = path.resolve(__dirname, '..', 'bench-results.json');
   fs.writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2) + '\n');
-  console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s; raw figures in ${path.basename(out)})`);
+  console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s, of which ${settling.toFixed(0)} s waiting for the machine to settle between sections; raw figures in ${path.basename(out)})`);
 }
 
 main().catch((err) => {
