@@ -3,10 +3,10 @@
  * src/cli/fd-output.ts). Output larger than a pipe holds reaches a reader
  * that drains it late whole and in order, also when the pipe was made
  * non-blocking by someone else (the write then waits through Node's stream,
- * and the process exits only once it drained). A reader that goes away
- * does not make the command fail.
+ * and the process exits only once it drained). A reader that goes away,
+ * or a descriptor that refuses writes (a full disk), does not make the command fail.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,13 @@ describe('CLI output', () => {
     const r = await runLateReader(repo, ['kb', 'read', 'big'], { NODE_OPTIONS: `--require ${probe}` }, 300);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.toString('utf8')).toBe(expected);
+  });
+
+  it('does not fail a change it made because its output cannot be written (standard output is a full disk)', () => {
+    expect(cli(['ws', 'create', 'closed'], { cwd: repo }).code).toBe(0);
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" t add closed "written to a full disk" >/dev/full`], { cwd: repo, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(cli(['t', 'list', 'closed'], { cwd: repo }).stdout).toContain('written to a full disk');
   });
 
   it('ends quietly when its reader went away', async () => {

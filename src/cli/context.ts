@@ -29,6 +29,8 @@ export interface Io {
   bin: string;
   /** Whether standard output is a terminal (the serve command shows its token only there). */
   isTTY?: boolean;
+  /** Told by a command that keeps running (serve, mcp): its output must never block the process. */
+  keepsRunning?: () => void;
 }
 
 /** What an action produced: the JSON value and the text for people. */

@@ -3,7 +3,7 @@ import { lastRun, main } from './main.js';
 import { originalArgv, RUNNER_USAGE, type OriginalCommand } from './original.js';
 import { readStdinText } from '../read-stdin.js';
 import { usedStateCache } from '../api/session.js';
-import { pendingStreams, stdoutIsTTY, writeFd } from './fd-output.js';
+import { pendingStreams, stdoutIsTTY, useStreams, writeFd } from './fd-output.js';
 
 export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
   return main(argv, {
@@ -16,6 +16,7 @@ export function run(argv: string[] = process.argv.slice(2)): Promise<number> {
     get isTTY() {
       return stdoutIsTTY();
     },
+    keepsRunning: useStreams,
   });
 }
 

@@ -22,6 +22,9 @@ function stream(fd: Fd): NodeJS.WriteStream {
   return (streams[fd] ??= fd === 1 ? process.stdout : process.stderr);
 }
 
+// Descriptors that refused a write for good (closed, a reader gone, a full disk): their output is dropped.
+const dead = new Set<Fd>();
+
 /** Writes `text` to `fd` whole. */
 export function writeFd(fd: Fd, text: string): void {
   const s = streams[fd];
@@ -29,23 +32,36 @@ export function writeFd(fd: Fd, text: string): void {
     s.write(text);
     return;
   }
+  if (dead.has(fd)) return;
   const bytes = Buffer.from(text, 'utf8');
   let done = 0;
   while (done < bytes.length) {
     try {
       done += fs.writeSync(fd, bytes, done, bytes.length - done);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // A reader that went away: what a stream would do is drop the output (and so does this).
-      if (code === 'EPIPE') return;
-      if (code !== 'EAGAIN') throw err;
-      stream(fd).write(bytes.subarray(done));
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+        stream(fd).write(bytes.subarray(done));
+        return;
+      }
+      // Output that cannot be written (EPIPE, EBADF, ENOSPC...) must not fail a command whose change
+      // may have landed: it is dropped, as Node's own streams drop output to a closed descriptor.
+      dead.add(fd);
       return;
     }
   }
 }
 
-/** The streams output fell back to (see above) that still hold output: the process exits once they drained. */
+/**
+ * For a command that keeps running (`serve`, `mcp`): output goes through
+ * Node's streams from now on, which queue what a reader has not taken yet
+ * instead of blocking the process on a full pipe.
+ */
+export function useStreams(): void {
+  stream(1);
+  stream(2);
+}
+
+/** The streams output went through that still hold output: the process exits once they flushed. */
 export function pendingStreams(): NodeJS.WriteStream[] {
   return [streams[1], streams[2]].filter((s): s is NodeJS.WriteStream => s !== undefined && s.writableLength > 0);
 }

@@ -159,8 +159,10 @@ export function launch(bundle: string, original?: 'runner' | 'server'): void {
       const pending = entry.pendingStreams ? entry.pendingStreams() : process.stdout.writableLength ? [process.stdout] : [];
       if (!pending.length) exit();
       else {
+        // An empty write's callback runs once everything written before it is out ('drain' comes only
+        // after a write that filled the buffer).
         let left = pending.length;
-        for (const s of pending) s.once('drain', () => --left || exit());
+        for (const s of pending) s.write('', () => --left || exit());
       }
     },
     (err: unknown) => {

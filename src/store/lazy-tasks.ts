@@ -205,10 +205,14 @@ function fillAll(places: Task[], st: ListState): void {
 /** The array index a property key names, or -1. */
 function placeOf(key: string | symbol): number {
   if (typeof key !== 'string' || key.length === 0 || key.length > 9) return -1;
-  const c = key.charCodeAt(0);
-  if (c < 48 || c > 57 || (c === 48 && key.length > 1)) return -1;
-  const i = Number(key);
-  return Number.isInteger(i) ? i : -1;
+  if (key.charCodeAt(0) === 48 && key.length > 1) return -1;
+  let i = 0;
+  for (let k = 0; k < key.length; k++) {
+    const c = key.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    i = i * 10 + c;
+  }
+  return i;
 }
 
 /** A place read as it was read from the cache (and not yet filled). */

@@ -531,7 +531,9 @@ export class ObjectStore implements ObjectSink {
       return;
     }
     const { type, content } = await from.read(oid);
-    await this.write(type, content);
+    // What was read must be the object asked for (a damaged cache or object file is never passed on).
+    const written = await this.write(type, content);
+    if (written !== oid) throw new OrchestratorError('CORRUPT', `object ${oid} read back as ${written}`, { oid });
   }
 
   /** Writes an object (a no-op when it exists) and returns its id. */
@@ -559,7 +561,8 @@ export class ObjectStore implements ObjectSink {
 
   private keep(oid: string, type: CachedObjectType, size: number, content: () => Buffer): void {
     // A command that reads much of the history (verify, log) keeps only its first objects.
-    if (!snapshotCacheEnabled() || size > MAX_OBJECT || this.keptBytes + size > MAX_KEPT) return;
+    // Only once a snapshot was named (a store that never reads one, such as a remote's, keeps nothing), and each object once.
+    if (!this.tip || size > MAX_OBJECT || this.keptBytes + size > MAX_KEPT || this.kept?.has(oid)) return;
     this.keptBytes += size;
     (this.kept ??= new Map()).set(oid, { type, content });
   }
@@ -650,11 +653,11 @@ export class ObjectStore implements ObjectSink {
       cancelAtExit(this.flushSnapshot);
       this.flushSnapshot();
       this.flushSnapshot = null;
-      this.kept = null;
-      this.keptBytes = 0;
-      this.fromCache.clear();
-      this.tip = null;
     }
+    this.kept = null;
+    this.keptBytes = 0;
+    this.fromCache.clear();
+    this.tip = null;
     this.catFile.close();
     this.checker.close();
   }

@@ -157,7 +157,7 @@ export function readStateCache(commondir: string, oid: string): CachedState | nu
     if (table[0] !== MAGIC) return null;
     const idsAt = start + table.byteLength;
     let at = idsAt + header.idsBytes;
-    if (!Number.isInteger(header.idsBytes) || at > file.length) return null;
+    if (!Number.isInteger(header.idsBytes) || header.idsBytes < 0 || at > file.length) return null;
     const ids = file.toString('utf8', idsAt, at).split('\n');
     const sizes: number[] = [];
     for (const f of header.files) {

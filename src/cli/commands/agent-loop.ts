@@ -8,6 +8,7 @@ export default room({
       .command('mcp')
       .description('serve the agent loop as MCP tools on standard input and output (identity: --as, ORCHESTRATOR_AGENT or git config orchestrator.agent)')
       .action(async () => {
+        ctx.io.keepsRunning?.();
         const { runMcpServer } = await import('../../mcp/server.js');
         await runMcpServer({ session: ctx.session({ longRunning: true }), version: program.version() ?? '0.1.0' });
       });

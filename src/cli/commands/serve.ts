@@ -19,6 +19,7 @@ export default room({
       .action(async (o: { port?: string; host?: string; readOnly?: boolean; token?: string; publicRead?: boolean; fetchInterval?: string; cors?: string }) => {
         const { serve, MAX_FETCH_INTERVAL } = await import('../../server/app.js');
         const { io } = ctx;
+        io.keepsRunning?.();
         const token = o.token ?? io.env.ORCHESTRATOR_TOKEN;
         const port = o.port ?? io.env.PORT;
         const server = await serve({
