@@ -2,11 +2,11 @@
  * The parts of zod the rules and operations use, imported by name (so the
  * bundle holds only these), and loaded only through zod.ts.
  */
-import {
+export {
   array,
   boolean,
   custom,
-  enum as enumOf,
+  enum,
   gte,
   int,
   literal,
@@ -27,29 +27,3 @@ import {
   union,
   unknown,
 } from 'zod/mini';
-
-export const functions = {
-  array,
-  boolean,
-  custom,
-  enum: enumOf,
-  gte,
-  int,
-  literal,
-  looseObject,
-  lte,
-  maxLength,
-  minLength,
-  nullable,
-  number,
-  object,
-  optional,
-  record,
-  refine,
-  regex,
-  strictObject,
-  string,
-  superRefine,
-  union,
-  unknown,
-};

@@ -4,22 +4,24 @@
  * evaluates zod's modules at start-up. Only the functions listed in
  * zod-functions.ts exist here (the type checker holds every use to that list).
  */
-import type { functions as Functions } from './zod-functions.js';
+import type * as ZodFunctions from './zod-functions.js';
 
-let loaded: typeof Functions | undefined;
+type Functions = typeof ZodFunctions;
 
-function load(): typeof Functions {
+let loaded: Functions | undefined;
+
+function load(): Functions {
   try {
-    return (require('./zod-functions.js') as { functions: typeof Functions }).functions;
+    return require('./zod-functions.js') as Functions;
   } catch (err) {
     // Sources run as TypeScript (the test runner), where the file is zod-functions.ts: zod itself has them all
     // (named by a variable, which the bundler leaves alone: the bundle has the file above).
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
     const zod = 'zod/mini';
-    return require(zod) as typeof Functions;
+    return require(zod) as Functions;
   }
 }
 
-export const z: typeof Functions = new Proxy({} as typeof Functions, {
-  get: (_, key) => (loaded ??= load())[key as keyof typeof Functions],
+export const z: Functions = new Proxy({} as Functions, {
+  get: (_, key) => (loaded ??= load())[key as keyof Functions],
 });
