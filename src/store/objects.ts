@@ -400,7 +400,10 @@ export class ObjectStore implements ObjectSink {
    */
   private kept: Map<string, { type: CachedObjectType; content: () => Buffer }> | null = null;
   private fromCache = new Map<string, CachedObject>();
-  private tip: { commit: string; loaded: boolean } | null = null;
+  private tip: { commit: string } | null = null;
+  private keptBytes = 0;
+  /** Writes the snapshot cache when the store closes, or when the process exits before. */
+  private flushSnapshot: (() => void) | null = null;
 
   /**
    * Other directories with loose objects: inside a pre-receive hook the
@@ -555,7 +558,7 @@ export class ObjectStore implements ObjectSink {
     if (!snapshotCacheEnabled() || this.tip?.commit === commit) return;
     const found = readSnapshotCache(this.repo.commondir, commit);
     if (found) for (const [oid, o] of found) this.fromCache.set(oid, o);
-    this.tip = { commit, loaded: !!found };
+    this.tip = { commit };
     this.keepOnExit();
   }
 
@@ -566,10 +569,7 @@ export class ObjectStore implements ObjectSink {
     this.keptBytes += size;
     (this.kept ??= new Map()).set(oid, { type, content });
   }
-  private keptBytes = 0;
 
-  /** Writes the snapshot cache when the store closes, or when the process exits before. */
-  private flushSnapshot: (() => void) | null = null;
   private keepOnExit(): void {
     if (this.flushSnapshot) return;
     this.flushSnapshot = () => this.writeSnapshot();
