@@ -11,7 +11,7 @@ import { openOrchestrator } from '../src/api.js';
 import { Mutex } from '../src/store/mutex.js';
 import { casRef } from '../src/store/refs.js';
 import { ownerLine } from '../src/store/lock-file.js';
-import { BIN, cli } from './helpers/cli.js';
+import { BIN, cli, cliProcess } from './helpers/cli.js';
 import { GIT_ENV, cleanup, git, makeCluster, makeRepo, tempDir } from './helpers/repos.js';
 
 afterAll(cleanup);
@@ -232,5 +232,36 @@ describe('a writer whose remote fails after it published its operation', () => {
     expect(waiting()).toEqual([]);
     expect(cli(['t', 'add', 'w', 'a again'], { cwd: a, env }).code).toBe(0);
     expect((cli(['--json', 't', 'ls', 'w'], { cwd: a, env }).json as Array<{ title: string }>).map((t) => t.title)).toEqual(['from a', 'a again']);
+  });
+});
+
+describe('a carrier that died before it carried', () => {
+  it('is taken over: a waiting writer becomes the carrier and carries every request on the board', () => {
+    const { clones, remote } = makeCluster(2);
+    const [a, b] = clones;
+    const env = { ORCHESTRATOR_TRANSPORT: 'git' };
+    expect(cli(['ws', 'create', 'w'], { cwd: a, env }).code).toBe(0);
+    expect(cli(['t', 'ls', 'w'], { cwd: b, env }).code).toBe(0);
+    // B is behind now: its first push loses, and it publishes its operation on the board.
+    expect(cli(['t', 'add', 'w', 'from a'], { cwd: a, env }).code).toBe(0);
+    // A writer published a request, took the carrier ref, and died before it pushed a chain (forged as
+    // that writer would have made them: a root commit with an empty tree holding the operation as data).
+    const board = 'refs/orchestrator/requests/orchestrator';
+    const record = { op_id: 'feedfacefeedface', intent: { name: 'task.add', input: { input: { workstream: 'w', title: 'from the dead carrier', description: '', priority: 5 }, who: { actor: 'ghost', staleMs: 300_000 } } }, base: null, created: Date.now() };
+    const tree = git(remote, 'hash-object', '-t', 'tree', '-w', '/dev/null');
+    const request = git(remote, 'commit-tree', tree, '-m', `orchestrator request ${record.op_id}\n\nOrchestrator-Op: ${JSON.stringify(record)}\n`);
+    git(remote, 'update-ref', `${board}/${record.op_id}`, request);
+    git(remote, 'update-ref', `${board}/carrier`, request);
+    const started = Date.now();
+    const r = cliProcess(['--json', 't', 'add', 'w', 'from b'], { cwd: b, env: { ...env, ORCHESTRATOR_TRACE: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    // B waited for that carrier, saw it stand still, and took its place (its own request named the carrier then).
+    expect(r.stderr).toMatch(/waiting for the carrier/);
+    expect(r.stderr).toMatch(/carrier now \(the last one stood still\)/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const titles = (cli(['--json', 't', 'ls', 'w'], { cwd: a, env }).json as Array<{ title: string }>).map((t) => t.title);
+    expect(titles.sort()).toEqual(['from a', 'from b', 'from the dead carrier']);
+    // Nothing is left waiting, and nobody is named carrier.
+    expect(git(remote, 'for-each-ref', '--format=%(refname)', `${board}/`).split('\n').filter((x) => x && !x.endsWith('/announce'))).toEqual([]);
   });
 });

@@ -1,16 +1,23 @@
 /**
  * The request board, the engine's side: writers on different clones that
- * lose a race publish their waiting operation (as data: an intent) in a ref
- * of its own on the remote; whoever wins the next round carries every
- * published operation it can plan in its chain, and deletes their refs in
- * the same atomic push. A writer that keeps winning hears of the others
- * through the announce ref every push leases. So a burst of writers lands
- * in a few rounds instead of one writer per round, and none starves.
+ * lose a race (or saw others write lately) publish their waiting operation
+ * (as data: an intent) in a ref of its own on the remote. The carrier ref
+ * names the request whose writer carries next: the first publication made
+ * while there is none takes it, in the same push. The carrier fetches,
+ * carries every published operation it can plan in its chain, and deletes
+ * their refs and the carrier ref in the same atomic push; the others look
+ * once that chain should have landed, and take the carrier ref themselves
+ * when it is gone and theirs still waits (or when its writer stood still
+ * far too long). A writer that keeps winning without fetching hears of a
+ * request that keeps losing through the announce ref every such push
+ * leases. So a burst of writers lands in a few chains instead of one
+ * writer per round, and none starves.
  *
  * Nothing here decides an outcome: an operation has landed when a commit
- * on the branch records its operation id. A publisher that gives up (or
- * is refused) withdraws its request first; when the withdrawal finds it
- * gone, the operation was carried and its result is read from the branch.
+ * on the branch records its operation id, and the carrier ref only says
+ * who should push. A publisher that gives up (or is refused) withdraws its
+ * request first; when the withdrawal finds it gone, the operation was
+ * carried and its result is read from the branch.
  */
 import { OrchestratorError } from '../errors.js';
 import { recordedOp } from '../store/history.js';
@@ -48,13 +55,18 @@ export class Board {
     return readRef(this.store.repo, this.localRef(this.remote.announceRef));
   }
 
+  /** The carrier ref's value as last fetched (or as we set it): the request whose writer carries next. */
+  carrier(): string | null {
+    return readRef(this.store.repo, this.localRef(this.remote.carrierRef));
+  }
+
   /** Requests as last fetched, oldest first, without `exclude`d ids and expired ones. */
   async list(exclude: ReadonlySet<string>): Promise<RemoteRequest[]> {
     const out: RemoteRequest[] = [];
     const now = Date.now();
-    const announce = this.localRef(this.remote.announceRef);
+    const skip = new Set([this.localRef(this.remote.announceRef), this.localRef(this.remote.carrierRef)]);
     for (const [local, oid] of listRefs(this.store.repo, this.remote.localPrefix)) {
-      if (local === announce) continue;
+      if (skip.has(local)) continue;
       let req = this.parsed.get(oid);
       if (req === undefined) {
         req = await this.read(this.remote.remotePrefix + local.slice(this.remote.localPrefix.length), oid);
@@ -92,13 +104,39 @@ export class Board {
     return objects.writeCommit({ tree: await objects.writeTree([]), parents: [], author: person, committer: person, message });
   }
 
-  /** Publishes a waiting operation; null when the remote refused (the board is then not used). */
-  async publish(opId: string, intent: Intent, base: string | null, by: string): Promise<{ ref: string; oid: string; created: number } | null> {
+  /**
+   * Publishes a waiting operation, and with `carrier` offers its writer as
+   * the carrier (taken when there is none). Null when the remote refused
+   * (the board is then not used).
+   */
+  async publish(opId: string, intent: Intent, base: string | null, by: string, carrier: boolean): Promise<{ ref: string; oid: string; created: number; carrier: boolean } | null> {
     const now = Date.now();
     const record = { op_id: opId, intent, base, created: now };
     const oid = await this.boardCommit(by, now, `${SUBJECT} ${opId}\n\nOrchestrator-Op: ${JSON.stringify(record)}\n`);
     const ref = `${this.remote.remotePrefix}${opId}`;
-    return (await this.remote.publish(oid, ref)) ? { ref, oid, created: now } : null;
+    const r = await this.remote.publish(oid, ref, carrier);
+    if (!r.published) return null;
+    if (r.carrier) await this.setCarrier(oid);
+    return { ref, oid, created: now, carrier: r.carrier };
+  }
+
+  /** Makes our request `oid` the carrier if the carrier ref is still `expect` (as fetched); whether it did. */
+  async takeCarrier(oid: string, expect: string | null): Promise<boolean> {
+    if (!(await this.remote.takeCarrier(oid, expect))) return false;
+    await this.setCarrier(oid);
+    return true;
+  }
+
+  /** Gives the carrier role up (it is still `oid`'s): nothing to carry after all. */
+  async releaseCarrier(oid: string): Promise<void> {
+    await this.remote.releaseCarrier(oid);
+    dropLooseRef(this.store.repo, this.localRef(this.remote.carrierRef), oid);
+  }
+
+  /** Our copy of the carrier ref follows what we made it (until the next fetch tells the remote's). */
+  private async setCarrier(oid: string): Promise<void> {
+    const local = this.localRef(this.remote.carrierRef);
+    await this.store.swapRef(local, readRef(this.store.repo, local), oid).catch(() => undefined);
   }
 
   /**
@@ -131,6 +169,9 @@ export class Board {
       out.push(announce ? { ref: this.remote.announceRef, to: announce, expect: announce } : { ref: this.remote.announceRef, to: tip, expect: null });
     }
     for (const c of carried) out.push({ ref: c.ref, to: null, expect: c.oid });
+    // Carrying the carrier's own request ends its turn: the carrier ref goes with it.
+    const carrier = this.carrier();
+    if (carrier && carried.some((c) => c.oid === carrier)) out.push({ ref: this.remote.carrierRef, to: null, expect: carrier });
     return out;
   }
 

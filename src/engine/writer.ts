@@ -3,9 +3,11 @@
  * writes one commit per operation (each on the previous), advances the
  * branch by compare-and-swap or by one fast-forward push of the chain, and
  * on a lost race fetches the one ref and plans again. With a network
- * remote, writers of other clones meet on its request board (board.ts):
- * a writer that lost publishes its operation, and whoever wins next carries
- * every published one.
+ * remote, writers of other clones meet on its request board (board.ts): a
+ * writer that lost, or that saw other writers lately, publishes its
+ * operation instead of racing; the first to publish while nobody carries
+ * becomes the carrier and carries every published operation in one chain;
+ * the others look once that chain should have landed.
  */
 import { OrchestratorError } from '../errors.js';
 import { applyOp, subjectOf } from '../domain/apply.js';
@@ -17,8 +19,17 @@ import { Board } from './board.js';
 import { findLanded, resultOf } from './landed.js';
 import { CONTENDED_MS, newId, REFUSALS, sleep, trace, type Ctx, type Item, type Planned } from './types.js';
 
-/** Rounds a writer lets an older published operation's writer carry its own before it pushes anyway. */
-const MAX_WAITS = 3;
+/** Looks a writer whose operations wait on the board takes for the carrier before it pushes them itself. */
+const MAX_POLLS = 24;
+/** A carrier seen at work this many fetches and pushes long is taken to have stopped: another takes the turn. */
+const STALE_ROUNDS = 6;
+
+/** A writer waiting for the carrier: how often it looked, and since when it has seen the same carrier. */
+interface Waiting {
+  polls: number;
+  carrier: string | null | undefined;
+  since: number;
+}
 
 export class ChainWriter {
   private boardCache: Board | null = null;
@@ -26,8 +37,15 @@ export class ChainWriter {
   private boardOff = false;
   /** The board was turned off after a refusal that may have been the branch's own. */
   private boardSuspect = false;
-  /** Recent push duration (ms): about how long another writer takes to carry ours. */
+  /** Recent push and fetch durations (ms): about how long another writer takes to carry ours. */
   private pushMs = 200;
+  private fetchMs = 150;
+  /** How long a request of ours lately took from its publication until we saw it landed. */
+  private landMs = 700;
+  /** Our request the remote's carrier ref names: we carry the waiting requests next. */
+  private held: string | null = null;
+  /** Requests of ours published during the current batch. */
+  private readonly ours = new Set<string>();
 
   constructor(private readonly engine: Engine) {}
 
@@ -57,120 +75,188 @@ export class ChainWriter {
   private async rounds(items: Item[]): Promise<void> {
     const store = this.engine.store;
     const cheap = this.engine.online && !!store.remote!.cheapFetch;
+    // Other writers were seen lately: a push of ours would most likely race theirs. Our operations go on
+    // the board at once instead (one command, where a fetch and a push that mostly loses are two), and
+    // the carrier carries them.
+    let publishFirst = this.contended() && this.publishable(items);
     // Fetching first costs a round trip; it pays only when another writer was seen lately
     // (building on the tip we know would most likely lose).
-    let fresh = !this.engine.online || cheap || this.contended();
-    let base = fresh && this.engine.online ? await this.engine.refresh() : await this.engine.baseTip();
+    let fresh = !this.engine.online || cheap || (this.contended() && !publishFirst);
+    let base = fresh && this.engine.online ? await this.fetch() : await this.engine.baseTip();
     let live = items;
-    let waits = 0;
-    for (let attempt = 1; ; attempt++) {
-      const snap = await store.snapshot(base);
-      const board = this.board();
-      // Operations other clones published, as fetched: carried along when they plan.
-      if (board && fresh && this.engine.planners) {
-        const waiting = await this.remoteWaiting(board, live);
-        if (waiting.length) trace(`carrying ${waiting.length} operation(s) from the board`);
-        live = live.concat(waiting);
-      }
-      live = await this.dropLanded(live, snap.commit);
-      // Only other clones' requests are left: ours landed (another writer carried them). Those
-      // requests' own writers see to them: racing them for it only costs the server pushes it refuses
-      // after taking them (8 clones over ssh, 4 runs each: 2.56 claims/s against 2.36).
-      if (!live.some((i) => i.foreign !== null)) return;
-      // Ours wait on the board behind an older operation: its writer is about to carry ours too.
-      // Pushing now would most likely lose to it; look again after one to one and a half pushes (a few
-      // times at most). That writer must finish its attempt, fetch and push: a look after half a push
-      // mostly found nothing yet, and cost the server a fetch (8 claimers over ssh: 1.61 claims/s
-      // over 6 runs with 0.5-1 push, 1.83 with 1-1.5, 1.82 with 1.5-2).
-      if (board && fresh && waits < MAX_WAITS && (await this.behindOnBoard(board, live))) {
-        waits++;
-        attempt--;
-        trace('waiting behind an older operation on the board');
-        await sleep(this.pushMs * (1 + Math.random() / 2));
-        base = await this.engine.refresh();
-        continue;
-      }
-      const planned = await this.plan(live, snap);
-      for (const f of planned.failed) await this.answer(f.item, { err: f.err });
-      live = live.filter((i) => !planned.failed.some((f) => f.item === i));
-      if (!planned.chain.length) {
-        if (!fresh && (planned.refused.length || planned.unchanged.length)) {
-          fresh = true;
-          const newer = await this.engine.refresh();
-          if (newer !== base) {
-            base = newer;
+    const wait: Waiting = { polls: 0, carrier: undefined, since: 0 };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const snap = await store.snapshot(base);
+        const board = this.board();
+        // The carrier ref moved on without us (another writer carried ours, or took a turn we left too long).
+        if (board && fresh && this.held && board.carrier() !== this.held) this.held = null;
+        // Operations other clones published, as fetched: carried along when they plan.
+        if (board && fresh && this.engine.planners) {
+          const waiting = await this.remoteWaiting(board, live);
+          if (waiting.length) trace(`${waiting.length} operation(s) of others on the board`);
+          live = live.concat(waiting);
+        }
+        live = await this.dropLanded(live, snap.commit);
+        // Only other clones' requests are left: ours landed. Their own writers see to them (a carrier
+        // carries what it saw: that was carried with ours, or is left for the next carrier).
+        if (!live.some((i) => i.foreign !== null)) return;
+        if (board && fresh && !this.held && live.some((i) => i.waiter && i.remote) && (await this.awaitCarrier(board, live, wait))) {
+          attempt--;
+          base = await this.fetch();
+          continue;
+        }
+        const planned = await this.plan(live, snap);
+        for (const f of planned.failed) await this.answer(f.item, { err: f.err });
+        live = live.filter((i) => !planned.failed.some((f) => f.item === i));
+        if (!planned.chain.length) {
+          if (!fresh && (planned.refused.length || planned.unchanged.length)) {
+            fresh = true;
+            const newer = await this.fetch();
+            if (newer !== base) {
+              base = newer;
+              continue;
+            }
+          }
+          await this.answerUnchanged(planned, base, attempt);
+          return;
+        }
+        if (publishFirst && board) {
+          publishFirst = false;
+          await this.publish(board, live, planned, base);
+          if (live.every((i) => i.remote)) {
+            trace(`published without racing: others are writing (${this.held ? 'carrier' : 'waiting'})`);
+            await this.pause();
+            base = await this.fetch();
+            fresh = true;
+            attempt--;
             continue;
           }
         }
-        await this.answerUnchanged(planned, base, attempt);
-        return;
-      }
-      for (const item of live) if (!item.foreign) item.attempts++;
-      const tipSnap = planned.chain[planned.chain.length - 1].snap;
-      const extra = board ? board.changes(planned.chain.flatMap((c) => (c.item.remote ? [c.item.remote] : [])), tipSnap.commit!, fresh) : [];
-      trace(`attempt ${attempt}: ${planned.chain.length} operation(s) on ${base?.slice(0, 8) ?? '(none)'} -> ${tipSnap.commit!.slice(0, 8)}`);
-      let pushed: Awaited<ReturnType<ChainWriter['advance']>>;
-      try {
-        pushed = await this.advance(base, tipSnap.commit!, planned, extra);
-      } catch (err) {
-        if (!board || !Board.unsupported(err)) throw err;
-        trace(`board off: ${(err as Error).message}`);
-        this.boardOff = true;
-        attempt--;
-        continue;
-      }
-      if (pushed !== true && pushed !== false && !pushed.race && extra.length) {
-        // Refused with the board's refs in the push: try once without them (a remote that keeps
-        // them from us works without the board; a refusal of the branch itself comes back).
-        trace(`board off after a refusal: ${pushed.reason}`);
-        this.boardOff = true;
-        this.boardSuspect = true;
-        attempt--;
-        continue;
-      }
-      if (pushed === true) {
-        board?.pushed(extra);
-        for (const c of planned.chain) {
-          if (c.item.foreign) this.engine.spool().withdraw(c.item.foreign.file);
-          c.item.waiter?.resolve({ result: c.effect.result, commit: c.snap.commit, op: c.op, attempts: c.item.attempts });
+        for (const item of live) if (!item.foreign) item.attempts++;
+        const tipSnap = planned.chain[planned.chain.length - 1].snap;
+        const extra = board ? board.changes(planned.chain.flatMap((c) => (c.item.remote ? [c.item.remote] : [])), tipSnap.commit!, fresh) : [];
+        trace(`attempt ${attempt}: ${planned.chain.length} operation(s) on ${base?.slice(0, 8) ?? '(none)'} -> ${tipSnap.commit!.slice(0, 8)}`);
+        let pushed: Awaited<ReturnType<ChainWriter['advance']>>;
+        try {
+          pushed = await this.advance(base, tipSnap.commit!, planned, extra);
+        } catch (err) {
+          if (!board || !Board.unsupported(err)) throw err;
+          trace(`board off: ${(err as Error).message}`);
+          this.boardOff = true;
+          attempt--;
+          continue;
         }
-        // Pushed on the remote's tip: the refusals were judged on it.
-        await this.answerUnchanged(planned, base, attempt);
-        store.maintain();
-        return;
+        if (pushed !== true && pushed !== false && !pushed.race && extra.length) {
+          // Refused with the board's refs in the push: try once without them (a remote that keeps
+          // them from us works without the board; a refusal of the branch itself comes back).
+          trace(`board off after a refusal: ${pushed.reason}`);
+          this.boardOff = true;
+          this.boardSuspect = true;
+          attempt--;
+          continue;
+        }
+        if (pushed === true) {
+          board?.pushed(extra);
+          if (this.held && extra.some((c) => c.ref === board?.remote.carrierRef)) this.held = null;
+          for (const c of planned.chain) {
+            if (c.item.foreign) this.engine.spool().withdraw(c.item.foreign.file);
+            c.item.waiter?.resolve({ result: c.effect.result, commit: c.snap.commit, op: c.op, attempts: c.item.attempts });
+          }
+          // Pushed on the remote's tip: the refusals were judged on it.
+          await this.answerUnchanged(planned, base, attempt);
+          store.maintain();
+          return;
+        }
+        this.engine.competitionSeenAt = performance.now();
+        if (attempt >= this.engine.maxAttempts) {
+          const err = new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${store.branch} branch; try again`, { attempts: attempt });
+          for (const item of live) await this.answer(item, { err });
+          return;
+        }
+        const before = base;
+        // A writer that lost leaves its operations on the board (once each), offering itself as the
+        // carrier, then fetches once. The carrier (whoever's request the carrier ref names) carries
+        // every request it sees in one chain; the others look when that chain should have landed.
+        // (Publishing never throws; when the fetch fails, what was published is withdrawn: runBatch.)
+        if (board) await this.publish(board, live, planned, base);
+        if (board && (pushed === false || pushed.race) && !this.held && live.some((i) => i.waiter && i.remote)) await this.pause();
+        base = await this.fetch();
+        fresh = true;
+        // The remote did not move: this was a refusal (a hook, permissions), not a race.
+        if (pushed !== false && !pushed.race && base === before) {
+          // Refused without the board's refs too: the board was not the cause.
+          if (this.boardSuspect) this.boardOff = this.boardSuspect = false;
+          const err = rejectedError(store.remote!.name, pushed);
+          for (const item of live) await this.answer(item, { err });
+          return;
+        }
       }
-      this.engine.competitionSeenAt = performance.now();
-      if (attempt >= this.engine.maxAttempts) {
-        const err = new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${store.branch} branch; try again`, { attempts: attempt });
-        for (const item of live) await this.answer(item, { err });
-        return;
-      }
-      const before = base;
-      // A writer that lost leaves its operations on the board (once each), then fetches once. In that
-      // order: writers that lost to the same push publish together, and a fetch made after our own
-      // publication mostly shows theirs too, so they agree on whose request is the oldest and one of
-      // them carries the others. Fetching beside the publication (one round trip less) let each see
-      // only itself, and they all pushed: 8 claimers over ssh made 1.72 claims/s with 246 fetches and
-      // 4 attempts at worst (mean of 9 runs), against 1.88 claims/s, 215 fetches and 2-3 attempts.
-      // (Publishing never throws; when the fetch fails, what was published is withdrawn: runBatch.)
-      if (board) await this.publish(board, live, planned, base);
-      // Ours wait on the board now: whoever carries next (the writer of the oldest request, or one that
-      // starts afresh) needs one to two pushes to land them. Looking sooner mostly finds them still
-      // waiting, and on a busy server every look is a command that slows the carrier down (8 claimers
-      // over ssh, means of 9 and 10 runs: 2.17 claims/s and about 180 fetches for 64 claims, against 1.73 and 230
-      // when looking at once; half a push to a push gained less, and longer waits no more).
-      if (board && (pushed === false || pushed.race) && live.some((i) => i.waiter && i.remote)) await sleep(this.pushMs * (1 + Math.random()));
-      base = await this.engine.refresh();
-      fresh = true;
-      // The remote did not move: this was a refusal (a hook, permissions), not a race.
-      if (pushed !== false && !pushed.race && base === before) {
-        // Refused without the board's refs too: the board was not the cause.
-        if (this.boardSuspect) this.boardOff = this.boardSuspect = false;
-        const err = rejectedError(store.remote!.name, pushed);
-        for (const item of live) await this.answer(item, { err });
-        return;
+    } finally {
+      // The carrier ref still names one of our requests (we stopped before a chain that carried it
+      // landed: nothing to write after all, an error; or a writer that had not seen the carrier ref
+      // carried it): the turn is handed back.
+      this.held = null;
+      const carrier = this.boardCache?.carrier();
+      if (carrier && this.ours.has(carrier)) await this.boardCache!.releaseCarrier(carrier).catch(() => undefined);
+      this.ours.clear();
+    }
+  }
+
+  /**
+   * A writer whose operations wait on the board, after a fetch: true while
+   * it should keep waiting for the carrier (it has paused; fetch and look
+   * again); false once it is the carrier itself, or has waited long enough
+   * to push on its own.
+   */
+  private async awaitCarrier(board: Board, live: Item[], wait: Waiting): Promise<boolean> {
+    if (wait.polls >= MAX_POLLS) return false;
+    wait.polls++;
+    const carrier = board.carrier();
+    if (carrier === null || carrier !== wait.carrier) wait.since = performance.now();
+    wait.carrier = carrier;
+    // No carrier (ours came after the last one looked), or one that has not moved for a long while
+    // (its writer stopped): ours becomes the carrier, if nobody else's did first.
+    if (carrier === null || performance.now() - wait.since > STALE_ROUNDS * (this.pushMs + this.fetchMs)) {
+      const mine = live.find((i) => i.waiter && i.remote)!.remote!;
+      if (await board.takeCarrier(mine.oid, carrier).catch(() => false)) {
+        this.held = mine.oid;
+        this.ours.add(mine.oid);
+        trace(`carrier now${carrier ? ' (the last one stood still)' : ''}`);
+        return false;
       }
     }
+    // Looking again soon mostly finds the carrier still at work, and every look is a command the
+    // server serves beside the carrier's: the next look comes after a third of the time a request of
+    // ours has lately taken to land.
+    const ms = Math.max(this.landMs / 3, this.pushMs / 2) * (1 + Math.random() / 4);
+    const created = carrier ? live.find((i) => i.remote?.oid === carrier)?.remote?.created : undefined;
+    trace(`waiting for the carrier (${created !== undefined ? `published ${Date.now() - created} ms ago` : 'unknown'}; looking in ${ms.toFixed(0)} ms)`);
+    await sleep(ms);
+    return true;
+  }
+
+  /**
+   * After publishing: the carrier waits a quarter of a push, so that the
+   * requests of writers publishing beside it are there when it looks; the
+   * others wait about as long as their requests lately took to land.
+   */
+  private pause(): Promise<void> {
+    const ms = this.held ? this.pushMs / 4 : this.landMs * (1 + Math.random() / 8);
+    return sleep(ms);
+  }
+
+  /** Fetches (see Engine.refresh), keeping how long a fetch takes. */
+  private async fetch(): Promise<string | null> {
+    const started = performance.now();
+    const tip = await this.engine.refresh();
+    if (this.engine.online) this.fetchMs = 0.7 * this.fetchMs + 0.3 * (performance.now() - started);
+    return tip;
+  }
+
+  /** Can every one of these operations wait on the board for another writer to carry it? */
+  private publishable(items: Item[]): boolean {
+    return !!this.board() && !!this.engine.planners && items.every((i) => i.waiter && i.intent && i.opId && i.foreign === undefined && !i.remote);
   }
 
   private contended(): boolean {
@@ -185,25 +271,10 @@ export class ChainWriter {
     for (const req of await board.list(new Set(live.map((i) => i.opId ?? '')))) {
       const planner = this.engine.planners!(req.intent.name);
       if (!planner) continue;
-      out.push({ opId: req.op_id, plan: (world, ctx) => planner(world, ctx, req.intent.input), publishedBase: req.base, remote: { ref: req.ref, oid: req.oid }, foreign: null, attempts: 0 });
+      out.push({ opId: req.op_id, plan: (world, ctx) => planner(world, ctx, req.intent.input), publishedBase: req.base, remote: { ref: req.ref, oid: req.oid, created: req.created }, foreign: null, attempts: 0 });
       if (out.length >= room) break;
     }
     return out;
-  }
-
-  /**
-   * Is one of our operations on the board, with an older one (that we can plan) before it?
-   * Ours counts from its publication even when the fetch that ran beside it did not see it.
-   */
-  private async behindOnBoard(board: Board, live: Item[]): Promise<boolean> {
-    const mine = live.flatMap((i) => (i.waiter && i.remote ? [i.remote] : []));
-    if (!mine.length || !this.engine.planners) return false;
-    const oids = new Set(mine.map((r) => r.oid));
-    const waiting = (await board.list(new Set())).filter((r) => this.engine.planners!(r.intent.name));
-    const seen = waiting.findIndex((r) => oids.has(r.oid));
-    if (seen >= 0) return seen > 0;
-    const created = Math.min(...mine.map((r) => r.created ?? Infinity));
-    return waiting.some((r) => r.created < created);
   }
 
   /** Leaves our waiting operations on the board (each once), so that whoever wins next carries them. */
@@ -222,8 +293,11 @@ export class ChainWriter {
         }
         continue;
       }
-      const req = await board.publish(item.opId, item.intent, base, by).catch(() => null);
-      trace(`published ${item.opId}: ${req ? 'ok' : 'refused'}`);
+      // The first one published offers this writer as the carrier.
+      const req = await board.publish(item.opId, item.intent, base, by, !this.held).catch(() => null);
+      trace(`published ${item.opId}: ${req ? (req.carrier ? 'ok, carrier' : 'ok') : 'refused'}`);
+      if (req) this.ours.add(req.oid);
+      if (req?.carrier) this.held = req.oid;
       if (!req) {
         trace('board off: publication refused');
         this.boardOff = true;
@@ -306,7 +380,16 @@ export class ChainWriter {
       const l = item.opId ? landed.get(item.opId) : undefined;
       if (!l) out.push(item);
       else if (item.foreign) this.engine.spool().withdraw(item.foreign.file);
-      else item.waiter?.resolve({ result: await resultOf(this.engine.store, l), commit: l.commit, op: l.op, attempts: Math.max(1, item.attempts) });
+      else {
+        // When it landed: its carrier planned it at op.at and pushed for about a push (the time we saw
+        // it includes our own pause, which would only grow the next one).
+        if (item.waiter && item.remote?.created && l.op) {
+          const seen = Date.now() - item.remote.created;
+          const landed = Math.min(seen, Math.max(this.pushMs, Date.parse(l.op.at) - item.remote.created + this.pushMs));
+          if (Number.isFinite(landed)) this.landMs = 0.7 * this.landMs + 0.3 * landed;
+        }
+        item.waiter?.resolve({ result: await resultOf(this.engine.store, l), commit: l.commit, op: l.op, attempts: Math.max(1, item.attempts) });
+      }
     }
     return out;
   }

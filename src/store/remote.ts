@@ -31,16 +31,26 @@ export interface RefChange {
 
 /**
  * The remote's request board: operations waiting to be carried, one ref
- * each under `remotePrefix` (fetched under `localPrefix`), and an announce
+ * each under `remotePrefix` (fetched under `localPrefix`); an announce
  * ref every publication moves, which every push of the branch leases, so a
- * writer that keeps winning hears that others wait.
+ * writer that keeps winning hears that others wait; and a carrier ref,
+ * naming the request whose writer carries the waiting ones next.
  */
 export interface RequestBoard {
   readonly remotePrefix: string;
   readonly localPrefix: string;
   readonly announceRef: string;
-  /** Publishes a request commit (and moves the announce ref to it); false when the remote refused. */
-  publish(oid: string, ref: string): Promise<boolean>;
+  readonly carrierRef: string;
+  /**
+   * Publishes a request commit; with `carrier`, also makes it the carrier
+   * when there is none, in the same push. `published` false: the remote
+   * refused.
+   */
+  publish(oid: string, ref: string, carrier: boolean): Promise<{ published: boolean; carrier: boolean }>;
+  /** Makes `oid` the carrier if the carrier ref is still `expect` (null: there is none); whether it did. */
+  takeCarrier(oid: string, expect: string | null): Promise<boolean>;
+  /** Removes the carrier ref if it is still `expect`. */
+  releaseCarrier(expect: string): Promise<void>;
   /** Deletes our request if it is still `expect`; 'gone' when it was carried (or removed) first. */
   withdraw(ref: string, expect: string): Promise<'withdrawn' | 'gone'>;
   /** Moves the announce ref to a new commit `oid` (a writer that wins without fetching then fails its lease and fetches). */
@@ -239,13 +249,31 @@ export class GitTransport implements Transport {
     remotePrefix: `refs/orchestrator/requests/${this.branch}/`,
     localPrefix: `refs/orchestrator/remotes/${this.name}/requests/${this.branch}/`,
     announceRef: `refs/orchestrator/requests/${this.branch}/announce`,
-    publish: async (oid, ref) => {
-      const r = await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags', this.name, `${oid}:${ref}`, `+${oid}:${board.announceRef}`]);
-      // Published when the request's own ref was created; the announce ref may have lost a race with
-      // another publisher's (it moved either way, which is all it is for).
-      const line = r.stdout.split('\n').find((l) => l.includes(`:${ref}\t`));
-      if (line) return line[0] !== '!';
-      throw remoteError(`push to "${this.name}" failed`, r.stderr);
+    carrierRef: `refs/orchestrator/requests/${this.branch}/carrier`,
+    publish: async (oid, ref, carrier) => {
+      // Not atomic: each ref is judged alone. The carrier ref is created only where there is none.
+      const lease = carrier ? [`--force-with-lease=${board.carrierRef}:`] : [];
+      const refs = carrier ? [`${oid}:${board.carrierRef}`] : [];
+      // The announce ref is left alone: a publication is what every writer that looks sees, and one
+      // more ref is one more run of the server's update hook on every publication (a third of a
+      // fetch over gitolite). A writer that keeps winning without looking hears of a request that
+      // keeps losing through `announce` (see ChainWriter.publish).
+      const r = await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags', ...lease, this.name, `${oid}:${ref}`, ...refs]);
+      // Published when the request's own ref was created.
+      const lines = r.stdout.split('\n');
+      const line = lines.find((l) => l.includes(`:${ref}\t`));
+      if (!line) throw remoteError(`push to "${this.name}" failed`, r.stderr);
+      const carried = lines.find((l) => l.includes(`:${board.carrierRef}\t`));
+      return { published: line[0] !== '!', carrier: !!carried && /^[ +*]\t/.test(carried) };
+    },
+    takeCarrier: async (oid, expect) => {
+      const r = await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags', `--force-with-lease=${board.carrierRef}:${expect ?? ''}`, this.name, `+${oid}:${board.carrierRef}`]);
+      const line = r.stdout.split('\n').find((l) => l.includes(`:${board.carrierRef}\t`));
+      if (!line) throw remoteError(`push to "${this.name}" failed`, r.stderr);
+      return r.exitCode === 0 && /^[ +*=]\t/.test(line);
+    },
+    releaseCarrier: async (expect) => {
+      await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', `--force-with-lease=${board.carrierRef}:${expect}`, this.name, `:${board.carrierRef}`]);
     },
     withdraw: async (ref, expect) => {
       const r = await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', `--force-with-lease=${ref}:${expect}`, this.name, `:${ref}`]);
