@@ -265,3 +265,23 @@ describe('a carrier that died before it carried', () => {
     expect(git(remote, 'for-each-ref', '--format=%(refname)', `${board}/`).split('\n').filter((x) => x && !x.endsWith('/announce'))).toEqual([]);
   });
 });
+
+describe('a carrier whose own operation changes nothing', () => {
+  it('hands the turn back before its process exits', () => {
+    const { clones, remote } = makeCluster(2);
+    const [a, b] = clones;
+    const env = { ORCHESTRATOR_TRANSPORT: 'git' };
+    expect(cli(['ws', 'create', 'w'], { cwd: a, env }).code).toBe(0);
+    expect(cli(['t', 'add', 'w', 'the only task'], { cwd: a, env }).code).toBe(0);
+    expect(cli(['t', 'ls', 'w'], { cwd: b, env }).code).toBe(0);
+    // A takes the only task; B, behind, claims it on its stale tip, loses the push, publishes and
+    // becomes the carrier; on the fresh tip there is nothing left to claim.
+    expect(cli(['t', 'next', 'w', 'agent-a'], { cwd: a, env }).code).toBe(0);
+    const r = cliProcess(['--json', 't', 'next', 'w', 'agent-b'], { cwd: b, env: { ...env, ORCHESTRATOR_TRACE: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/published [0-9a-f]+: ok, carrier/);
+    expect(r.json).toBeNull();
+    // Nobody is left named carrier (the next writers would wait for one that never comes), and nothing waits.
+    expect(git(remote, 'for-each-ref', '--format=%(refname)', 'refs/orchestrator/requests/').split('\n').filter((x) => x && !x.endsWith('/announce'))).toEqual([]);
+  });
+});

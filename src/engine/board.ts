@@ -115,7 +115,11 @@ export class Board {
     const oid = await this.boardCommit(by, now, `${SUBJECT} ${opId}\n\nOrchestrator-Op: ${JSON.stringify(record)}\n`);
     const ref = `${this.remote.remotePrefix}${opId}`;
     const r = await this.remote.publish(oid, ref, carrier);
-    if (!r.published) return null;
+    if (!r.published) {
+      // The publication is not atomic: a carrier ref made for a request that was refused names nothing.
+      if (r.carrier) await this.remote.releaseCarrier(oid).catch(() => undefined);
+      return null;
+    }
     if (r.carrier) await this.setCarrier(oid);
     return { ref, oid, created: now, carrier: r.carrier };
   }
@@ -156,23 +160,31 @@ export class Board {
 
   /**
    * What the atomic push of a chain changes besides the branch: the carried
-   * requests' deletion, and, for a chain built without fetching first, a
-   * lease on the announce ref (a publication since our last fetch makes the
-   * push fail, so that we fetch and carry it). A chain built on a fresh
-   * fetch already carries what was published before it; later publications
-   * must not abort it.
+   * requests' deletion; the carrier ref's, when we hold it (`held`) or
+   * carry the request it names; and, for a chain built without fetching
+   * first, a lease on the announce ref (a request that kept losing moved it
+   * since our last fetch: the push fails, so that we fetch and carry it). A
+   * chain built on a fresh fetch already carries what was published before
+   * it; later publications must not abort it.
    */
-  changes(carried: Array<{ ref: string; oid: string }>, tip: string, fetched: boolean): RefChange[] {
+  changes(carried: Array<{ ref: string; oid: string }>, tip: string, fetched: boolean, held: string | null): RefChange[] {
     const out: RefChange[] = [];
     if (!fetched) {
       const announce = this.announce();
       out.push(announce ? { ref: this.remote.announceRef, to: announce, expect: announce } : { ref: this.remote.announceRef, to: tip, expect: null });
     }
     for (const c of carried) out.push({ ref: c.ref, to: null, expect: c.oid });
-    // Carrying the carrier's own request ends its turn: the carrier ref goes with it.
-    const carrier = this.carrier();
-    if (carrier && carried.some((c) => c.oid === carrier)) out.push({ ref: this.remote.carrierRef, to: null, expect: carrier });
+    // A chain of the carrier, or one carrying the carrier's request, ends its turn: the carrier ref goes with it.
+    const carrier = held ?? this.carrier();
+    if (carrier && (held || carried.some((c) => c.oid === carrier))) out.push({ ref: this.remote.carrierRef, to: null, expect: carrier });
     return out;
+  }
+
+  /** Is `oid` the request of one of the refs on the board (as last fetched)? */
+  hasRequest(oid: string): boolean {
+    const skip = new Set([this.localRef(this.remote.announceRef), this.localRef(this.remote.carrierRef)]);
+    for (const [local, value] of listRefs(this.store.repo, this.remote.localPrefix)) if (value === oid && !skip.has(local)) return true;
+    return false;
   }
 
   /** After a successful push: our copies follow what it changed. */

@@ -64,11 +64,33 @@ export class ChainWriter {
    * lands after its caller was told it failed.
    */
   async runBatch(items: Item[]): Promise<void> {
+    // Callers hear their answers once the batch is over: a carrier hands its turn back first (a CLI
+    // process exits as soon as its command is answered, and a carrier ref left behind would make every
+    // other writer wait until it looks stale).
+    const settle: Array<() => void> = [];
+    const waiters = new Map<Item, NonNullable<Item['waiter']>>();
+    for (const item of items) {
+      const w = item.waiter;
+      if (!w) continue;
+      waiters.set(item, w);
+      item.waiter = { resolve: (o) => settle.push(() => w.resolve(o)), reject: (e) => settle.push(() => w.reject(e)) };
+    }
     try {
       await this.rounds(items);
     } catch (err) {
       for (const item of items) if (item.waiter && item.remote && !item.foreign) await this.answer(item, { err }).catch(() => undefined);
       throw err;
+    } finally {
+      // The carrier ref still names one of our requests (we stopped before a chain that carried it
+      // landed: nothing to write after all, an error; or a writer that had not seen the carrier ref
+      // carried it): the turn is handed back, after our requests were withdrawn (so that nobody
+      // takes the turn to carry what we withdraw).
+      this.held = null;
+      const carrier = this.boardCache?.carrier();
+      if (carrier && this.ours.has(carrier)) await this.boardCache!.releaseCarrier(carrier).catch(() => undefined);
+      this.ours.clear();
+      for (const [item, w] of waiters) item.waiter = w;
+      for (const s of settle) s();
     }
   }
 
@@ -85,121 +107,116 @@ export class ChainWriter {
     let base = fresh && this.engine.online ? await this.fetch() : await this.engine.baseTip();
     let live = items;
     const wait: Waiting = { polls: 0, carrier: undefined, since: 0 };
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const snap = await store.snapshot(base);
-        const board = this.board();
-        // The carrier ref moved on without us (another writer carried ours, or took a turn we left too long).
-        if (board && fresh && this.held && board.carrier() !== this.held) this.held = null;
-        // Operations other clones published, as fetched: carried along when they plan.
-        if (board && fresh && this.engine.planners) {
-          const waiting = await this.remoteWaiting(board, live);
-          if (waiting.length) trace(`${waiting.length} operation(s) of others on the board`);
-          live = live.concat(waiting);
-        }
-        live = await this.dropLanded(live, snap.commit);
-        // Only other clones' requests are left: ours landed. Their own writers see to them (a carrier
-        // carries what it saw: that was carried with ours, or is left for the next carrier).
-        if (!live.some((i) => i.foreign !== null)) return;
-        if (board && fresh && !this.held && live.some((i) => i.waiter && i.remote) && (await this.awaitCarrier(board, live, wait))) {
-          attempt--;
-          base = await this.fetch();
-          continue;
-        }
-        const planned = await this.plan(live, snap);
-        for (const f of planned.failed) await this.answer(f.item, { err: f.err });
-        live = live.filter((i) => !planned.failed.some((f) => f.item === i));
-        if (!planned.chain.length) {
-          if (!fresh && (planned.refused.length || planned.unchanged.length)) {
-            fresh = true;
-            const newer = await this.fetch();
-            if (newer !== base) {
-              base = newer;
-              continue;
-            }
-          }
-          await this.answerUnchanged(planned, base, attempt);
-          return;
-        }
-        if (publishFirst && board) {
-          publishFirst = false;
-          await this.publish(board, live, planned, base);
-          if (live.every((i) => i.remote)) {
-            trace(`published without racing: others are writing (${this.held ? 'carrier' : 'waiting'})`);
-            await this.pause();
-            base = await this.fetch();
-            fresh = true;
-            attempt--;
+    for (let attempt = 1; ; attempt++) {
+      const snap = await store.snapshot(base);
+      const board = this.board();
+      // The carrier ref moved on without us (another writer carried ours, or took a turn we left too
+      // long), or names a request of ours (a push that made it whose answer we missed).
+      if (board && fresh && this.held && board.carrier() !== this.held) this.held = null;
+      if (board && fresh && !this.held && this.ours.has(board.carrier() ?? '')) this.held = board.carrier();
+      // Operations other clones published, as fetched: carried along when they plan.
+      if (board && fresh && this.engine.planners) {
+        const waiting = await this.remoteWaiting(board, live);
+        if (waiting.length) trace(`${waiting.length} operation(s) of others on the board`);
+        live = live.concat(waiting);
+      }
+      live = await this.dropLanded(live, snap.commit);
+      // Only other clones' requests are left: ours landed. Their own writers see to them (a carrier
+      // carries what it saw: that was carried with ours, or is left for the next carrier).
+      if (!live.some((i) => i.foreign !== null)) return;
+      // Ours all wait on the board (none that only we can write: raw operations, or other processes'
+      // of this clone): the carrier carries them.
+      const carriable = live.filter((i) => i.foreign !== null);
+      if (board && fresh && !this.held && carriable.every((i) => i.waiter && i.remote) && (await this.awaitCarrier(board, live, wait))) {
+        attempt--;
+        base = await this.fetch();
+        continue;
+      }
+      const planned = await this.plan(live, snap);
+      for (const f of planned.failed) await this.answer(f.item, { err: f.err });
+      live = live.filter((i) => !planned.failed.some((f) => f.item === i));
+      if (!planned.chain.length) {
+        if (!fresh && (planned.refused.length || planned.unchanged.length)) {
+          fresh = true;
+          const newer = await this.fetch();
+          if (newer !== base) {
+            base = newer;
             continue;
           }
         }
-        for (const item of live) if (!item.foreign) item.attempts++;
-        const tipSnap = planned.chain[planned.chain.length - 1].snap;
-        const extra = board ? board.changes(planned.chain.flatMap((c) => (c.item.remote ? [c.item.remote] : [])), tipSnap.commit!, fresh) : [];
-        trace(`attempt ${attempt}: ${planned.chain.length} operation(s) on ${base?.slice(0, 8) ?? '(none)'} -> ${tipSnap.commit!.slice(0, 8)}`);
-        let pushed: Awaited<ReturnType<ChainWriter['advance']>>;
-        try {
-          pushed = await this.advance(base, tipSnap.commit!, planned, extra);
-        } catch (err) {
-          if (!board || !Board.unsupported(err)) throw err;
-          trace(`board off: ${(err as Error).message}`);
-          this.boardOff = true;
+        await this.answerUnchanged(planned, base, attempt);
+        return;
+      }
+      if (publishFirst && board) {
+        publishFirst = false;
+        await this.publish(board, live, planned, base);
+        if (live.every((i) => i.remote)) {
+          trace(`published without racing: others are writing (${this.held ? 'carrier' : 'waiting'})`);
+          await this.pause();
+          base = await this.fetch();
+          fresh = true;
           attempt--;
           continue;
-        }
-        if (pushed !== true && pushed !== false && !pushed.race && extra.length) {
-          // Refused with the board's refs in the push: try once without them (a remote that keeps
-          // them from us works without the board; a refusal of the branch itself comes back).
-          trace(`board off after a refusal: ${pushed.reason}`);
-          this.boardOff = true;
-          this.boardSuspect = true;
-          attempt--;
-          continue;
-        }
-        if (pushed === true) {
-          board?.pushed(extra);
-          if (this.held && extra.some((c) => c.ref === board?.remote.carrierRef)) this.held = null;
-          for (const c of planned.chain) {
-            if (c.item.foreign) this.engine.spool().withdraw(c.item.foreign.file);
-            c.item.waiter?.resolve({ result: c.effect.result, commit: c.snap.commit, op: c.op, attempts: c.item.attempts });
-          }
-          // Pushed on the remote's tip: the refusals were judged on it.
-          await this.answerUnchanged(planned, base, attempt);
-          store.maintain();
-          return;
-        }
-        this.engine.competitionSeenAt = performance.now();
-        if (attempt >= this.engine.maxAttempts) {
-          const err = new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${store.branch} branch; try again`, { attempts: attempt });
-          for (const item of live) await this.answer(item, { err });
-          return;
-        }
-        const before = base;
-        // A writer that lost leaves its operations on the board (once each), offering itself as the
-        // carrier, then fetches once. The carrier (whoever's request the carrier ref names) carries
-        // every request it sees in one chain; the others look when that chain should have landed.
-        // (Publishing never throws; when the fetch fails, what was published is withdrawn: runBatch.)
-        if (board) await this.publish(board, live, planned, base);
-        if (board && (pushed === false || pushed.race) && !this.held && live.some((i) => i.waiter && i.remote)) await this.pause();
-        base = await this.fetch();
-        fresh = true;
-        // The remote did not move: this was a refusal (a hook, permissions), not a race.
-        if (pushed !== false && !pushed.race && base === before) {
-          // Refused without the board's refs too: the board was not the cause.
-          if (this.boardSuspect) this.boardOff = this.boardSuspect = false;
-          const err = rejectedError(store.remote!.name, pushed);
-          for (const item of live) await this.answer(item, { err });
-          return;
         }
       }
-    } finally {
-      // The carrier ref still names one of our requests (we stopped before a chain that carried it
-      // landed: nothing to write after all, an error; or a writer that had not seen the carrier ref
-      // carried it): the turn is handed back.
-      this.held = null;
-      const carrier = this.boardCache?.carrier();
-      if (carrier && this.ours.has(carrier)) await this.boardCache!.releaseCarrier(carrier).catch(() => undefined);
-      this.ours.clear();
+      for (const item of live) if (!item.foreign) item.attempts++;
+      const tipSnap = planned.chain[planned.chain.length - 1].snap;
+      const extra = board ? board.changes(planned.chain.flatMap((c) => (c.item.remote ? [c.item.remote] : [])), tipSnap.commit!, fresh, this.held) : [];
+      trace(`attempt ${attempt}: ${planned.chain.length} operation(s) on ${base?.slice(0, 8) ?? '(none)'} -> ${tipSnap.commit!.slice(0, 8)}`);
+      let pushed: Awaited<ReturnType<ChainWriter['advance']>>;
+      try {
+        pushed = await this.advance(base, tipSnap.commit!, planned, extra);
+      } catch (err) {
+        if (!board || !Board.unsupported(err)) throw err;
+        trace(`board off: ${(err as Error).message}`);
+        this.boardOff = true;
+        attempt--;
+        continue;
+      }
+      if (pushed !== true && pushed !== false && !pushed.race && extra.length) {
+        // Refused with the board's refs in the push: try once without them (a remote that keeps
+        // them from us works without the board; a refusal of the branch itself comes back).
+        trace(`board off after a refusal: ${pushed.reason}`);
+        this.boardOff = true;
+        this.boardSuspect = true;
+        attempt--;
+        continue;
+      }
+      if (pushed === true) {
+        board?.pushed(extra);
+        if (this.held && extra.some((c) => c.ref === board?.remote.carrierRef)) this.held = null;
+        for (const c of planned.chain) {
+          if (c.item.foreign) this.engine.spool().withdraw(c.item.foreign.file);
+          c.item.waiter?.resolve({ result: c.effect.result, commit: c.snap.commit, op: c.op, attempts: c.item.attempts });
+        }
+        // Pushed on the remote's tip: the refusals were judged on it.
+        await this.answerUnchanged(planned, base, attempt);
+        store.maintain();
+        return;
+      }
+      this.engine.competitionSeenAt = performance.now();
+      if (attempt >= this.engine.maxAttempts) {
+        const err = new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${store.branch} branch; try again`, { attempts: attempt });
+        for (const item of live) await this.answer(item, { err });
+        return;
+      }
+      const before = base;
+      // A writer that lost leaves its operations on the board (once each), offering itself as the
+      // carrier, then fetches once. The carrier (whoever's request the carrier ref names) carries
+      // every request it sees in one chain; the others look when that chain should have landed.
+      // (Publishing never throws; when the fetch fails, what was published is withdrawn: runBatch.)
+      if (board) await this.publish(board, live, planned, base);
+      if (board && (pushed === false || pushed.race) && !this.held && live.some((i) => i.waiter && i.remote)) await this.pause();
+      base = await this.fetch();
+      fresh = true;
+      // The remote did not move: this was a refusal (a hook, permissions), not a race.
+      if (pushed !== false && !pushed.race && base === before) {
+        // Refused without the board's refs too: the board was not the cause.
+        if (this.boardSuspect) this.boardOff = this.boardSuspect = false;
+        const err = rejectedError(store.remote!.name, pushed);
+        for (const item of live) await this.answer(item, { err });
+        return;
+      }
     }
   }
 
@@ -215,9 +232,10 @@ export class ChainWriter {
     const carrier = board.carrier();
     if (carrier === null || carrier !== wait.carrier) wait.since = performance.now();
     wait.carrier = carrier;
-    // No carrier (ours came after the last one looked), or one that has not moved for a long while
+    // No carrier (ours came after the last one looked); one whose request is gone (carried or withdrawn
+    // while its writer stopped before handing the turn back); or one that has not moved for a long while
     // (its writer stopped): ours becomes the carrier, if nobody else's did first.
-    if (carrier === null || performance.now() - wait.since > STALE_ROUNDS * (this.pushMs + this.fetchMs)) {
+    if (carrier === null || !board.hasRequest(carrier) || performance.now() - wait.since > STALE_ROUNDS * (this.pushMs + this.fetchMs)) {
       const mine = live.find((i) => i.waiter && i.remote)!.remote!;
       if (await board.takeCarrier(mine.oid, carrier).catch(() => false)) {
         this.held = mine.oid;
@@ -277,7 +295,7 @@ export class ChainWriter {
     return out;
   }
 
-  /** Leaves our waiting operations on the board (each once), so that whoever wins next carries them. */
+  /** Leaves our waiting operations on the board (each once), so that the carrier carries them. */
   private async publish(board: Board, live: Item[], planned: Planned, base: string | null): Promise<void> {
     for (const item of live) {
       if (item.foreign !== undefined || !item.intent || !item.opId) continue;
@@ -386,7 +404,8 @@ export class ChainWriter {
         if (item.waiter && item.remote?.created && l.op) {
           const seen = Date.now() - item.remote.created;
           const landed = Math.min(seen, Math.max(this.pushMs, Date.parse(l.op.at) - item.remote.created + this.pushMs));
-          if (Number.isFinite(landed)) this.landMs = 0.7 * this.landMs + 0.3 * landed;
+          // Bounded: clocks of other machines may be off.
+          if (Number.isFinite(landed)) this.landMs = Math.min(0.7 * this.landMs + 0.3 * landed, 4 * (this.pushMs + this.fetchMs));
         }
         item.waiter?.resolve({ result: await resultOf(this.engine.store, l), commit: l.commit, op: l.op, attempts: Math.max(1, item.attempts) });
       }

@@ -32,9 +32,10 @@ export interface RefChange {
 /**
  * The remote's request board: operations waiting to be carried, one ref
  * each under `remotePrefix` (fetched under `localPrefix`); an announce
- * ref every publication moves, which every push of the branch leases, so a
- * writer that keeps winning hears that others wait; and a carrier ref,
- * naming the request whose writer carries the waiting ones next.
+ * ref, which every push built without a fetch leases and which a request
+ * that keeps losing moves, so a writer that keeps winning without looking
+ * hears that others wait; and a carrier ref, naming the request whose
+ * writer carries the waiting ones next.
  */
 export interface RequestBoard {
   readonly remotePrefix: string;
