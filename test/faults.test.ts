@@ -29,6 +29,25 @@ function ownerLineOf(pid: number): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Two clones of a remote reached through the git binary (so writers meet on the request board), with a
+ * workstream `w` (and a task titled `task`, when given) that both have read.
+ */
+function boardCluster(task?: string) {
+  const { clones, remote } = makeCluster(2);
+  const [a, b] = clones;
+  const env = { ORCHESTRATOR_TRANSPORT: 'git' };
+  expect(cli(['ws', 'create', 'w'], { cwd: a, env }).code).toBe(0);
+  if (task) expect(cli(['t', 'add', 'w', task], { cwd: a, env }).code).toBe(0);
+  expect(cli(['t', 'ls', 'w'], { cwd: b, env }).code).toBe(0);
+  return { a, b, remote, env };
+}
+
+/** The request board's refs on the remote: waiting requests and the carrier ref (the announce ref may stay). */
+function waitingOnBoard(remote: string): string[] {
+  return git(remote, 'for-each-ref', '--format=%(refname)', 'refs/orchestrator/requests/').split('\n').filter((x) => x && !x.endsWith('/announce'));
+}
+
 /** Two clones of a remote with a workstream `w`: agent-b online on the second, agent-a offline on the first. */
 async function offlineCluster() {
   const { clones, remote } = makeCluster(2);
@@ -213,11 +232,7 @@ describe('a remote whose refs change while a fetch lists them', () => {
 
 describe('a writer whose remote fails after it published its operation', () => {
   it('withdraws it before saying it failed, so that no other writer carries it later', () => {
-    const { clones, remote } = makeCluster(2);
-    const [a, b] = clones;
-    const env = { ORCHESTRATOR_TRANSPORT: 'git' };
-    expect(cli(['ws', 'create', 'w'], { cwd: a, env }).code).toBe(0);
-    expect(cli(['t', 'ls', 'w'], { cwd: b, env }).code).toBe(0);
+    const { a, b, remote, env } = boardCluster();
     // B is now behind: its push loses, and it publishes its operation on the board while it fetches.
     expect(cli(['t', 'add', 'w', 'from a'], { cwd: a, env }).code).toBe(0);
     const bin = tempDir('fake-git-');
@@ -228,8 +243,7 @@ describe('a writer whose remote fails after it published its operation', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Could not read from remote repository/);
     // Nothing of B's is left waiting on the board, and A's next write carries nothing.
-    const waiting = () => git(remote, 'for-each-ref', '--format=%(refname)', 'refs/orchestrator/requests/').split('\n').filter((x) => x && !x.endsWith('/announce'));
-    expect(waiting()).toEqual([]);
+    expect(waitingOnBoard(remote)).toEqual([]);
     expect(cli(['t', 'add', 'w', 'a again'], { cwd: a, env }).code).toBe(0);
     expect((cli(['--json', 't', 'ls', 'w'], { cwd: a, env }).json as Array<{ title: string }>).map((t) => t.title)).toEqual(['from a', 'a again']);
   });
@@ -237,11 +251,7 @@ describe('a writer whose remote fails after it published its operation', () => {
 
 describe('a carrier that died before it carried', () => {
   it('is taken over: a waiting writer becomes the carrier and carries every request on the board', () => {
-    const { clones, remote } = makeCluster(2);
-    const [a, b] = clones;
-    const env = { ORCHESTRATOR_TRANSPORT: 'git' };
-    expect(cli(['ws', 'create', 'w'], { cwd: a, env }).code).toBe(0);
-    expect(cli(['t', 'ls', 'w'], { cwd: b, env }).code).toBe(0);
+    const { a, b, remote, env } = boardCluster();
     // B is behind now: its first push loses, and it publishes its operation on the board.
     expect(cli(['t', 'add', 'w', 'from a'], { cwd: a, env }).code).toBe(0);
     // A writer published a request, took the carrier ref, and died before it pushed a chain (forged as
@@ -262,18 +272,13 @@ describe('a carrier that died before it carried', () => {
     const titles = (cli(['--json', 't', 'ls', 'w'], { cwd: a, env }).json as Array<{ title: string }>).map((t) => t.title);
     expect(titles.sort()).toEqual(['from a', 'from b', 'from the dead carrier']);
     // Nothing is left waiting, and nobody is named carrier.
-    expect(git(remote, 'for-each-ref', '--format=%(refname)', `${board}/`).split('\n').filter((x) => x && !x.endsWith('/announce'))).toEqual([]);
+    expect(waitingOnBoard(remote)).toEqual([]);
   });
 });
 
 describe('a carrier whose own operation changes nothing', () => {
   it('hands the turn back before its process exits', () => {
-    const { clones, remote } = makeCluster(2);
-    const [a, b] = clones;
-    const env = { ORCHESTRATOR_TRANSPORT: 'git' };
-    expect(cli(['ws', 'create', 'w'], { cwd: a, env }).code).toBe(0);
-    expect(cli(['t', 'add', 'w', 'the only task'], { cwd: a, env }).code).toBe(0);
-    expect(cli(['t', 'ls', 'w'], { cwd: b, env }).code).toBe(0);
+    const { a, b, remote, env } = boardCluster('the only task');
     // A takes the only task; B, behind, claims it on its stale tip, loses the push, publishes and
     // becomes the carrier; on the fresh tip there is nothing left to claim.
     expect(cli(['t', 'next', 'w', 'agent-a'], { cwd: a, env }).code).toBe(0);
@@ -282,6 +287,6 @@ describe('a carrier whose own operation changes nothing', () => {
     expect(r.stderr).toMatch(/published [0-9a-f]+: ok, carrier/);
     expect(r.json).toBeNull();
     // Nobody is left named carrier (the next writers would wait for one that never comes), and nothing waits.
-    expect(git(remote, 'for-each-ref', '--format=%(refname)', 'refs/orchestrator/requests/').split('\n').filter((x) => x && !x.endsWith('/announce'))).toEqual([]);
+    expect(waitingOnBoard(remote)).toEqual([]);
   });
 });
