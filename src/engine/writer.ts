@@ -240,7 +240,7 @@ export class ChainWriter {
       if (await board.takeCarrier(mine.oid, carrier).catch(() => false)) {
         this.held = mine.oid;
         this.ours.add(mine.oid);
-        trace(`carrier now${carrier ? ' (the last one stood still)' : ''}`);
+        trace(`carrier now${carrier === null ? '' : board.hasRequest(carrier) ? ' (the last one stood still)' : " (the last one's request is gone)"}`);
         return false;
       }
     }
