@@ -6,10 +6,13 @@
  * the one ref and plan again, up to a bounded number of attempts.
  *
  * Built for round trips: an uncontended write is one push (it builds on the
- * tip it knows); after a lost race it is one fetch and one push; nobody
- * sleeps. Writers that share a clone (processes, or requests of one server)
- * do not race each other: the one whose turn it is carries the others'
- * operations in its chain, and each caller gets its own result.
+ * tip it knows), without a pause. Writers that share a clone (processes, or
+ * requests of one server) do not race each other: the one whose turn it is
+ * carries the others' operations in its chain, and each caller gets its own
+ * result. Writers of different clones meet on the remote's request board
+ * (engine/writer.ts, engine/board.ts): once they contend, one carrier
+ * carries the others' operations, and they wait for its chain instead of
+ * racing it.
  *
  * A refusal (task no longer pending, lock held) is an answer, not a retry;
  * but it is only given on the remote's tip (a tip just fetched, or the base
