@@ -60,13 +60,17 @@ export class Board {
     return readRef(this.store.repo, this.localRef(this.remote.carrierRef));
   }
 
+  /** The request refs as last fetched (local name and commit), without the announce and carrier refs. */
+  private *requestRefs(): Generator<[string, string]> {
+    const skip = new Set([this.localRef(this.remote.announceRef), this.localRef(this.remote.carrierRef)]);
+    for (const entry of listRefs(this.store.repo, this.remote.localPrefix)) if (!skip.has(entry[0])) yield entry;
+  }
+
   /** Requests as last fetched, oldest first, without `exclude`d ids and expired ones. */
   async list(exclude: ReadonlySet<string>): Promise<RemoteRequest[]> {
     const out: RemoteRequest[] = [];
     const now = Date.now();
-    const skip = new Set([this.localRef(this.remote.announceRef), this.localRef(this.remote.carrierRef)]);
-    for (const [local, oid] of listRefs(this.store.repo, this.remote.localPrefix)) {
-      if (skip.has(local)) continue;
+    for (const [local, oid] of this.requestRefs()) {
       let req = this.parsed.get(oid);
       if (req === undefined) {
         req = await this.read(this.remote.remotePrefix + local.slice(this.remote.localPrefix.length), oid);
@@ -182,8 +186,7 @@ export class Board {
 
   /** Is `oid` the request of one of the refs on the board (as last fetched)? */
   hasRequest(oid: string): boolean {
-    const skip = new Set([this.localRef(this.remote.announceRef), this.localRef(this.remote.carrierRef)]);
-    for (const [local, value] of listRefs(this.store.repo, this.remote.localPrefix)) if (value === oid && !skip.has(local)) return true;
+    for (const [, value] of this.requestRefs()) if (value === oid) return true;
     return false;
   }
 

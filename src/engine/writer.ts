@@ -100,20 +100,24 @@ export class ChainWriter {
     // Other writers were seen lately: a push of ours would most likely race theirs. Our operations go on
     // the board at once instead (one command, where a fetch and a push that mostly loses are two), and
     // the carrier carries them.
-    let publishFirst = this.contended() && this.publishable(items);
+    const contended = this.contended();
+    let publishFirst = contended && this.publishable(items);
     // Fetching first costs a round trip; it pays only when another writer was seen lately
     // (building on the tip we know would most likely lose).
-    let fresh = !this.engine.online || cheap || (this.contended() && !publishFirst);
+    let fresh = !this.engine.online || cheap || (contended && !publishFirst);
     let base = fresh && this.engine.online ? await this.fetch() : await this.engine.baseTip();
     let live = items;
     const wait: Waiting = { polls: 0, carrier: undefined, since: 0 };
     for (let attempt = 1; ; attempt++) {
       const snap = await store.snapshot(base);
       const board = this.board();
-      // The carrier ref moved on without us (another writer carried ours, or took a turn we left too
-      // long), or names a request of ours (a push that made it whose answer we missed).
-      if (board && fresh && this.held && board.carrier() !== this.held) this.held = null;
-      if (board && fresh && !this.held && this.ours.has(board.carrier() ?? '')) this.held = board.carrier();
+      // We carry when the carrier ref, as fetched, names a request of ours (also after a push that made
+      // it whose answer we missed); not when it moved on (another writer carried ours, or took a turn we
+      // left too long).
+      if (board && fresh) {
+        const carrier = board.carrier();
+        this.held = carrier !== null && this.ours.has(carrier) ? carrier : null;
+      }
       // Operations other clones published, as fetched: carried along when they plan.
       if (board && fresh && this.engine.planners) {
         const waiting = await this.remoteWaiting(board, live);
@@ -184,7 +188,8 @@ export class ChainWriter {
       }
       if (pushed === true) {
         board?.pushed(extra);
-        if (this.held && extra.some((c) => c.ref === board?.remote.carrierRef)) this.held = null;
+        // A carrier's chain deletes the carrier ref (Board.changes): its turn is over.
+        this.held = null;
         for (const c of planned.chain) {
           if (c.item.foreign) this.engine.spool().withdraw(c.item.foreign.file);
           c.item.waiter?.resolve({ result: c.effect.result, commit: c.snap.commit, op: c.op, attempts: c.item.attempts });

@@ -222,6 +222,18 @@ export class GitTransport implements Transport {
     return this.pushOutcome(await this.raw(args), `refs/heads/${this.branch}`);
   }
 
+  /**
+   * The flag a porcelain push report gives `ref` (' ' '+' '-' '*' '=': done, '!': rejected); a report
+   * without it means the push failed as a whole (thrown), or, unless `required`, that it was not asked for
+   * ('!' then).
+   */
+  private refFlag(r: RawResult, ref: string, required = true): string {
+    const line = r.stdout.split('\n').find((l) => /^[ +\-*=!]\t/.test(l) && l.includes(`:${ref}\t`));
+    if (line) return line[0];
+    if (required) throw remoteError(`push to "${this.name}" failed`, r.stderr);
+    return '!';
+  }
+
   /** Reads a porcelain push report ("<flag>\t<from>:<to>\t<summary>") for `ref`; judged by the flag column. */
   private pushOutcome(r: RawResult, ref: string): PushOutcome {
     const lines = r.stdout.split('\n').filter((l) => /^[ +\-*=!]\t/.test(l));
@@ -261,17 +273,12 @@ export class GitTransport implements Transport {
       // keeps losing through `announce` (see ChainWriter.publish).
       const r = await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags', ...lease, this.name, `${oid}:${ref}`, ...refs]);
       // Published when the request's own ref was created.
-      const lines = r.stdout.split('\n');
-      const line = lines.find((l) => l.includes(`:${ref}\t`));
-      if (!line) throw remoteError(`push to "${this.name}" failed`, r.stderr);
-      const carried = lines.find((l) => l.includes(`:${board.carrierRef}\t`));
-      return { published: line[0] !== '!', carrier: !!carried && /^[ +*]\t/.test(carried) };
+      const published = this.refFlag(r, ref) !== '!';
+      return { published, carrier: carrier && this.refFlag(r, board.carrierRef, false) !== '!' };
     },
     takeCarrier: async (oid, expect) => {
       const r = await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags', `--force-with-lease=${board.carrierRef}:${expect ?? ''}`, this.name, `+${oid}:${board.carrierRef}`]);
-      const line = r.stdout.split('\n').find((l) => l.includes(`:${board.carrierRef}\t`));
-      if (!line) throw remoteError(`push to "${this.name}" failed`, r.stderr);
-      return r.exitCode === 0 && /^[ +*=]\t/.test(line);
+      return this.refFlag(r, board.carrierRef) !== '!';
     },
     releaseCarrier: async (expect) => {
       await this.raw([...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', `--force-with-lease=${board.carrierRef}:${expect}`, this.name, `:${board.carrierRef}`]);
