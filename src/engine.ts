@@ -33,8 +33,8 @@ export type { Ctx, Prepare, Planner, MutationOutcome, MutateOptions, EngineOptio
 export { newOpId, trace } from './engine/types.js';
 
 /** Group commit's gathering (see Engine.gather): a request this recent means more may be on their way. */
-const GATHER_QUIET_MS = 4;
-const GATHER_MAX_MS = 20;
+const GATHER_QUIET_MS = LANDED_POLL_MS + 2;
+const GATHER_MAX_MS = 30;
 
 export class Engine {
   readonly store: GitStore;
@@ -172,7 +172,13 @@ export class Engine {
       const got = await this.waitTurn(mutex);
       if (got === 'done') continue;
       trace(`turn: ${got}`);
-      const items = this.queue.splice(0, this.maxBatch);
+      const taken = this.queue.splice(0, this.maxBatch);
+      // Answered through the spool by the writer whose turn it was: done (see Spool.answer).
+      const items = taken.filter((item) => !this.answeredInSpool(item));
+      if (!items.length) {
+        if (got === 'taken') mutex.release();
+        continue;
+      }
       try {
         for (const item of items) {
           if (item.spoolFile) this.spool().withdraw(item.spoolFile);
@@ -251,6 +257,7 @@ export class Engine {
       }
       const got = await Promise.race([acquiring, sleep(LANDED_POLL_MS).then(() => null)]);
       scannedTo = await this.answerLanded(scannedTo);
+      this.queue = this.queue.filter((item) => !this.answeredInSpool(item));
       if (got) return got;
       if (!this.queue.length) {
         abort.abort();
@@ -278,6 +285,23 @@ export class Engine {
       item.waiter?.resolve({ result: await resultOf(this.store, l), commit: l.commit, op: l.op, attempts: 1 });
     }
     return tip;
+  }
+
+  /**
+   * Is `item` (left in the spool) answered there by another writer, as changing nothing or refused
+   * on the remote's tip? Then its caller has heard the answer.
+   */
+  private answeredInSpool(item: Item): boolean {
+    if (!item.spoolFile) return false;
+    const a = this.spool().takeAnswer(item.spoolFile);
+    if (!a) return false;
+    this.sharedSeenAt = performance.now();
+    this.spool().withdraw(item.spoolFile);
+    item.spoolFile = undefined;
+    trace(`answered by another writer: ${'ok' in a ? 'nothing to change' : a.err.code}`);
+    if ('ok' in a) item.waiter?.resolve({ result: a.ok.result, commit: a.ok.commit, op: null, attempts: 1 });
+    else item.waiter?.reject(new OrchestratorError(a.err.code as OrchestratorError['code'], a.err.message, a.err.data ?? {}));
+    return true;
   }
 
   /** Other processes' operations waiting in the spool that this writer knows how to plan. */

@@ -207,6 +207,52 @@ describe('writers that died', () => {
   });
 });
 
+describe('writers sharing a clone whose operation lands nowhere', () => {
+  it('hear it from the writer whose turn it was, through the spool: a claim that finds nothing, and a refusal', async () => {
+    const { clones, remote } = makeCluster(1);
+    const repo = clones[0];
+    const orc = openOrchestrator({ repo, agent: 'seed' });
+    await orc.createWorkstream('w');
+    const task = await orc.addTask('w', { title: 'the only one' });
+    await orc.getNextTask('w', 'owner');
+    orc.close();
+    const tip = git(remote, 'rev-parse', 'orchestrator');
+    // What a refusal says when the writer judges it itself.
+    const own = cli(['t', 'claim', 'w', task.id, 'agent-x'], { cwd: repo });
+    expect(own.code).not.toBe(0);
+    // The clone's turn (shared by the clones of a remote on this file system) is held: every writer leaves its operation in the spool.
+    const coordination = path.join(remote, 'orchestrator');
+    const turn = new Mutex(path.join(coordination, 'orchestrator.writer.lock'));
+    expect(await turn.acquire(0)).toBe('taken');
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const c = spawn(process.execPath, [BIN, ...args], { cwd: repo, env: { ...GIT_ENV, ORCHESTRATOR_TRACE: '1' } });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.stderr.on('data', (d) => (err += d));
+        c.on('close', (code) => resolve({ code, out, err }));
+      });
+    const writers = [run(['--json', 't', 'next', 'w', 'agent-1']), run(['t', 'claim', 'w', task.id, 'agent-2']), run(['t', 'claim', 'w', task.id, 'agent-3'])];
+    const spool = path.join(coordination, 'requests', 'orchestrator');
+    const waiting = () => (fs.existsSync(spool) ? fs.readdirSync(spool).filter((n) => n.endsWith('.json')).length : 0);
+    for (let i = 0; i < 200 && waiting() < 3; i++) await sleep(50);
+    expect(waiting()).toBe(3);
+    turn.release();
+    const [next, claim2, claim3] = await Promise.all(writers);
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.out)).toBeNull();
+    for (const c of [claim2, claim3]) {
+      expect(c.code).toBe(own.code);
+      expect(c.err.split('\n').filter((l) => !l.startsWith('[orchestrator ')).join('\n')).toBe(own.stderr.replace(/agent-x/g, c === claim2 ? 'agent-2' : 'agent-3'));
+    }
+    // One of them took the turn and judged all three; the other two heard it through the spool.
+    expect([next, claim2, claim3].filter((w) => w.err.includes('answered by another writer'))).toHaveLength(2);
+    expect(git(remote, 'rev-parse', 'orchestrator')).toBe(tip);
+    expect(fs.readdirSync(spool)).toEqual([]);
+  });
+});
+
 describe('a remote whose refs change while a fetch lists them', () => {
   // A server that reads a ref it is rewriting at that moment advertises it as 0000... and the
   // fetch fails "not our ref": a fetch moments later succeeds, so the command must not fail.

@@ -6,8 +6,13 @@
  *
  * The spool never decides an outcome: a request lands when a commit that
  * records its operation id is on the branch, whoever wrote it; its
- * originator watches for that. A request whose originator is gone is
- * removed, never applied: nobody would hear its result.
+ * originator watches for that. A request that changes nothing (a claim that
+ * finds no task) or is refused (the task is taken) lands nowhere: the writer
+ * that judged it on the remote's tip leaves its answer beside it (an answer
+ * file, written before the request is removed), and the originator reads
+ * that instead of taking a turn and a fetch of its own to learn the same.
+ * A request whose originator is gone is removed, never applied: nobody
+ * would hear its result.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -32,6 +37,14 @@ export interface SpoolEntry {
 
 /** Requests older than this are never applied by others (their originator has given up or is stuck). */
 export const SPOOL_TTL_MS = 60_000;
+
+/** What a writer that judged a request on the remote's tip answers: its result, or its refusal. */
+export type SpoolAnswer = { ok: { result: unknown; commit: string | null } } | { err: { code: string; message: string; data: Record<string, unknown> } };
+
+/** The answer file of a request file. */
+export function answerFile(requestFile: string): string {
+  return requestFile.replace(/\.json$/, '.answer');
+}
 
 export class Spool {
   constructor(readonly dir: string) {}
@@ -63,6 +76,20 @@ export class Spool {
     }
   }
 
+  /** Answers nobody took (their originator died after asking), once their request would have expired: removed. */
+  private lastSweep = 0;
+  private sweepAnswers(now: number): void {
+    if (now - this.lastSweep < SPOOL_TTL_MS) return;
+    this.lastSweep = now;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir).filter((n) => n.endsWith('.answer'));
+    } catch {
+      return;
+    }
+    for (const n of names) if (now - Number(n.slice(0, 15)) > SPOOL_TTL_MS) unlinkQuietly(path.join(this.dir, n));
+  }
+
   /** How many requests lie in the spool (cheap: names only, nothing is read). */
   count(): number {
     return this.names().length;
@@ -73,6 +100,45 @@ export class Spool {
   }
 
   /**
+   * Answers another process's request that landed nowhere (see the module
+   * comment): the answer is in place before the request is removed, so the
+   * originator finds one or the other. Only while the request is still
+   * there: one withdrawn was taken back by its originator.
+   */
+  answer(entry: SpoolEntry, answer: SpoolAnswer): void {
+    if (!fs.existsSync(entry.file)) return;
+    const file = answerFile(entry.file);
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(answer));
+      fs.renameSync(tmp, file);
+    } catch {
+      // Not answered: the originator takes its own turn.
+      unlinkQuietly(tmp);
+      return;
+    }
+    unlinkQuietly(entry.file);
+  }
+
+  /** The answer left for our request file, taken (read and removed); undefined while there is none. */
+  takeAnswer(requestFile: string): SpoolAnswer | undefined {
+    const file = answerFile(requestFile);
+    let raw: string;
+    try {
+      raw = fs.readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    unlinkQuietly(file);
+    try {
+      const a = JSON.parse(raw) as SpoolAnswer;
+      return a && typeof a === 'object' && ('ok' in a || 'err' in a) ? a : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * Requests of other processes, oldest first. Those whose originator is
    * provably gone, or that are older than SPOOL_TTL_MS, are removed.
    */
@@ -80,6 +146,7 @@ export class Spool {
     const names = this.names();
     const out: SpoolEntry[] = [];
     const now = Date.now();
+    this.sweepAnswers(now);
     for (const name of names.sort()) {
       const file = path.join(this.dir, name);
       let raw: Record<string, unknown>;

@@ -361,10 +361,25 @@ export class ChainWriter {
     return out;
   }
 
-  /** Answers the callers whose operation changed nothing or was refused (others' requests stay waiting). */
+  /**
+   * Answers the callers whose operation changed nothing or was refused, judged on `base`, the
+   * remote's tip (fetched after they asked, or the base our chain was pushed on). Other processes'
+   * requests from the spool hear it through the spool; other clones' requests stay on the board.
+   */
   private async answerUnchanged(planned: Planned, base: string | null, attempt: number): Promise<void> {
-    for (const r of planned.refused) await this.answer(r.item, { err: r.err });
-    for (const u of planned.unchanged) await this.answer(u.item, { ok: { result: u.result, commit: base, op: null, attempts: Math.max(1, u.item.attempts || attempt) } });
+    // (Not when this writer went offline: the remote may say otherwise, and they may not go offline.)
+    const spool = () => this.engine.spool();
+    const judged = this.engine.online || !this.engine.store.remote;
+    for (const r of planned.refused) {
+      if (r.item.foreign) {
+        if (judged) spool().answer(r.item.foreign, { err: { code: r.err.code, message: r.err.message, data: r.err.data } });
+      } else await this.answer(r.item, { err: r.err });
+    }
+    for (const u of planned.unchanged) {
+      if (u.item.foreign) {
+        if (judged) spool().answer(u.item.foreign, { ok: { result: u.result, commit: base } });
+      } else await this.answer(u.item, { ok: { result: u.result, commit: base, op: null, attempts: Math.max(1, u.item.attempts || attempt) } });
+    }
   }
 
   /**
