@@ -253,6 +253,33 @@ describe('writers sharing a clone whose operation lands nowhere', () => {
   });
 });
 
+describe('what a clone\'s writers learned of the remote, kept between processes', () => {
+  it('a command right after a lost race publishes without racing; one seconds later pushes at once', () => {
+    const { a, b, env } = boardCluster();
+    const traced = { ...env, ORCHESTRATOR_TRACE: '1' };
+    expect(cli(['t', 'add', 'w', 'one'], { cwd: a, env }).code).toBe(0);
+    // B builds on the tip it knows, which A moved on: its push loses.
+    const lost = cliProcess(['t', 'add', 'w', 'two'], { cwd: b, env: traced });
+    expect(lost.code, lost.stderr).toBe(0);
+    expect(lost.stderr).toContain('push: rejected');
+    // The next command on B is a new process, and knows the remote was contended a moment ago.
+    const next = cliProcess(['t', 'add', 'w', 'three'], { cwd: b, env: traced });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toContain('published without racing');
+    // What B keeps, and how old a sighting may be: seconds later, a writer alone pushes at once again.
+    const hints = [path.join(b, '.git', 'orchestrator', 'orchestrator.hints.json')].find((f) => fs.existsSync(f));
+    expect(hints).toBeDefined();
+    const kept = JSON.parse(fs.readFileSync(hints!, 'utf8'));
+    expect(kept.competitionSeen).toBeGreaterThan(Date.now() - 60_000);
+    fs.writeFileSync(hints!, JSON.stringify({ ...kept, competitionSeen: Date.now() - 5000 }));
+    const alone = cliProcess(['t', 'add', 'w', 'four'], { cwd: b, env: traced });
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stderr).not.toContain('published');
+    expect(alone.stderr).toContain('push: ok');
+    expect(cli(['verify'], { cwd: a, env }).code).toBe(0);
+  });
+});
+
 describe('a remote whose refs change while a fetch lists them', () => {
   // A server that reads a ref it is rewriting at that moment advertises it as 0000... and the
   // fetch fails "not our ref": a fetch moments later succeeds, so the command must not fail.

@@ -9,6 +9,7 @@
  * becomes the carrier and carries every published operation in one chain;
  * the others look once that chain should have landed.
  */
+import * as fs from 'node:fs';
 import { OrchestratorError } from '../errors.js';
 import { applyOp, subjectOf } from '../domain/apply.js';
 import { isNoChange, type OpBase } from '../domain/op.js';
@@ -47,7 +48,52 @@ export class ChainWriter {
   /** Requests of ours published during the current batch. */
   private readonly ours = new Set<string>();
 
+  /** Whether the hints of earlier processes were read (see loadHints). */
+  private hinted = false;
+
   constructor(private readonly engine: Engine) {}
+
+  /**
+   * Every CLI call is a new process: without what earlier ones learned, each would start as if alone
+   * (push on the tip it knows, lose, publish, fetch) while the clone's agents are in a burst, and
+   * time its waits on guesses. The clone keeps when a writer last saw another at work and how long
+   * pushes, fetches and landings took (one small file, read once per process, written after a batch
+   * on a network remote). Hints only: nothing correct depends on them.
+   */
+  private loadHints(): void {
+    if (this.hinted) return;
+    this.hinted = true;
+    let h: Record<string, unknown>;
+    try {
+      h = JSON.parse(fs.readFileSync(this.engine.store.hintsFile(), 'utf8')) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const ms = (v: unknown, def: number) => (typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 60_000 ? v : def);
+    this.pushMs = ms(h.pushMs, this.pushMs);
+    this.fetchMs = ms(h.fetchMs, this.fetchMs);
+    this.landMs = ms(h.landMs, this.landMs);
+    const ago = Date.now() - Number(h.competitionSeen);
+    if (ago >= 0 && ago < CONTENDED_MS) this.engine.competitionSeenAt = Math.max(this.engine.competitionSeenAt, performance.now() - ago);
+  }
+
+  private saveHints(): void {
+    const file = this.engine.store.hintsFile();
+    const seen = this.engine.competitionSeenAt;
+    const body = JSON.stringify({ competitionSeen: Number.isFinite(seen) ? Math.round(Date.now() - (performance.now() - seen)) : null, pushMs: Math.round(this.pushMs), fetchMs: Math.round(this.fetchMs), landMs: Math.round(this.landMs) });
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(tmp, body);
+      fs.renameSync(tmp, file);
+    } catch {
+      // No hints kept (a read-only clone): the next process starts with guesses.
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* nothing was written */
+      }
+    }
+  }
 
   /** The remote's request board, when this transport has one and the remote takes it. */
   private board(): Board | null {
@@ -75,6 +121,8 @@ export class ChainWriter {
       waiters.set(item, w);
       item.waiter = { resolve: (o) => settle.push(() => w.resolve(o)), reject: (e) => settle.push(() => w.reject(e)) };
     }
+    const hints = !!this.board();
+    if (hints) this.loadHints();
     try {
       await this.rounds(items);
     } catch (err) {
@@ -89,6 +137,7 @@ export class ChainWriter {
       const carrier = this.boardCache?.carrier();
       if (carrier && this.ours.has(carrier)) await this.boardCache!.releaseCarrier(carrier).catch(() => undefined);
       this.ours.clear();
+      if (hints) this.saveHints();
       for (const [item, w] of waiters) item.waiter = w;
       for (const s of settle) s();
     }

@@ -205,6 +205,11 @@ export class GitStore {
     return new Mutex(path.join(this.coordinationDir(), encodeURIComponent(this.branch) + '.writer.lock'));
   }
 
+  /** What this clone's writers learned of the remote (contention, round-trip times), kept between processes. */
+  hintsFile(): string {
+    return path.join(this.coordinationDir(), encodeURIComponent(this.branch) + '.hints.json');
+  }
+
   /** Where writers waiting for the turn leave their operations for the writer whose turn it is. */
   spoolDir(): string {
     return path.join(this.coordinationDir(), 'requests', encodeURIComponent(this.branch));
