@@ -30,6 +30,8 @@ interface Waiting {
   polls: number;
   carrier: string | null | undefined;
   since: number;
+  /** Looks in a row that found the same carrier. */
+  same: number;
 }
 
 export class ChainWriter {
@@ -156,7 +158,7 @@ export class ChainWriter {
     let fresh = !this.engine.online || cheap || (contended && !publishFirst);
     let base = fresh && this.engine.online ? await this.fetch() : await this.engine.baseTip();
     let live = items;
-    const wait: Waiting = { polls: 0, carrier: undefined, since: 0 };
+    const wait: Waiting = { polls: 0, carrier: undefined, since: 0, same: 0 };
     for (let attempt = 1; ; attempt++) {
       const snap = await store.snapshot(base);
       const board = this.board();
@@ -284,7 +286,11 @@ export class ChainWriter {
     if (wait.polls >= MAX_POLLS) return false;
     wait.polls++;
     const carrier = board.carrier();
-    if (carrier === null || carrier !== wait.carrier) wait.since = performance.now();
+    if (carrier === null || carrier !== wait.carrier) {
+      wait.since = performance.now();
+      wait.same = 0;
+    }
+    wait.same++;
     wait.carrier = carrier;
     // No carrier (ours came after the last one looked); one whose request is gone (carried or withdrawn
     // while its writer stopped before handing the turn back); or one that has not moved for a long while
@@ -300,8 +306,10 @@ export class ChainWriter {
     }
     // Looking again soon mostly finds the carrier still at work, and every look is a command the
     // server serves beside the carrier's: the next look comes after a third of the time a request of
-    // ours has lately taken to land.
-    const ms = Math.max(this.landMs / 3, this.pushMs / 2) * (1 + Math.random() / 4);
+    // ours has lately taken to land, and half as long again at every look that finds the same
+    // carrier still at work (it lost a race, or the server is busy: looks would slow it down), up
+    // to that whole time.
+    const ms = Math.min(this.landMs, Math.max(this.landMs / 3, this.pushMs / 2) * 1.5 ** (wait.same - 1)) * (1 + Math.random() / 4);
     const created = carrier ? live.find((i) => i.remote?.oid === carrier)?.remote?.created : undefined;
     trace(`waiting for the carrier (${created !== undefined ? `published ${Date.now() - created} ms ago` : 'unknown'}; looking in ${ms.toFixed(0)} ms)`);
     await sleep(ms);
@@ -356,10 +364,11 @@ export class ChainWriter {
       const by = planned.chain.find((c) => c.item === item)?.op.by ?? 'system';
       if (item.remote) {
         // Published, and lost again: nobody carried it. A writer that keeps winning without fetching
-        // has not seen it; every second loss, the announce ref points at it again, so that writer's
-        // lease fails and it fetches and carries ours.
+        // has not seen it; every second loss (every loss of the carrier, whose chain carries the
+        // others' too), the announce ref points at it again, so that writer's lease fails and it
+        // fetches and carries ours.
         item.lost = (item.lost ?? 0) + 1;
-        if (item.lost % 2 === 0) {
+        if (item.lost % 2 === 0 || this.held) {
           await board.announceAgain(item.opId, by).catch(() => undefined);
           trace(`announced ${item.opId} again`);
         }
