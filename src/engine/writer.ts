@@ -22,6 +22,8 @@ import { CONTENDED_MS, newId, REFUSALS, sleep, trace, type Ctx, type Item, type 
 
 /** Looks a writer whose operations wait on the board takes for the carrier before it pushes them itself. */
 const MAX_POLLS = 24;
+/** Another writer seen at work by an earlier process of this clone this recently: this one starts contended. */
+const HINT_CONTENDED_MS = 5000;
 /** A carrier seen at work this many fetches and pushes long is taken to have stopped: another takes the turn. */
 const STALE_ROUNDS = 6;
 
@@ -75,8 +77,10 @@ export class ChainWriter {
     this.pushMs = ms(h.pushMs, this.pushMs);
     this.fetchMs = ms(h.fetchMs, this.fetchMs);
     this.landMs = ms(h.landMs, this.landMs);
+    // An agent's next command comes a process start (and its own work) after the last: a sighting
+    // this recent still means a burst (taken as one just now).
     const ago = Date.now() - Number(h.competitionSeen);
-    if (ago >= 0 && ago < CONTENDED_MS) this.engine.competitionSeenAt = Math.max(this.engine.competitionSeenAt, performance.now() - ago);
+    if (ago >= 0 && ago < HINT_CONTENDED_MS) this.engine.competitionSeenAt = Math.max(this.engine.competitionSeenAt, performance.now() - Math.min(ago, CONTENDED_MS / 2));
   }
 
   private saveHints(): void {
