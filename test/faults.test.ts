@@ -271,7 +271,7 @@ describe('what a clone\'s writers learned of the remote, kept between processes'
     expect(hints).toBeDefined();
     const kept = JSON.parse(fs.readFileSync(hints!, 'utf8'));
     expect(kept.competitionSeen).toBeGreaterThan(Date.now() - 60_000);
-    fs.writeFileSync(hints!, JSON.stringify({ ...kept, competitionSeen: Date.now() - 5000 }));
+    fs.writeFileSync(hints!, JSON.stringify({ ...kept, competitionSeen: Date.now() - 10_000 }));
     const alone = cliProcess(['t', 'add', 'w', 'four'], { cwd: b, env: traced });
     expect(alone.code, alone.stderr).toBe(0);
     expect(alone.stderr).not.toContain('published');
