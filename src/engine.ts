@@ -204,7 +204,7 @@ export class Engine {
    * without a new request, GATHER_MAX_MS at most), so that one push carries
    * them all instead of one push carrying the first few and the next the
    * rest. Only when other writers shared this clone lately, and only for a
-   * remote reached through git (a push of 150 ms and more, where 20 ms are
+   * remote reached through git (a push of 150 ms and more, where 30 ms are
    * well spent).
    */
   private gathers(): boolean {

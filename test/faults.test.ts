@@ -208,9 +208,14 @@ describe('writers that died', () => {
 });
 
 describe('writers sharing a clone whose operation lands nowhere', () => {
-  it('hear it from the writer whose turn it was, through the spool: a claim that finds nothing, and a refusal', async () => {
+  it.each([
+    ['in process', {}],
+    ['through the git binary (judged on a fetch)', { ORCHESTRATOR_TRANSPORT: 'git' }],
+  ] as Array<[string, Record<string, string>]>)('hear it from the writer whose turn it was, through the spool: a claim that finds nothing, and a refusal (remote reached %s)', async (_, transport) => {
     const { clones, remote } = makeCluster(1);
     const repo = clones[0];
+    // In process, clones of a remote on this file system share the turn (beside the remote); through git, each clone has its own.
+    const coordination = transport.ORCHESTRATOR_TRANSPORT ? path.join(repo, '.git', 'orchestrator') : path.join(remote, 'orchestrator');
     const orc = openOrchestrator({ repo, agent: 'seed' });
     await orc.createWorkstream('w');
     const task = await orc.addTask('w', { title: 'the only one' });
@@ -218,15 +223,14 @@ describe('writers sharing a clone whose operation lands nowhere', () => {
     orc.close();
     const tip = git(remote, 'rev-parse', 'orchestrator');
     // What a refusal says when the writer judges it itself.
-    const own = cli(['t', 'claim', 'w', task.id, 'agent-x'], { cwd: repo });
+    const own = cli(['t', 'claim', 'w', task.id, 'agent-x'], { cwd: repo, env: transport });
     expect(own.code).not.toBe(0);
-    // The clone's turn (shared by the clones of a remote on this file system) is held: every writer leaves its operation in the spool.
-    const coordination = path.join(remote, 'orchestrator');
+    // The clone's turn is held: every writer leaves its operation in the spool.
     const turn = new Mutex(path.join(coordination, 'orchestrator.writer.lock'));
     expect(await turn.acquire(0)).toBe('taken');
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const c = spawn(process.execPath, [BIN, ...args], { cwd: repo, env: { ...GIT_ENV, ORCHESTRATOR_TRACE: '1' } });
+        const c = spawn(process.execPath, [BIN, ...args], { cwd: repo, env: { ...GIT_ENV, ...transport, ORCHESTRATOR_TRACE: '1' } });
         let out = '';
         let err = '';
         c.stdout.on('data', (d) => (out += d));
@@ -248,6 +252,8 @@ describe('writers sharing a clone whose operation lands nowhere', () => {
     }
     // One of them took the turn and judged all three; the other two heard it through the spool.
     expect([next, claim2, claim3].filter((w) => w.err.includes('answered by another writer'))).toHaveLength(2);
+    // Through git, the one that judged them fetched first (its own view may have been behind).
+    if (transport.ORCHESTRATOR_TRANSPORT) expect([next, claim2, claim3].filter((w) => w.err.includes('fetch: fetched'))).toHaveLength(1);
     expect(git(remote, 'rev-parse', 'orchestrator')).toBe(tip);
     expect(fs.readdirSync(spool)).toEqual([]);
   });
@@ -276,6 +282,26 @@ describe('what a clone\'s writers learned of the remote, kept between processes'
     expect(alone.code, alone.stderr).toBe(0);
     expect(alone.stderr).not.toContain('published');
     expect(alone.stderr).toContain('push: ok');
+    expect(cli(['verify'], { cwd: a, env }).code).toBe(0);
+  });
+  it('ages out: a command started on an earlier sighting keeps that sighting\'s time; a file that is not hints is ignored', () => {
+    const { a, b, env } = boardCluster();
+    const traced = { ...env, ORCHESTRATOR_TRACE: '1' };
+    expect(cli(['t', 'add', 'w', 'one'], { cwd: b, env }).code).toBe(0);
+    const hints = path.join(b, '.git', 'orchestrator', 'orchestrator.hints.json');
+    const seen = Date.now() - 3000;
+    fs.writeFileSync(hints, JSON.stringify({ competitionSeen: seen, pushMs: 100, fetchMs: 100, landMs: 300 }));
+    const hinted = cliProcess(['t', 'add', 'w', 'two'], { cwd: b, env: traced });
+    expect(hinted.code, hinted.stderr).toBe(0);
+    expect(hinted.stderr).toContain('published without racing');
+    // It met nobody: the sighting it started on is kept as it was, not renewed by each command.
+    expect(JSON.parse(fs.readFileSync(hints, 'utf8')).competitionSeen).toBe(seen);
+    for (const junk of ['null', '[1]', '{"competitionSeen":', '"x"']) {
+      fs.writeFileSync(hints, junk);
+      const r = cliProcess(['--json', 't', 'add', 'w', `after ${junk}`], { cwd: b, env: traced });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ title: `after ${junk}` });
+    }
     expect(cli(['verify'], { cwd: a, env }).code).toBe(0);
   });
 });

@@ -17,6 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ownerOf, ownerLine, unlinkQuietly } from '../store/lock-file.js';
+import { REFUSALS } from './types.js';
 
 export interface Intent {
   /** A planner the engine knows by name (a declared operation). */
@@ -76,14 +77,18 @@ export class Spool {
     }
   }
 
-  /** Answers nobody took (their originator died after asking), once their request would have expired: removed. */
+  /**
+   * Answers nobody took (their originator died after asking, or took its turn as the answer was
+   * written) and files a writer left half-written when it died, once their request would have
+   * expired: removed. (Every name starts with its request's time.)
+   */
   private lastSweep = 0;
   private sweepAnswers(now: number): void {
     if (now - this.lastSweep < SPOOL_TTL_MS) return;
     this.lastSweep = now;
     let names: string[];
     try {
-      names = fs.readdirSync(this.dir).filter((n) => n.endsWith('.answer'));
+      names = fs.readdirSync(this.dir).filter((n) => n.endsWith('.answer') || n.endsWith('.tmp'));
     } catch {
       return;
     }
@@ -102,8 +107,9 @@ export class Spool {
   /**
    * Answers another process's request that landed nowhere (see the module
    * comment): the answer is in place before the request is removed, so the
-   * originator finds one or the other. Only while the request is still
-   * there: one withdrawn was taken back by its originator.
+   * originator finds one or the other. Not when the request is gone
+   * already (its originator took it back); one taken back while the answer
+   * is written leaves an answer nobody reads, swept later.
    */
   answer(entry: SpoolEntry, answer: SpoolAnswer): void {
     if (!fs.existsSync(entry.file)) return;
@@ -132,7 +138,11 @@ export class Spool {
     unlinkQuietly(file);
     try {
       const a = JSON.parse(raw) as SpoolAnswer;
-      return a && typeof a === 'object' && ('ok' in a || 'err' in a) ? a : undefined;
+      if (!a || typeof a !== 'object') return undefined;
+      if ('ok' in a) return a.ok && typeof a.ok === 'object' && 'result' in a.ok ? a : undefined;
+      // Only the refusals a writer may give (another version of the tool may share the clone).
+      if ('err' in a) return a.err && REFUSALS.has(a.err.code) && typeof a.err.message === 'string' ? a : undefined;
+      return undefined;
     } catch {
       return undefined;
     }

@@ -52,8 +52,9 @@ export class ChainWriter {
   /** Requests of ours published during the current batch. */
   private readonly ours = new Set<string>();
 
-  /** Whether the hints of earlier processes were read (see loadHints). */
+  /** Whether the hints of earlier processes were read (see loadHints), and the sighting taken from them. */
   private hinted = false;
+  private hintedSeen: { at: number; wall: number } | null = null;
 
   constructor(private readonly engine: Engine) {}
 
@@ -67,26 +68,31 @@ export class ChainWriter {
   private loadHints(): void {
     if (this.hinted) return;
     this.hinted = true;
-    let h: Record<string, unknown>;
-    try {
-      h = JSON.parse(fs.readFileSync(this.engine.store.hintsFile(), 'utf8')) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+    const h = readHints(this.engine.store.hintsFile());
+    if (!h) return;
     const ms = (v: unknown, def: number) => (typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 60_000 ? v : def);
     this.pushMs = ms(h.pushMs, this.pushMs);
     this.fetchMs = ms(h.fetchMs, this.fetchMs);
     this.landMs = ms(h.landMs, this.landMs);
     // An agent's next command comes a process start (and its own work) after the last: a sighting
-    // this recent still means a burst (taken as one just now).
-    const ago = Date.now() - Number(h.competitionSeen);
-    if (ago >= 0 && ago < HINT_CONTENDED_MS) this.engine.competitionSeenAt = Math.max(this.engine.competitionSeenAt, performance.now() - Math.min(ago, CONTENDED_MS / 2));
+    // this recent still means a burst (taken as one just now). What is saved again is the sighting's
+    // own time, so that it ages out.
+    const seen = Number(h.competitionSeen);
+    const ago = Date.now() - seen;
+    if (ago >= 0 && ago < HINT_CONTENDED_MS && this.engine.competitionSeenAt === -Infinity) {
+      this.engine.competitionSeenAt = performance.now() - Math.min(ago, CONTENDED_MS / 2);
+      this.hintedSeen = { at: this.engine.competitionSeenAt, wall: seen };
+    }
   }
 
   private saveHints(): void {
     const file = this.engine.store.hintsFile();
-    const seen = this.engine.competitionSeenAt;
-    const body = JSON.stringify({ competitionSeen: Number.isFinite(seen) ? Math.round(Date.now() - (performance.now() - seen)) : null, pushMs: Math.round(this.pushMs), fetchMs: Math.round(this.fetchMs), landMs: Math.round(this.landMs) });
+    const at = this.engine.competitionSeenAt;
+    let seen = !Number.isFinite(at) ? null : this.hintedSeen?.at === at ? this.hintedSeen.wall : Math.round(Date.now() - (performance.now() - at));
+    // Another process of the clone may have saved a later sighting meanwhile: the latest is kept.
+    const other = Number(readHints(file)?.competitionSeen);
+    if (Number.isFinite(other) && (seen === null || other > seen)) seen = other;
+    const body = JSON.stringify({ competitionSeen: seen, pushMs: Math.round(this.pushMs), fetchMs: Math.round(this.fetchMs), landMs: Math.round(this.landMs) });
     const tmp = `${file}.${process.pid}.tmp`;
     try {
       fs.writeFileSync(tmp, body);
@@ -119,6 +125,8 @@ export class ChainWriter {
     // Callers hear their answers once the batch is over: a carrier hands its turn back first (a CLI
     // process exits as soon as its command is answered, and a carrier ref left behind would make every
     // other writer wait until it looks stale).
+    const hints = !!this.board();
+    if (hints) this.loadHints();
     const settle: Array<() => void> = [];
     const waiters = new Map<Item, NonNullable<Item['waiter']>>();
     for (const item of items) {
@@ -127,8 +135,6 @@ export class ChainWriter {
       waiters.set(item, w);
       item.waiter = { resolve: (o) => settle.push(() => w.resolve(o)), reject: (e) => settle.push(() => w.reject(e)) };
     }
-    const hints = !!this.board();
-    if (hints) this.loadHints();
     try {
       await this.rounds(items);
     } catch (err) {
@@ -363,6 +369,7 @@ export class ChainWriter {
 
   /** Leaves our waiting operations on the board (each once), so that the carrier carries them. */
   private async publish(board: Board, live: Item[], planned: Planned, base: string | null): Promise<void> {
+    let announced = false;
     for (const item of live) {
       if (item.foreign !== undefined || !item.intent || !item.opId) continue;
       const by = planned.chain.find((c) => c.item === item)?.op.by ?? 'system';
@@ -372,7 +379,8 @@ export class ChainWriter {
         // others' too), the announce ref points at it again, so that writer's lease fails and it
         // fetches and carries ours.
         item.lost = (item.lost ?? 0) + 1;
-        if (item.lost % 2 === 0 || this.held) {
+        if (!announced && (item.lost % 2 === 0 || this.held)) {
+          announced = true;
           await board.announceAgain(item.opId, by).catch(() => undefined);
           trace(`announced ${item.opId} again`);
         }
@@ -534,3 +542,13 @@ export class ChainWriter {
       base = local;
     }
   }}
+
+/** The hints file's content: an object, or null when there is none or it is not one. */
+function readHints(file: string): Record<string, unknown> | null {
+  try {
+    const h = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    return h !== null && typeof h === 'object' && !Array.isArray(h) ? (h as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
