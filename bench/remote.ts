@@ -48,8 +48,8 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-/** Plain git: one push of one small commit and one fetch of it, `rounds` times; medians. */
-async function floor(server: SshServer, reuse: boolean, rounds: number): Promise<{ push: number; fetch: number }> {
+/** Plain git: one push of one small commit and one fetch of it, `rounds` times; every sample. */
+async function floor(server: SshServer, reuse: boolean, rounds: number): Promise<{ push: number[]; fetch: number[] }> {
   const name = `floor-${reuse ? 'shared' : 'new'}-${Date.now().toString(36)}`;
   await server.createRepo(name);
   const a = await server.clone(name, path.join(tempDir('orc-bench-floor-'), 'a'));
@@ -76,7 +76,7 @@ async function floor(server: SshServer, reuse: boolean, rounds: number): Promise
   }
   await run('ssh', ['-O', 'exit', '-o', `ControlPath=${path.join(controls, '%C')}`, 'x'], { cwd: a }).catch(() => undefined);
   fs.rmSync(controls, { recursive: true, force: true });
-  return { push: stats(push).median, fetch: stats(fetch).median };
+  return { push, fetch };
 }
 
 async function seed(repo: string, tasks: number): Promise<void> {
@@ -272,9 +272,11 @@ export async function remoteSection(quick: boolean, results: Record<string, unkn
     const server = await startSshServer({ delayMs: delay, proxy: true });
     try {
       const rounds = quick ? 5 : 10;
-      const shared = await floor(server, true, rounds);
-      const fresh = await floor(server, false, Math.max(3, Math.floor(rounds / 2)));
-      const F = shared.push + shared.fetch;
+      // The machine's speed drifts over a section: the floor is measured before the runs and again
+      // after them, and F is the median of both (each half is shown).
+      const before = await floor(server, true, rounds);
+      const freshSamples = await floor(server, false, Math.max(3, Math.floor(rounds / 2)));
+      const fresh = { push: stats(freshSamples.push).median, fetch: stats(freshSamples.fetch).median };
       const n = quick ? 1 : 2;
       const runs: Run[] = [];
       runs.push(await clonesRun(server, 1, 12 * n));
@@ -288,7 +290,11 @@ export async function remoteSection(quick: boolean, results: Record<string, unkn
       runs.push(rest);
       runs.push(await cliRun(server, 8, 24));
       const procs = await processesPerClaim(server);
-      results[`remote_${delay}ms`] = { floor: { shared, fresh, F }, runs: runs.map(({ claims: _c, ...r }) => r), processes: procs };
+      const after = await floor(server, true, rounds);
+      const shared = { push: stats([...before.push, ...after.push]).median, fetch: stats([...before.fetch, ...after.fetch]).median };
+      const halves = { before: { push: stats(before.push).median, fetch: stats(before.fetch).median }, after: { push: stats(after.push).median, fetch: stats(after.fetch).median } };
+      const F = shared.push + shared.fetch;
+      results[`remote_${delay}ms`] = { floor: { shared, halves, fresh, F }, runs: runs.map(({ claims: _c, ...r }) => r), processes: procs };
       const target = (r: Run): string => {
         if (r.label === '1 clone') return `>= 0.8 x 1/push = ${((0.8 * 1000) / shared.push).toFixed(2)}/s: ${verdict(r.rate >= (0.8 * 1000) / shared.push)}`;
         if (r.label === '8 clones') return `>= 0.7 x 1/F = ${((0.7 * 1000) / F).toFixed(2)}/s, worst <= 8: ${verdict(r.rate >= (0.7 * 1000) / F && r.worst <= 8)}`;
@@ -303,7 +309,8 @@ export async function remoteSection(quick: boolean, results: Record<string, unkn
       }
       out.push(
         `Remote: ssh to sshd + gitolite on 127.0.0.1, ${delay} ms added each way\n` +
-          `floor: plain git push ${ms(shared.push)} ms + fetch ${ms(shared.fetch)} ms over a shared connection (F = ${ms(F)} ms, 1/F = ${(1000 / F).toFixed(2)}/s); ` +
+          `floor: plain git push ${ms(shared.push)} ms + fetch ${ms(shared.fetch)} ms over a shared connection (F = ${ms(F)} ms, 1/F = ${(1000 / F).toFixed(2)}/s; ` +
+          `before the runs ${ms(halves.before.push)} + ${ms(halves.before.fetch)}, after them ${ms(halves.after.push)} + ${ms(halves.after.fetch)}); ` +
           `with a new connection each: push ${ms(fresh.push)} + fetch ${ms(fresh.fetch)} ms\n` +
           `an uncontended claim: ${procs.pushesPerClaim.toFixed(1)} push and ${procs.fetchesPerClaim.toFixed(1)} fetch; processes a push starts: ${procs.perPush.toFixed(1)}, a fetch: ${procs.perFetch.toFixed(1)} (git's trace2, ssh included)\n` +
           table(rows),
