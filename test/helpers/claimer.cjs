@@ -16,7 +16,8 @@ async function main() {
     const s = Date.now();
     const task = await orc.getNextTask(workstream, agent);
     if (!task) break;
-    claims.push({ id: task.id, attempts: orc.lastAttempts, ms: Date.now() - s });
+    // at: when it was acknowledged (ms since the epoch), so that a benchmark can time the claims alone.
+    claims.push({ id: task.id, attempts: orc.lastAttempts, ms: Date.now() - s, at: Date.now() });
   }
   orc.close();
   process.stdout.write(JSON.stringify({ agent, claims, elapsed: Date.now() - t0 }) + '\n');
