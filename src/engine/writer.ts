@@ -541,7 +541,8 @@ export class ChainWriter {
       if (local !== null && !(await store.isAncestor(local, commit, 1000))) return;
       base = local;
     }
-  }}
+  }
+}
 
 /** The hints file's content: an object, or null when there is none or it is not one. */
 function readHints(file: string): Record<string, unknown> | null {
