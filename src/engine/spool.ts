@@ -55,17 +55,29 @@ export class Spool {
     const created = Date.now();
     const name = `${String(created).padStart(15, '0')}-${opId}.json`;
     const file = path.join(this.dir, name);
-    const tmp = `${file}.${process.pid}.tmp`;
-    const body = JSON.stringify({ op_id: opId, intent, base, created, owner: ownerLine().trim() });
-    try {
-      fs.writeFileSync(tmp, body);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      fs.mkdirSync(this.dir, { recursive: true });
-      fs.writeFileSync(tmp, body);
-    }
-    fs.renameSync(tmp, file);
+    this.writeAside(file, JSON.stringify({ op_id: opId, intent, base, created, owner: ownerLine().trim() }));
     return file;
+  }
+
+  /**
+   * Writes `file` whole: aside first (a name that starts like its own, so that the sweep finds it
+   * if we die), then renamed into place.
+   */
+  private writeAside(file: string, body: string): void {
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      try {
+        fs.writeFileSync(tmp, body);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        fs.mkdirSync(this.dir, { recursive: true });
+        fs.writeFileSync(tmp, body);
+      }
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      unlinkQuietly(tmp);
+      throw err;
+    }
   }
 
   /** The requests' file names (none when the spool was never made). */
@@ -113,14 +125,10 @@ export class Spool {
    */
   answer(entry: SpoolEntry, answer: SpoolAnswer): void {
     if (!fs.existsSync(entry.file)) return;
-    const file = answerFile(entry.file);
-    const tmp = `${file}.${process.pid}.tmp`;
     try {
-      fs.writeFileSync(tmp, JSON.stringify(answer));
-      fs.renameSync(tmp, file);
+      this.writeAside(answerFile(entry.file), JSON.stringify(answer));
     } catch {
       // Not answered: the originator takes its own turn.
-      unlinkQuietly(tmp);
       return;
     }
     unlinkQuietly(entry.file);

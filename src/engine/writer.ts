@@ -14,6 +14,7 @@ import { OrchestratorError } from '../errors.js';
 import { applyOp, subjectOf } from '../domain/apply.js';
 import { isNoChange, type OpBase } from '../domain/op.js';
 import type { Snapshot } from '../store/layout.js';
+import { atomicWriteFileSync } from '../store/fs-client.js';
 import { rejectedError, type PushOutcome, type RefChange } from '../store/remote.js';
 import type { Engine, MutationOutcome } from '../engine.js';
 import { Board } from './board.js';
@@ -93,17 +94,10 @@ export class ChainWriter {
     const other = Number(readHints(file)?.competitionSeen);
     if (Number.isFinite(other) && (seen === null || other > seen)) seen = other;
     const body = JSON.stringify({ competitionSeen: seen, pushMs: Math.round(this.pushMs), fetchMs: Math.round(this.fetchMs), landMs: Math.round(this.landMs) });
-    const tmp = `${file}.${process.pid}.tmp`;
     try {
-      fs.writeFileSync(tmp, body);
-      fs.renameSync(tmp, file);
+      atomicWriteFileSync(file, body, 0o644);
     } catch {
       // No hints kept (a read-only clone): the next process starts with guesses.
-      try {
-        fs.rmSync(tmp, { force: true });
-      } catch {
-        /* nothing was written */
-      }
     }
   }
 
