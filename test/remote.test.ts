@@ -8,6 +8,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOrchestrator } from '../src/api.js';
@@ -146,6 +147,39 @@ describe.skipIf(ssh.skip)('over ssh to gitolite', () => {
     );
     expect(refused).toContain(`refused: commit ${forged.slice(0, 8)} on orchestrator`);
     expect(await git(server.repoPath('guarded'), 'rev-parse', 'orchestrator')).toBe(tip);
+  });
+});
+
+describe.skipIf(ssh.skip)('over ssh to a server that turns connections away', () => {
+  // sshd drops new connections beyond MaxStartups (10 at once not yet logged in, by default) in a burst
+  // of agents, and a shared connection refuses sessions beyond MaxSessions (10), so that ssh opens one of
+  // its own. Here one connection held open without logging in fills MaxStartups 1.
+  let server: SshServer;
+  beforeAll(async () => {
+    server = await startSshServer({ limits: { maxStartups: '1', maxSessions: 10 } });
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  it('a command whose connection was dropped before it logged in connects again and succeeds', async () => {
+    await server.createRepo('busy');
+    const clone = await server.clone('busy', path.join(tempDir(), 'busy'));
+    await seedBoard(clone, 1);
+    const dropped = () => (server.log().match(/past MaxStartups/g) ?? []).length;
+    const before = dropped();
+    const holder = net.connect(server.port, '127.0.0.1');
+    // sshd sends its banner to a connection it took in: from then on it fills the one place.
+    await new Promise((resolve) => holder.once('data', resolve));
+    // Without connection sharing every git command connects on its own.
+    const add = cliAsync(['t', 'add', 'w', 'through a busy server'], { cwd: clone, env: { ORCHESTRATOR_SSH_REUSE: '0' } });
+    const deadline = Date.now() + 20_000;
+    while (dropped() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    holder.destroy();
+    const r = await add;
+    expect(dropped()).toBeGreaterThan(before);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const state = JSON.parse(await git(server.repoPath('busy'), 'show', 'orchestrator:state.json'));
+    expect(state.workstreams.w.tasks.map((t: { title: string }) => t.title)).toContain('through a busy server');
   });
 });
 

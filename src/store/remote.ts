@@ -22,6 +22,13 @@ export type PushOutcome = { ok: true } | { ok: false; reason: string; stderr: st
 // Failures of a fetch that raced the server's own ref updates (not the network): tried again.
 const TRANSIENT_FETCH = /not our ref|could not read loose ref|unable to resolve reference|cannot lock ref/i;
 
+// An ssh connection the server closed before it ran anything: sshd drops new connections beyond its
+// MaxStartups (10 unauthenticated at once by default) during a burst, and a shared connection beyond
+// its MaxSessions (10) makes ssh open one of its own. Nothing reached git on the server, so the command
+// (a push too) is run again, after a pause that grows each time.
+const SSH_NOT_CONNECTED = /kex_exchange_identification|ssh_exchange_identification|banner exchange/i;
+const CONNECT_TRIES = 6;
+
 /** One more ref to change in the same atomic push: `to` null deletes; `expect` leases its current value (null: must not exist). */
 export interface RefChange {
   ref: string;
@@ -129,12 +136,22 @@ export class GitTransport implements Transport {
     return `refs/remotes/${this.name}/${this.branch}`;
   }
 
-  /**
-   * Runs one git command. simple-git turns failures into errors that keep
-   * only a message, so every call gets its own instance whose error hook
-   * records the exit status and both streams, and reports success.
-   */
+  /** Runs one git command; again when ssh could not connect (see SSH_NOT_CONNECTED). */
   private async raw(args: string[]): Promise<RawResult> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.rawOnce(args);
+      if (r.exitCode === 0 || attempt >= CONNECT_TRIES || !SSH_NOT_CONNECTED.test(r.stderr)) return r;
+      // 50, 100, 200, 400, 800 ms, each between half and one and a half times that.
+      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt * (0.5 + Math.random())));
+    }
+  }
+
+  /**
+   * Runs one git command once. simple-git turns failures into errors that
+   * keep only a message, so every call gets its own instance whose error
+   * hook records the exit status and both streams, and reports success.
+   */
+  private async rawOnce(args: string[]): Promise<RawResult> {
     // Loaded here, not at the top: commands on a repository without a remote never pay for it.
     this.lib ??= require('simple-git') as typeof import('simple-git');
     let outcome: RawResult | null = null;

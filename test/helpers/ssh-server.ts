@@ -53,6 +53,13 @@ export interface SshServerOptions {
   delayMs?: number;
   /** Put the latency proxy in front even with no delay (to count connections). */
   proxy?: boolean;
+  /**
+   * sshd's limits on connections not yet logged in (MaxStartups) and on
+   * sessions over one connection (MaxSessions). The suite's bursts of 16+
+   * clients get raised ones (256) unless told: 'stock' keeps sshd's own
+   * (10:30:100 and 10), as a stock server has.
+   */
+  limits?: 'stock' | { maxStartups: string; maxSessions: number };
 }
 
 export interface SshServer {
@@ -215,8 +222,11 @@ export async function startSshServer(opts: SshServerOptions = {}): Promise<SshSe
           `UseDNS no`,
           `PrintMotd no`,
           // Bursts of 16+ clients connect at once; reused connections multiplex sessions.
-          `MaxStartups 256:30:512`,
-          `MaxSessions 256`,
+          ...(opts.limits === 'stock'
+            ? []
+            : opts.limits
+              ? [`MaxStartups ${opts.limits.maxStartups}`, `MaxSessions ${opts.limits.maxSessions}`]
+              : [`MaxStartups 256:30:512`, `MaxSessions 256`]),
           `MaxAuthTries 3`,
           `LoginGraceTime 30`,
           `LogLevel INFO`,
