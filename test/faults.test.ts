@@ -348,6 +348,33 @@ describe('a writer whose remote fails after it published its operation', () => {
   });
 });
 
+describe('a writer whose remote fails before it could withdraw its operation', () => {
+  it('says the outcome is unknown instead of that it failed: another writer may still carry it', () => {
+    const { a, b, remote, env } = boardCluster();
+    expect(cli(['t', 'add', 'w', 'from a'], { cwd: a, env }).code).toBe(0);
+    const bin = tempDir('fake-git-');
+    const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+    const pushes = path.join(bin, 'pushes');
+    // Fetches fail as an unreachable server does; B's first two pushes (its losing chain, its
+    // publication) go through, and then the server is out of reach for pushes too.
+    fs.writeFileSync(
+      path.join(bin, 'git'),
+      `#!/bin/sh\ncase " $* " in *" fetch "*) echo 'fatal: Could not read from remote repository.' >&2; exit 128;; *" push "*) n=$(($(cat '${pushes}' 2>/dev/null || echo 0) + 1)); echo $n > '${pushes}'; if [ $n -ge 3 ]; then echo 'fatal: Could not read from remote repository.' >&2; exit 128; fi;; esac\nexec '${realGit}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = cli(['--json', 't', 'add', 'w', 'from b'], { cwd: b, env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code).toBe(5);
+    expect(r.json).toMatchObject({ code: 'REMOTE', data: { outcome: 'unknown' } });
+    expect((r.json as { error: string }).error).toMatch(/could not be withdrawn .* may still carry it/);
+    // It is still on the board (and B still named its carrier), and the next writer that looks carries
+    // it: why the caller must not take it for failed.
+    expect(waitingOnBoard(remote).filter((ref) => !ref.endsWith('/carrier'))).toHaveLength(1);
+    expect(cli(['t', 'add', 'w', 'b again'], { cwd: b, env }).code).toBe(0);
+    expect((cli(['--json', 't', 'ls', 'w'], { cwd: a, env }).json as Array<{ title: string }>).map((t) => t.title).sort()).toEqual(['b again', 'from a', 'from b']);
+    expect(waitingOnBoard(remote)).toEqual([]);
+  });
+});
+
 describe('a carrier that died before it carried', () => {
   it('is taken over: a waiting writer becomes the carrier and carries every request on the board', () => {
     const { a, b, remote, env } = boardCluster();

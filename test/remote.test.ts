@@ -183,6 +183,24 @@ describe.skipIf(ssh.skip)('over ssh to a server that turns connections away', ()
   });
 });
 
+describe.skipIf(ssh.skip)('over ssh to a server with sshd\'s stock limits', () => {
+  let server: SshServer;
+  beforeAll(async () => {
+    server = await startSshServer({ limits: 'stock' });
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  it('16 clones bursting at once, each command on a connection of its own, claim every task exactly once', async () => {
+    await server.createRepo('burst');
+    // Four clones at a time: git's own clone does not retry when sshd turns it away.
+    const clones: string[] = [];
+    for (let i = 0; i < 16; i += 4) clones.push(...(await Promise.all([0, 1, 2, 3].map((k) => server.clone('burst', path.join(tempDir(), `b${i + k}`))))));
+    await seedBoard(clones[0], 16);
+    const reports = await runClaimers(clones.map((repo, i) => ({ repo, agent: `agent-${i}` })), 'w', { ORCHESTRATOR_SSH_REUSE: '0' });
+    await expectExactlyOnce(server, 'burst', reports, 16);
+  }, 120_000);
+});
+
 describe.skipIf(http.skip)('over smart HTTP', () => {
   let server: HttpServer;
   beforeAll(async () => {

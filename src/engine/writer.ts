@@ -20,6 +20,7 @@ import type { Engine, MutationOutcome } from '../engine.js';
 import { Board } from './board.js';
 import { findLanded, resultOf } from './landed.js';
 import { CONTENDED_MS, newId, REFUSALS, sleep, trace, type Ctx, type Item, type Planned } from './types.js';
+import { SPOOL_TTL_MS } from './spool.js';
 
 /** Looks a writer whose operations wait on the board takes for the carrier before it pushes them itself. */
 const MAX_POLLS = 24;
@@ -455,14 +456,20 @@ export class ChainWriter {
     if (!item.waiter) return;
     const board = this.boardCache;
     if (item.remote && board) {
-      const gone = (await board.withdraw(item.remote).catch(() => 'withdrawn' as const)) === 'gone';
+      const withdrawn = await board.withdraw(item.remote).catch(() => 'unknown' as const);
       item.remote = undefined;
-      if (gone) {
-        const tip = await this.engine.refresh().catch(() => null);
-        const landed = await findLanded(this.engine.store, tip, new Set([item.opId!]), [item.publishedBase ?? null]);
+      if (withdrawn !== 'withdrawn') {
+        const tip = withdrawn === 'gone' ? await this.engine.refresh().catch(() => undefined) : undefined;
+        const landed = tip === undefined ? new Map() : await findLanded(this.engine.store, tip, new Set([item.opId!]), [item.publishedBase ?? null]);
         const l = landed.get(item.opId!);
         if (l) {
           item.waiter.resolve({ result: await resultOf(this.engine.store, l), commit: l.commit, op: l.op, attempts: Math.max(1, item.attempts) });
+          return;
+        }
+        // The request could not be withdrawn (the remote went out of reach), or another writer carried
+        // it and the branch could not be read: the caller must not take the failure for the outcome.
+        if (tip === undefined) {
+          item.waiter.reject(outcomeUnknown('ok' in outcome ? null : outcome.err, withdrawn === 'gone'));
           return;
         }
       }
@@ -536,6 +543,21 @@ export class ChainWriter {
       base = local;
     }
   }
+}
+
+/**
+ * The failure of an operation that waited on the request board and may
+ * still land, or has landed: the remote went out of reach before its
+ * request could be withdrawn (a carrier may still carry it until it
+ * expires), or another writer carried it and the branch could not be read.
+ */
+function outcomeUnknown(err: unknown, carried: boolean): OrchestratorError {
+  const cause = err instanceof OrchestratorError ? err : null;
+  const why = carried
+    ? 'another writer carried the operation, but the branch could not be read to learn its result'
+    : `the operation could not be withdrawn from the remote's request board, so another writer may still carry it (within ${SPOOL_TTL_MS / 1000} s)`;
+  const message = `${cause ? cause.message.replace(/ \(use --offline[^)]*\)$/, '') : 'the remote could not be reached'}; ${why}: look at the branch (orchestrator log) before trying again`;
+  return new OrchestratorError(cause?.code ?? 'REMOTE', message, { ...(cause?.data ?? {}), outcome: 'unknown' });
 }
 
 /** The hints file's content: an object, or null when there is none or it is not one. */
