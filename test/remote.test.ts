@@ -180,6 +180,13 @@ describe.skipIf(ssh.skip)('over ssh to a server that turns connections away', ()
     expect(r.code).toBe(0);
     const state = JSON.parse(await git(server.repoPath('busy'), 'show', 'orchestrator:state.json'));
     expect(state.workstreams.w.tasks.map((t: { title: string }) => t.title)).toContain('through a busy server');
+    // A server that keeps turning it away: the command gives up after a few tries and says why.
+    const still = net.connect(server.port, '127.0.0.1');
+    await new Promise((resolve) => still.once('data', resolve));
+    const refused = await cliAsync(['t', 'add', 'w', 'never'], { cwd: clone, env: { ORCHESTRATOR_SSH_REUSE: '0' } });
+    still.destroy();
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('the ssh server turned the connection away 6 times in a row');
   });
 });
 

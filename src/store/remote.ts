@@ -140,7 +140,8 @@ export class GitTransport implements Transport {
   private async raw(args: string[]): Promise<RawResult> {
     for (let attempt = 1; ; attempt++) {
       const r = await this.rawOnce(args);
-      if (r.exitCode === 0 || attempt >= CONNECT_TRIES || !SSH_NOT_CONNECTED.test(r.stderr)) return r;
+      if (r.exitCode === 0 || !SSH_NOT_CONNECTED.test(r.stderr)) return r;
+      if (attempt >= CONNECT_TRIES) return { ...r, stderr: `the ssh server turned the connection away ${attempt} times in a row (sshd drops new connections beyond its MaxStartups)\n${r.stderr}` };
       // 50, 100, 200, 400, 800 ms, each between half and one and a half times that.
       await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt * (0.5 + Math.random())));
     }
