@@ -459,7 +459,8 @@ export class ChainWriter {
       const withdrawn = await board.withdraw(item.remote).catch(() => 'unknown' as const);
       item.remote = undefined;
       if (withdrawn !== 'withdrawn') {
-        const tip = withdrawn === 'gone' ? await this.engine.refresh().catch(() => undefined) : undefined;
+        // (A refresh that went offline, with --allow-offline, read nothing of the remote either.)
+        const tip = withdrawn === 'gone' ? await this.engine.refresh().then((t) => (this.engine.online ? t : undefined), () => undefined) : undefined;
         const landed = tip === undefined ? new Map() : await findLanded(this.engine.store, tip, new Set([item.opId!]), [item.publishedBase ?? null]);
         const l = landed.get(item.opId!);
         if (l) {
