@@ -48,6 +48,20 @@ function waitingOnBoard(remote: string): string[] {
   return git(remote, 'for-each-ref', '--format=%(refname)', 'refs/orchestrator/requests/').split('\n').filter((x) => x && !x.endsWith('/announce'));
 }
 
+/**
+ * A directory holding a `git` that runs `cases` (the arms of a shell `case " $* " in ... esac`, which may
+ * fail a command as a server would) and otherwise the real git: put it first on PATH. `$dir` in the
+ * arms names the directory (for counters and marks).
+ */
+function fakeGit(cases: (dir: string) => string): string {
+  const bin = tempDir('fake-git-');
+  const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+  fs.writeFileSync(path.join(bin, 'git'), `#!/bin/sh\ncase " $* " in ${cases(bin)} esac\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+  return bin;
+}
+
+const UNREACHABLE = `echo 'fatal: Could not read from remote repository.' >&2; exit 128`;
+
 /** Two clones of a remote with a workstream `w`: agent-b online on the second, agent-a offline on the first. */
 async function offlineCluster() {
   const { clones, remote } = makeCluster(2);
@@ -314,14 +328,8 @@ describe('a remote whose refs change while a fetch lists them', () => {
     const [a, b] = clones;
     const env = { ORCHESTRATOR_TRANSPORT: 'git' };
     expect(cli(['ws', 'create', 'w'], { cwd: a, env }).code).toBe(0);
-    const bin = tempDir('fake-git-');
-    const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+    const bin = fakeGit((dir) => `*" fetch "*) if [ ! -e '${dir}/failed-once' ]; then : > '${dir}/failed-once'; echo 'fatal: git upload-pack: not our ref 0000000000000000000000000000000000000000' >&2; exit 128; fi;;`);
     const failed = path.join(bin, 'failed-once');
-    fs.writeFileSync(
-      path.join(bin, 'git'),
-      `#!/bin/sh\ncase " $* " in *" fetch "*) if [ ! -e '${failed}' ]; then : > '${failed}'; echo 'fatal: git upload-pack: not our ref 0000000000000000000000000000000000000000' >&2; exit 128; fi;; esac\nexec '${realGit}' "$@"\n`,
-      { mode: 0o755 },
-    );
     const r = cli(['--json', 't', 'add', 'w', 'after a flaky fetch'], { cwd: b, env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
     expect(fs.existsSync(failed)).toBe(true);
     expect(r.code, r.stderr).toBe(0);
@@ -334,10 +342,8 @@ describe('a writer whose remote fails after it published its operation', () => {
     const { a, b, remote, env } = boardCluster();
     // B is now behind: its push loses, and it publishes its operation on the board while it fetches.
     expect(cli(['t', 'add', 'w', 'from a'], { cwd: a, env }).code).toBe(0);
-    const bin = tempDir('fake-git-');
-    const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
     // Every fetch fails as an unreachable server does; pushes go through.
-    fs.writeFileSync(path.join(bin, 'git'), `#!/bin/sh\ncase " $* " in *" fetch "*) echo 'fatal: Could not read from remote repository.' >&2; exit 128;; esac\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const bin = fakeGit(() => `*" fetch "*) ${UNREACHABLE};;`);
     const r = cli(['t', 'add', 'w', 'from b'], { cwd: b, env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Could not read from remote repository/);
@@ -352,16 +358,9 @@ describe('a writer whose remote fails before it could withdraw its operation', (
   it('says the outcome is unknown instead of that it failed: another writer may still carry it', () => {
     const { a, b, remote, env } = boardCluster();
     expect(cli(['t', 'add', 'w', 'from a'], { cwd: a, env }).code).toBe(0);
-    const bin = tempDir('fake-git-');
-    const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
-    const pushes = path.join(bin, 'pushes');
     // Fetches fail as an unreachable server does; B's first two pushes (its losing chain, its
     // publication) go through, and then the server is out of reach for pushes too.
-    fs.writeFileSync(
-      path.join(bin, 'git'),
-      `#!/bin/sh\ncase " $* " in *" fetch "*) echo 'fatal: Could not read from remote repository.' >&2; exit 128;; *" push "*) n=$(($(cat '${pushes}' 2>/dev/null || echo 0) + 1)); echo $n > '${pushes}'; if [ $n -ge 3 ]; then echo 'fatal: Could not read from remote repository.' >&2; exit 128; fi;; esac\nexec '${realGit}' "$@"\n`,
-      { mode: 0o755 },
-    );
+    const bin = fakeGit((dir) => `*" fetch "*) ${UNREACHABLE};; *" push "*) n=$(($(cat '${dir}/pushes' 2>/dev/null || echo 0) + 1)); echo $n > '${dir}/pushes'; if [ $n -ge 3 ]; then ${UNREACHABLE}; fi;;`);
     const r = cli(['--json', 't', 'add', 'w', 'from b'], { cwd: b, env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
     expect(r.code).toBe(5);
     expect(r.json).toMatchObject({ code: 'REMOTE', data: { outcome: 'unknown' } });
