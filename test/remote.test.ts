@@ -208,6 +208,48 @@ describe.skipIf(ssh.skip)('over ssh to a server with sshd\'s stock limits', () =
   }, 120_000);
 });
 
+describe('over a network that resets connections', () => {
+  it.skipIf(http.skip)('HTTP: a fetch whose connection was reset is tried again, and the read succeeds', async () => {
+    const server = await startHttpServer({ proxy: true });
+    try {
+      await server.createRepo('flaky');
+      const a = await server.clone('flaky', path.join(tempDir(), 'a'));
+      const b = await server.clone('flaky', path.join(tempDir(), 'b'));
+      await seedBoard(a, 2);
+      // B has never fetched the branch: its read fetches first, and the network resets that connection.
+      server.proxy!.resetNext(1);
+      const r = await cliAsync(['--json', 't', 'ls', 'w'], { cwd: b });
+      expect(server.proxy!.resets).toBe(1);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect((r.json as Array<{ title: string }>).map((t) => t.title).sort()).toEqual(['task 0', 'task 1']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.skipIf(ssh.skip)('ssh: a push whose connection was reset before login is run again, and the write lands', async () => {
+    const server = await startSshServer({ proxy: true });
+    try {
+      await server.createRepo('flaky');
+      const a = await server.clone('flaky', path.join(tempDir(), 'a'));
+      await seedBoard(a, 1);
+      // Without connection sharing, the push makes a connection of its own: the network resets it.
+      // (ssh's own log level: at ERROR, it says nothing of a reset that came as it connected.)
+      server.proxy!.resetNext(1);
+      const sshCommand = server.sshCommand.replace('LogLevel=ERROR', 'LogLevel=INFO');
+      const r = await cliAsync(['t', 'add', 'w', 'through a reset'], { cwd: a, env: { ORCHESTRATOR_SSH_REUSE: '0', GIT_SSH_COMMAND: sshCommand } });
+      expect(server.proxy!.resets).toBe(1);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const state = JSON.parse(await git(server.repoPath('flaky'), 'show', 'orchestrator:state.json'));
+      expect(state.workstreams.w.tasks.map((t: { title: string }) => t.title)).toContain('through a reset');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe.skipIf(http.skip)('over smart HTTP', () => {
   let server: HttpServer;
   beforeAll(async () => {

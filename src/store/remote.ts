@@ -19,14 +19,19 @@ import { controlDir, isSshUrl, sharingSshCommand } from './ssh.js';
  */
 export type PushOutcome = { ok: true } | { ok: false; reason: string; stderr: string; race: boolean };
 
-// Failures of a fetch that raced the server's own ref updates (not the network): tried again.
-const TRANSIENT_FETCH = /not our ref|could not read loose ref|unable to resolve reference|cannot lock ref/i;
+// Failures of a fetch that raced the server's own ref updates, or whose connection the network broke
+// (reset, cut mid-transfer) or a proxy in front of the server turned away (502, 503): tried again (a
+// fetch only reads). A push is not: the server may have taken it before the connection broke.
+const TRANSIENT_FETCH =
+  /not our ref|could not read loose ref|unable to resolve reference|cannot lock ref|Connection reset by peer|early EOF|the remote end hung up unexpectedly|Empty reply from server|error: 50[23]\b|HTTP 50[23]\b/i;
 
-// An ssh connection the server closed before it ran anything: sshd drops new connections beyond its
+// An ssh connection closed or reset before it ran anything: sshd drops new connections beyond its
 // MaxStartups (10 unauthenticated at once by default) during a burst, and a shared connection beyond
-// its MaxSessions (10) makes ssh open one of its own. Nothing reached git on the server, so the command
-// (a push too) is run again, after a pause that grows each time.
-const SSH_NOT_CONNECTED = /kex_exchange_identification|ssh_exchange_identification|banner exchange/i;
+// its MaxSessions (10) makes ssh open one of its own; a network may reset a connection as it opens
+// ("UNKNOWN port -1": it never had a peer). Nothing reached git on the server, so the command (a push
+// too) is run again, after a pause that grows each time. (With LogLevel ERROR or QUIET, ssh says nothing
+// of a reset as it connects: that failure stands.)
+const SSH_NOT_CONNECTED = /kex_exchange_identification|ssh_exchange_identification|banner exchange|Connection (?:reset|closed) by UNKNOWN port -1/i;
 const CONNECT_TRIES = 6;
 
 /** One more ref to change in the same atomic push: `to` null deletes; `expect` leases its current value (null: must not exist). */
@@ -202,9 +207,10 @@ export class GitTransport implements Transport {
       const r = await this.fetchOnce();
       if (r === 'fetched' || r === 'absent') return r;
       // A ref the server was changing as it listed them (its loose ref file read half-written or gone)
-      // is advertised as 0000... and the fetch fails "not our ref": a moment later it reads again.
+      // is advertised as 0000... and the fetch fails "not our ref": a moment later it reads again. So
+      // does a connection the network broke (see TRANSIENT_FETCH).
       if (attempt >= 3 || !TRANSIENT_FETCH.test(r.stderr)) throw remoteError(`fetch from "${this.name}" failed`, r.stderr);
-      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
   }
 

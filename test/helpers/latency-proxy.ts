@@ -41,6 +41,10 @@ export interface LatencyProxy {
   /** Connections open now. */
   readonly open: number;
   resetCount(): void;
+  /** The next `n` connections are reset (RST) as soon as they are accepted, as a flaky network does. */
+  resetNext(n: number): void;
+  /** Connections reset so far by `resetNext`. */
+  readonly resets: number;
   /** Stops listening and ends every connection at once. */
   close(): Promise<void>;
 }
@@ -50,6 +54,8 @@ const DELAY_US = 0;
 const CONNECTIONS = 1;
 const OPEN = 2;
 const HANDSHAKE = 3;
+const RESET_NEXT = 4;
+const RESETS = 5;
 
 /** The forwarder, run by the worker (plain JavaScript: it is evaluated, not bundled). */
 const WORKER_SOURCE = String.raw`
@@ -57,7 +63,7 @@ const WORKER_SOURCE = String.raw`
 const net = require('node:net');
 const { parentPort, workerData } = require('node:worker_threads');
 const shared = new Int32Array(workerData.shared);
-const [DELAY_US, CONNECTIONS, OPEN, HANDSHAKE] = [0, 1, 2, 3];
+const [DELAY_US, CONNECTIONS, OPEN, HANDSHAKE, RESET_NEXT, RESETS] = [0, 1, 2, 3, 4, 5];
 const sockets = new Set();
 const timers = new Set();
 let closed = false;
@@ -110,6 +116,13 @@ function forward(from, to) {
 const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
   if (closed) return void client.destroy();
   Atomics.add(shared, CONNECTIONS, 1);
+  // A reset asked for: taken by one connection only, even when several arrive at once.
+  for (let left = Atomics.load(shared, RESET_NEXT); left > 0; left = Atomics.load(shared, RESET_NEXT)) {
+    if (Atomics.compareExchange(shared, RESET_NEXT, left, left - 1) !== left) continue;
+    Atomics.add(shared, RESETS, 1);
+    client.on('error', () => {});
+    return void client.resetAndDestroy();
+  }
   Atomics.add(shared, OPEN, 1);
   const upstream = new net.Socket({ allowHalfOpen: true });
   const connect = () => {
@@ -157,7 +170,7 @@ parentPort.on('message', (m) => {
 /** Starts a latency proxy in front of 127.0.0.1:`target`. */
 export async function startLatencyProxy(opts: LatencyProxyOptions): Promise<LatencyProxy> {
   if (!Number.isInteger(opts.target) || opts.target <= 0 || opts.target > 65535) throw new RangeError(`latency proxy: target port ${opts.target} is not a port`);
-  const shared = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
+  const shared = new Int32Array(new SharedArrayBuffer(6 * Int32Array.BYTES_PER_ELEMENT));
   Atomics.store(shared, DELAY_US, micros(opts.delayMs ?? 0));
   Atomics.store(shared, HANDSHAKE, opts.handshake === false ? 0 : 1);
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { shared: shared.buffer, target: opts.target, port: opts.port ?? 0 } });
@@ -204,6 +217,13 @@ export async function startLatencyProxy(opts: LatencyProxyOptions): Promise<Late
     },
     resetCount() {
       Atomics.store(shared, CONNECTIONS, 0);
+    },
+    resetNext(n: number) {
+      if (!Number.isInteger(n) || n < 0) throw new RangeError(`latency proxy: ${n} is not a number of connections`);
+      Atomics.store(shared, RESET_NEXT, n);
+    },
+    get resets() {
+      return Atomics.load(shared, RESETS);
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
