@@ -25,13 +25,16 @@ export type PushOutcome = { ok: true } | { ok: false; reason: string; stderr: st
 const TRANSIENT_FETCH =
   /not our ref|could not read loose ref|unable to resolve reference|cannot lock ref|Connection reset by peer|early EOF|the remote end hung up unexpectedly|Empty reply from server|error: 50[23]\b|HTTP 50[23]\b/i;
 
-// An ssh connection closed or reset before it ran anything: sshd drops new connections beyond its
-// MaxStartups (10 unauthenticated at once by default) during a burst, and a shared connection beyond
-// its MaxSessions (10) makes ssh open one of its own; a network may reset a connection as it opens
-// ("UNKNOWN port -1": it never had a peer). Nothing reached git on the server, so the command (a push
-// too) is run again, after a pause that grows each time. (With LogLevel ERROR or QUIET, ssh says nothing
-// of a reset as it connects: that failure stands.)
-const SSH_NOT_CONNECTED = /kex_exchange_identification|ssh_exchange_identification|banner exchange|Connection (?:reset|closed) by UNKNOWN port -1/i;
+// A connection that failed before it ran anything: sshd drops new connections beyond its MaxStartups
+// (10 unauthenticated at once by default) during a burst, and a shared connection beyond its
+// MaxSessions (10) makes ssh open one of its own; a network may reset a connection as it opens (ssh:
+// "UNKNOWN port -1", it never had a peer, or "connect to host"; curl: "Failed to connect"), and a
+// server that restarts refuses connections for a moment. Nothing reached git on the
+// server, so the command (a push too) is run again, after a pause that grows each time. (With LogLevel
+// ERROR or QUIET, ssh says nothing of a reset as it connects: that failure stands.)
+const NOT_CONNECTED =
+  /kex_exchange_identification|ssh_exchange_identification|banner exchange|Connection (?:reset|closed) by UNKNOWN port -1|connect to host \S+ port \d+: Connection (?:reset|refused)|Failed to connect to /i;
+const SSHD_TURNED_AWAY = /exchange_identification|banner exchange/i;
 const CONNECT_TRIES = 6;
 
 /** One more ref to change in the same atomic push: `to` null deletes; `expect` leases its current value (null: must not exist). */
@@ -141,12 +144,15 @@ export class GitTransport implements Transport {
     return `refs/remotes/${this.name}/${this.branch}`;
   }
 
-  /** Runs one git command; again when ssh could not connect (see SSH_NOT_CONNECTED). */
+  /** Runs one git command; again when it could not connect (see NOT_CONNECTED). */
   private async raw(args: string[]): Promise<RawResult> {
     for (let attempt = 1; ; attempt++) {
       const r = await this.rawOnce(args);
-      if (r.exitCode === 0 || !SSH_NOT_CONNECTED.test(r.stderr)) return r;
-      if (attempt >= CONNECT_TRIES) return { ...r, stderr: `the ssh server turned the connection away ${attempt} times in a row (sshd drops new connections beyond its MaxStartups)\n${r.stderr}` };
+      if (r.exitCode === 0 || !NOT_CONNECTED.test(r.stderr)) return r;
+      if (attempt >= CONNECT_TRIES) {
+        const why = SSHD_TURNED_AWAY.test(r.stderr) ? ' (sshd turns new connections away beyond its MaxStartups)' : '';
+        return { ...r, stderr: `could not connect to the server ${attempt} times in a row${why}\n${r.stderr}` };
+      }
       // 50, 100, 200, 400, 800 ms, each between half and one and a half times that.
       await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt * (0.5 + Math.random())));
     }
@@ -209,7 +215,8 @@ export class GitTransport implements Transport {
       // A ref the server was changing as it listed them (its loose ref file read half-written or gone)
       // is advertised as 0000... and the fetch fails "not our ref": a moment later it reads again. So
       // does a connection the network broke (see TRANSIENT_FETCH).
-      if (attempt >= 3 || !TRANSIENT_FETCH.test(r.stderr)) throw remoteError(`fetch from "${this.name}" failed`, r.stderr);
+      // (One that could not connect was tried again already: raw.)
+      if (attempt >= 3 || !TRANSIENT_FETCH.test(r.stderr) || NOT_CONNECTED.test(r.stderr)) throw remoteError(`fetch from "${this.name}" failed`, r.stderr);
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
   }
