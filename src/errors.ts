@@ -66,6 +66,14 @@ export class OrchestratorError extends Error {
   }
 }
 
+/** Ends the message of a failure to reach the remote (not of its refusal: working offline would not change that). */
+export const OFFLINE_HINT = ' (use --offline to work without the remote)';
+
+/** A message without OFFLINE_HINT, for a caller that says what to do itself. */
+export function withoutOfflineHint(message: string): string {
+  return message.endsWith(OFFLINE_HINT) ? message.slice(0, -OFFLINE_HINT.length) : message;
+}
+
 export const invalid = (message: string, data?: Record<string, unknown>) =>
   new OrchestratorError('INVALID_INPUT', message, data);
 export const notFound = (message: string, data?: Record<string, unknown>) =>

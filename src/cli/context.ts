@@ -3,7 +3,7 @@
  * options, the session they open (once per run) and the printer.
  */
 import type { Command } from 'commander';
-import { OrchestratorError } from '../errors.js';
+import { OrchestratorError, withoutOfflineHint } from '../errors.js';
 import { parseIntStrict } from '../domain/rules.js';
 import { Session, type OpenOptions } from '../api/session.js';
 
@@ -94,7 +94,7 @@ export class CliContext {
       offline: g.offline ?? flag(env.ORCHESTRATOR_OFFLINE),
       allowOffline: g.allowOffline ?? flag(env.ORCHESTRATOR_ALLOW_OFFLINE),
       onWarning: (message) => this.io.stderr(`warning: ${message}\n`),
-      onOffline: (reason) => this.io.stderr(`warning: working offline (${reason.replace(/ \(use --offline.*\)$/, '')}); run "orchestrator sync" when the remote is back\n`),
+      onOffline: (reason) => this.io.stderr(`warning: working offline (${withoutOfflineHint(reason)}); run "orchestrator sync" when the remote is back\n`),
       maxAttempts: g.maxAttempts !== undefined ? intOption(g.maxAttempts, 'max-attempts', 1, MAX_ATTEMPTS) : undefined,
       staleMs: staleMs(g.staleAfter ?? env.ORCHESTRATOR_STALE_AFTER),
     };

@@ -10,7 +10,7 @@
  * the others look once that chain should have landed.
  */
 import * as fs from 'node:fs';
-import { OrchestratorError } from '../errors.js';
+import { OrchestratorError, withoutOfflineHint } from '../errors.js';
 import { applyOp, subjectOf } from '../domain/apply.js';
 import { isNoChange, type OpBase } from '../domain/op.js';
 import type { Snapshot } from '../store/layout.js';
@@ -557,7 +557,7 @@ function outcomeUnknown(err: unknown, carried: boolean): OrchestratorError {
   const why = carried
     ? 'another writer carried the operation, but the branch could not be read to learn its result'
     : `the operation could not be withdrawn from the remote's request board, so another writer may still carry it (within ${SPOOL_TTL_MS / 1000} s)`;
-  const message = `${cause ? cause.message.replace(/ \(use --offline[^)]*\)$/, '') : 'the remote could not be reached'}; ${why}: look at the branch (orchestrator log) before trying again`;
+  const message = `${cause ? withoutOfflineHint(cause.message) : 'the remote could not be reached'}; ${why}: look at the branch (orchestrator log) before trying again`;
   return new OrchestratorError(cause?.code ?? 'REMOTE', message, { ...(cause?.data ?? {}), outcome: 'unknown' });
 }
 

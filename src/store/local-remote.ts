@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ObjectStore, TREE_MODE } from './objects.js';
 import { casRef, readRef } from './refs.js';
-import { OrchestratorError } from '../errors.js';
+import { OFFLINE_HINT, OrchestratorError } from '../errors.js';
 import { GitTransport, type PushOutcome, type Transport } from './remote.js';
 import { findRepo, type RepoPaths } from './repo.js';
 import { gitEnv } from './git-env.js';
@@ -190,7 +190,7 @@ export class LocalTransport implements Transport {
 
   private reachable(): void {
     if (!fs.existsSync(path.join(this.remote.commondir, 'HEAD'))) {
-      throw new OrchestratorError('REMOTE', `remote "${this.name}" at ${this.remote.workdir ?? this.remote.gitdir} is gone (use --offline to work without the remote)`, {
+      throw new OrchestratorError('REMOTE', `remote "${this.name}" at ${this.remote.workdir ?? this.remote.gitdir} is gone${OFFLINE_HINT}`, {
         remote: this.name,
       });
     }

@@ -6,7 +6,7 @@
  * simple-git is loaded on first use: a repository without a remote never
  * pays for it.
  */
-import { OrchestratorError } from '../errors.js';
+import { OFFLINE_HINT, OrchestratorError } from '../errors.js';
 import { allowedGitVariables, gitEnv, transferEnv } from './git-env.js';
 import type { RepoPaths } from './repo.js';
 import { controlDir, isSshUrl, sharingSshCommand } from './ssh.js';
@@ -28,10 +28,10 @@ const TRANSIENT_FETCH =
 // A connection that failed before it ran anything: sshd drops new connections beyond its MaxStartups
 // (10 unauthenticated at once by default) during a burst, and a shared connection beyond its
 // MaxSessions (10) makes ssh open one of its own; a network may reset a connection as it opens (ssh:
-// "UNKNOWN port -1", it never had a peer, or "connect to host"; curl: "Failed to connect"), and a
-// server that restarts refuses connections for a moment. Nothing reached git on the
-// server, so the command (a push too) is run again, after a pause that grows each time. (With LogLevel
-// ERROR or QUIET, ssh says nothing of a reset as it connects: that failure stands.)
+// "UNKNOWN port -1", it never had a peer, or "connect to host"; curl: "Failed to connect"); a server
+// that restarts refuses connections for a moment. Nothing reached git on the server, so the command
+// (a push too) is run again, after a pause that grows each time. (With LogLevel ERROR or QUIET, ssh
+// says nothing of a reset as it connects: that failure stands.)
 const NOT_CONNECTED =
   /kex_exchange_identification|ssh_exchange_identification|banner exchange|Connection (?:reset|closed) by UNKNOWN port -1|connect to host \S+ port \d+: Connection (?:reset|refused)|Failed to connect to /i;
 const SSHD_TURNED_AWAY = /exchange_identification|banner exchange/i;
@@ -338,6 +338,6 @@ function remoteError(what: string, stderr: string, data: Record<string, unknown>
     .slice(0, 6)
     .join('; ');
   // A refusal is the remote's answer (a hook, permissions): working offline would not change it.
-  const hint = data.rejected ? '' : ' (use --offline to work without the remote)';
+  const hint = data.rejected ? '' : OFFLINE_HINT;
   return new OrchestratorError('REMOTE', `${what}${detail ? ': ' + detail : ''}${hint}`, { ...data, stderr: stderr.slice(0, 2000) });
 }
