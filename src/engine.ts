@@ -25,7 +25,7 @@ import type { Snapshot } from './store/layout.js';
 import type { Mutex, AcquireResult } from './store/mutex.js';
 import { Spool, type Intent } from './engine/spool.js';
 import { findLanded, resultOf } from './engine/landed.js';
-import { CONTENDED_MS, LANDED_POLL_MS, newOpId, sleep, trace, type EngineOptions, type Item, type MutateOptions, type MutationOutcome, type Planner, type Prepare } from './engine/types.js';
+import { CONTENDED_MS, LANDED_POLL_MS, monotonicMs, newOpId, sleep, trace, type EngineOptions, type Item, type MutateOptions, type MutationOutcome, type Planner, type Prepare } from './engine/types.js';
 import { ChainWriter } from './engine/writer.js';
 
 export type { Intent };
@@ -101,7 +101,7 @@ export class Engine {
       }
       // The remote moved since we last knew it, and not by our push: another writer is at work.
       const after = this.store.trackingTip();
-      if (this.knownTip !== undefined && after !== this.knownTip) this.competitionSeenAt = performance.now();
+      if (this.knownTip !== undefined && after !== this.knownTip) this.competitionSeenAt = monotonicMs();
       this.knownTip = after;
     }
     return this.baseTip();
@@ -186,7 +186,7 @@ export class Engine {
         }
         if (got === 'taken' && this.gathers()) await this.gather();
         const carried = got === 'taken' ? this.othersWaiting(items) : [];
-        if (carried.length) this.sharedSeenAt = performance.now();
+        if (carried.length) this.sharedSeenAt = monotonicMs();
         await this.writer.runBatch([...items, ...carried]);
       } catch (err) {
         for (const item of items) item.waiter?.reject(err);
@@ -210,24 +210,24 @@ export class Engine {
   private gathers(): boolean {
     // A write that costs a round trip: on the file system (a commit, or a push in process) the wait would cost more than it gains.
     const slow = this.online && !this.store.remote!.cheapFetch;
-    return slow && !!this.planners && performance.now() - this.sharedSeenAt < CONTENDED_MS;
+    return slow && !!this.planners && monotonicMs() - this.sharedSeenAt < CONTENDED_MS;
   }
 
   private async gather(): Promise<void> {
     const spool = this.spool();
-    const start = performance.now();
+    const start = monotonicMs();
     let seen = spool.count();
     let quietSince = start;
-    while (performance.now() - start < GATHER_MAX_MS) {
+    while (monotonicMs() - start < GATHER_MAX_MS) {
       await sleep(1);
       const n = spool.count();
-      const now = performance.now();
+      const now = monotonicMs();
       if (n !== seen) {
         seen = n;
         quietSince = now;
       } else if (now - quietSince >= GATHER_QUIET_MS) break;
     }
-    trace(`gathered ${seen} request(s) in ${(performance.now() - start).toFixed(1)} ms`);
+    trace(`gathered ${seen} request(s) in ${(monotonicMs() - start).toFixed(1)} ms`);
   }
 
   /**
@@ -278,7 +278,7 @@ export class Engine {
     for (const item of published) {
       const l = landed.get(item.opId!);
       if (!l) continue;
-      this.sharedSeenAt = performance.now();
+      this.sharedSeenAt = monotonicMs();
       this.queue.splice(this.queue.indexOf(item), 1);
       if (item.spoolFile) this.spool().withdraw(item.spoolFile);
       trace(`carried by another writer: ${l.op.op} in ${l.commit.slice(0, 8)}`);
@@ -295,7 +295,7 @@ export class Engine {
     if (!item.spoolFile) return false;
     const a = this.spool().takeAnswer(item.spoolFile);
     if (!a) return false;
-    this.sharedSeenAt = performance.now();
+    this.sharedSeenAt = monotonicMs();
     this.spool().withdraw(item.spoolFile);
     item.spoolFile = undefined;
     trace(`answered by another writer: ${'ok' in a ? 'nothing to change' : a.err.code}`);

@@ -19,7 +19,7 @@ import { rejectedError, type PushOutcome, type RefChange } from '../store/remote
 import type { Engine, MutationOutcome } from '../engine.js';
 import { Board } from './board.js';
 import { findLanded, resultOf } from './landed.js';
-import { CONTENDED_MS, newId, REFUSALS, sleep, trace, type Ctx, type Item, type Planned } from './types.js';
+import { CONTENDED_MS, monotonicMs, newId, REFUSALS, sleep, trace, type Ctx, type Item, type Planned } from './types.js';
 import { SPOOL_TTL_MS } from './spool.js';
 
 /** Looks a writer whose operations wait on the board takes for the carrier before it pushes them itself. */
@@ -82,7 +82,7 @@ export class ChainWriter {
     const seen = Number(h.competitionSeen);
     const ago = Date.now() - seen;
     if (ago >= 0 && ago < HINT_CONTENDED_MS && this.engine.competitionSeenAt === -Infinity) {
-      this.engine.competitionSeenAt = performance.now() - Math.min(ago, CONTENDED_MS / 2);
+      this.engine.competitionSeenAt = monotonicMs() - Math.min(ago, CONTENDED_MS / 2);
       this.hintedSeen = { at: this.engine.competitionSeenAt, wall: seen };
     }
   }
@@ -90,7 +90,7 @@ export class ChainWriter {
   private saveHints(): void {
     const file = this.engine.store.hintsFile();
     const at = this.engine.competitionSeenAt;
-    let seen = !Number.isFinite(at) ? null : this.hintedSeen?.at === at ? this.hintedSeen.wall : Math.round(Date.now() - (performance.now() - at));
+    let seen = !Number.isFinite(at) ? null : this.hintedSeen?.at === at ? this.hintedSeen.wall : Math.round(Date.now() - (monotonicMs() - at));
     // Another process of the clone may have saved a later sighting meanwhile: the latest is kept.
     const other = Number(readHints(file)?.competitionSeen);
     if (Number.isFinite(other) && (seen === null || other > seen)) seen = other;
@@ -255,7 +255,7 @@ export class ChainWriter {
         store.maintain();
         return;
       }
-      this.engine.competitionSeenAt = performance.now();
+      this.engine.competitionSeenAt = monotonicMs();
       if (attempt >= this.engine.maxAttempts) {
         const err = new OrchestratorError('CONTENTION', `gave up after ${attempt} attempts: other writers kept advancing the ${store.branch} branch; try again`, { attempts: attempt });
         for (const item of live) await this.answer(item, { err });
@@ -292,7 +292,7 @@ export class ChainWriter {
     wait.polls++;
     const carrier = board.carrier();
     if (carrier === null || carrier !== wait.carrier) {
-      wait.since = performance.now();
+      wait.since = monotonicMs();
       wait.same = 0;
     }
     wait.same++;
@@ -300,7 +300,7 @@ export class ChainWriter {
     // No carrier (ours came after the last one looked); one whose request is gone (carried or withdrawn
     // while its writer stopped before handing the turn back); or one that has not moved for a long while
     // (its writer stopped): ours becomes the carrier, if nobody else's did first.
-    if (carrier === null || !board.hasRequest(carrier) || performance.now() - wait.since > STALE_ROUNDS * (this.pushMs + this.fetchMs)) {
+    if (carrier === null || !board.hasRequest(carrier) || monotonicMs() - wait.since > STALE_ROUNDS * (this.pushMs + this.fetchMs)) {
       const mine = live.find((i) => i.waiter && i.remote)!.remote!;
       if (await board.takeCarrier(mine.oid, carrier).catch(() => false)) {
         this.held = mine.oid;
@@ -333,9 +333,9 @@ export class ChainWriter {
 
   /** Fetches (see Engine.refresh), keeping how long a fetch takes. */
   private async fetch(): Promise<string | null> {
-    const started = performance.now();
+    const started = monotonicMs();
     const tip = await this.engine.refresh();
-    if (this.engine.online) this.fetchMs = 0.7 * this.fetchMs + 0.3 * (performance.now() - started);
+    if (this.engine.online) this.fetchMs = 0.7 * this.fetchMs + 0.3 * (monotonicMs() - started);
     return tip;
   }
 
@@ -345,7 +345,7 @@ export class ChainWriter {
   }
 
   private contended(): boolean {
-    return performance.now() - this.engine.competitionSeenAt < CONTENDED_MS;
+    return monotonicMs() - this.engine.competitionSeenAt < CONTENDED_MS;
   }
 
   /** Operations other clones left on the board that this writer can plan. */
@@ -513,9 +513,9 @@ export class ChainWriter {
     if (this.engine.online) {
       let pushed: PushOutcome | null = null;
       try {
-        const started = performance.now();
+        const started = monotonicMs();
         pushed = await store.remote!.push(commit, base, extra);
-        this.pushMs = 0.7 * this.pushMs + 0.3 * (performance.now() - started);
+        this.pushMs = 0.7 * this.pushMs + 0.3 * (monotonicMs() - started);
       } catch (err) {
         if (Board.unsupported(err)) throw err;
         this.engine.goOffline(err);

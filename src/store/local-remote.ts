@@ -14,7 +14,6 @@
  * writers on different clones queue instead of racing.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ObjectStore, TREE_MODE } from './objects.js';
@@ -48,7 +47,7 @@ const configCache = new Map<string, { stamp: string; values: Map<string, string>
 
 /** What identifies the config git would read for `repo` now: files' mtimes and GIT_CONFIG* variables. */
 function configStamp(repo: RepoPaths): string {
-  const home = os.homedir();
+  const home = (require('node:os') as typeof import('node:os')).homedir();
   const files = [
     path.join(repo.commondir, 'config'),
     process.env.GIT_CONFIG_GLOBAL ?? path.join(home, '.gitconfig'),
@@ -97,7 +96,7 @@ function executable(file: string): boolean {
 
 /** The directory git runs `repo`'s receive hooks from: core.hooksPath (relative to the git directory) or hooks/. */
 export function receiveHooksDir(repo: RepoPaths, hooksPath: string | undefined): string {
-  return hooksPath ? path.resolve(repo.gitdir, hooksPath.replace(/^~(?=\/|$)/, os.homedir())) : path.join(repo.commondir, 'hooks');
+  return hooksPath ? path.resolve(repo.gitdir, hooksPath.replace(/^~(?=\/|$)/, (require('node:os') as typeof import('node:os')).homedir())) : path.join(repo.commondir, 'hooks');
 }
 
 /**

@@ -584,7 +584,8 @@ export class ObjectStore implements ObjectSink {
    */
   private writeSnapshot(): void {
     const tip = this.tip?.commit;
-    if (!tip) return;
+    // Every object this process read came from the commit's file: it has them all.
+    if (!tip || (!this.kept?.size && this.fromCache.has(tip))) return;
     const have = (oid: string): CachedObject | null => {
       const c = this.fromCache.get(oid);
       if (c) return c;

@@ -10,7 +10,6 @@
  * not OpenSSH. The sockets live in a private directory of this user.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** Does git reach this remote URL through ssh? */
@@ -26,7 +25,7 @@ export function isSshUrl(url: string): boolean {
 /** A directory only this user can use, for control sockets; null when none can be made safely. */
 export function controlDir(): string | null {
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-  const base = process.env.XDG_RUNTIME_DIR && path.isAbsolute(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : os.tmpdir();
+  const base = process.env.XDG_RUNTIME_DIR && path.isAbsolute(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : (require('node:os') as typeof import('node:os')).tmpdir();
   const dir = path.join(base, `orchestrator-ssh-${uid < 0 ? 'user' : uid}`);
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
