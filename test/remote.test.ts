@@ -117,6 +117,54 @@ describe.skipIf(ssh.skip)('over ssh to gitolite', () => {
     expect(shared).toBeLessThanOrEqual(1);
   });
 
+  it('pushes over a connection opened ahead, which the server judges as it judges git push: races retried, refusals explained', async () => {
+    await server.createRepo('session');
+    const a = await server.clone('session', path.join(tempDir(), 'a'));
+    const b = await server.clone('session', path.join(tempDir(), 'b'));
+    await seedBoard(a, 0);
+    // git's own trace counts the git pushes this process starts (the one that shows git's ssh command to use included).
+    const pushesOf = async (env: Record<string, string>, writes: number) => {
+      const trace = path.join(tempDir(), 'trace.json');
+      const saved = { ...process.env };
+      Object.assign(process.env, env, { GIT_TRACE2_EVENT: trace });
+      const orc = openOrchestrator({ repo: a, agent: 'a' });
+      try {
+        for (let i = 0; i < writes; i++) await orc.addTask('w', { title: `task ${Object.keys(env).length}-${i}` });
+      } finally {
+        orc.close();
+        process.env = saved;
+      }
+      return fs.readFileSync(trace, 'utf8').split('\n').filter((l) => /"event":"cmd_name","[^}]*"name":"push"/.test(l)).length;
+    };
+    expect(await pushesOf({ ORCHESTRATOR_PUSH_SESSION: '0' }, 4)).toBeGreaterThanOrEqual(4);
+    expect(await pushesOf({}, 4)).toBeLessThanOrEqual(1);
+    const bare = server.repoPath('session');
+    expect((await git(bare, 'show', 'orchestrator:events.jsonl')).trim().split('\n')).toHaveLength(1 + 8);
+    expect(await git(bare, 'fsck', '--strict')).toBe('');
+
+    // The remote moves under a writer whose connection is open: the server refuses the stale update, and
+    // the writer fetches and lands its operation on the new tip.
+    const orc = openOrchestrator({ repo: a, agent: 'a' });
+    await orc.addTask('w', { title: 'before' });
+    expect((await cliAsync(['t', 'add', 'w', 'from b'], { cwd: b })).code).toBe(0);
+    const after = await orc.addTask('w', { title: 'after' });
+    expect(orc.lastAttempts).toBe(2);
+    const titles = JSON.parse(await git(bare, 'show', 'orchestrator:state.json')).workstreams.w.tasks.map((t: { title: string }) => t.title);
+    expect(titles.slice(-3)).toEqual(['before', 'from b', 'after']);
+    expect(titles.filter((t: string) => t === 'after')).toHaveLength(1);
+    expect(after.title).toBe('after');
+
+    // A hook that refuses: the writer hears the hook's own words, and the branch stays.
+    await server.addRepoHook('session', 'pre-receive', 'freeze', '#!/bin/sh\necho "the board is frozen for the release" >&2\nexit 1\n');
+    const tip = await git(bare, 'rev-parse', 'orchestrator');
+    const refused = await orc.addTask('w', { title: 'frozen' }).then(() => null, (err: unknown) => err as { code: string; message: string });
+    expect(refused?.code).toBe('REMOTE');
+    expect(refused?.message).toContain('the board is frozen for the release');
+    expect(refused?.message).toContain('pre-receive hook declined');
+    expect(await git(bare, 'rev-parse', 'orchestrator')).toBe(tip);
+    orc.close();
+  });
+
   it('guards a gitolite repository with the installed hook: chains of many agents pass, a forged push is refused', async () => {
     await server.createRepo('guarded');
     const installed = await cliAsync(['hooks', 'install', server.repoPath('guarded')], { cwd: tempDir() });

@@ -157,6 +157,8 @@ export class ChainWriter {
     // the board at once instead (one command, where a fetch and a push that mostly loses are two), and
     // the carrier carries them.
     const contended = this.contended();
+    // The push's connection opens while the commit is built (over ssh: see PushSession).
+    if (this.engine.online) store.remote!.prepare?.();
     let publishFirst = contended && this.publishable(items);
     // Fetching first costs a round trip; it pays only when another writer was seen lately
     // (building on the tip we know would most likely lose).

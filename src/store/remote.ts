@@ -10,6 +10,9 @@ import { OFFLINE_HINT, OrchestratorError } from '../errors.js';
 import { allowedGitVariables, gitEnv, transferEnv } from './git-env.js';
 import type { RepoPaths } from './repo.js';
 import { controlDir, isSshUrl, sharingSshCommand } from './ssh.js';
+import type { ObjectStore } from './objects.js';
+import { readsLazily } from './state-cache.js';
+import { buildPack, objectsSince, PushSession, type RefUpdate } from './push-session.js';
 
 
 /**
@@ -90,6 +93,8 @@ export interface Transport {
   readonly requests?: RequestBoard;
   /** A git directory every clone of this remote can reach (a remote on this file system): writers of all clones share their turn there. */
   sharedDir?(): string;
+  /** A push is coming: open what it needs ahead of time (see PushSession). */
+  prepare?(): void;
   close?(): void;
 }
 
@@ -112,11 +117,17 @@ export class GitTransport implements Transport {
   private lib: typeof import('simple-git') | null = null;
   private envCache: NodeJS.ProcessEnv | null = null;
 
+  /** The session the next push uses (see PushSession); the ssh command and arguments git runs to push to this remote. */
+  private session: PushSession | null = null;
+  private sshCall: { command: string; args: string[] } | null | undefined;
+
   constructor(
     readonly repo: RepoPaths,
     readonly name: string,
     readonly branch: string,
     readonly url: string = '',
+    /** The clone's objects: with them, pushes over ssh go through a session opened ahead (see PushSession). */
+    private readonly objects: ObjectStore | null = null,
   ) {}
 
   /**
@@ -245,12 +256,89 @@ export class GitTransport implements Transport {
    * returned, not thrown: the caller fetches and tells a race (the remote
    * moved) from a refusal (a hook, permissions) by whether the tip changed.
    */
-  async push(commit: string, _base?: string | null, extra: RefChange[] = []): Promise<PushOutcome> {
+  async push(commit: string, base: string | null = null, extra: RefChange[] = []): Promise<PushOutcome> {
+    // Leases go to the server as the values the refs must have (git push checks them against what the server listed).
+    const bySession = extra.every((c) => c.expect !== undefined) ? await this.pushBySession([{ ref: `refs/heads/${this.branch}`, old: base, new: commit }, ...extra.map((c) => ({ ref: c.ref, old: c.expect!, new: c.to }))], commit, base) : null;
+    if (bySession) return bySession;
     const args = [...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags'];
     if (extra.length) args.push('--atomic');
     for (const c of extra) if (c.expect !== undefined) args.push(`--force-with-lease=${c.ref}:${c.expect ?? ''}`);
     args.push(this.name, `${commit}:refs/heads/${this.branch}`, ...extra.map((c) => `${c.to ?? ''}:${c.ref}`));
     return this.pushOutcome(await this.raw(args), `refs/heads/${this.branch}`);
+  }
+
+  /**
+   * Opens the session the next push will use, unless one is open: over ssh
+   * with connection sharing, when the clone's objects are at hand, unless
+   * ORCHESTRATOR_PUSH_SESSION=0.
+   */
+  prepare(): void {
+    if (this.session?.usable()) return;
+    this.session?.close();
+    this.session = null;
+    if (!this.objects || process.env.ORCHESTRATOR_PUSH_SESSION === '0') return;
+    const call = this.learnSshCall();
+    if (!call) return;
+    this.session = new PushSession(call.command, call.args, this.env());
+  }
+
+  close(): void {
+    this.session?.close();
+    this.session = null;
+  }
+
+  /** The push through a session; null when there is none or it could not be used (then git pushes). */
+  private async pushBySession(updates: RefUpdate[], commit: string, base: string | null): Promise<PushOutcome | null> {
+    this.prepare();
+    const session = this.session;
+    if (!session) return null;
+    this.session = null;
+    try {
+      const objects = await objectsSince(this.objects!, commit, base);
+      if (!objects) {
+        session.close();
+        return null;
+      }
+      return await session.push(updates, buildPack(objects));
+    } finally {
+      // A process that keeps writing finds the next push's connection open; a command's process ends.
+      if (!readsLazily()) this.prepare();
+    }
+  }
+
+  /**
+   * The ssh command and arguments git runs to push to this remote, learned
+   * once by letting git start a stand-in that only writes them down; null
+   * when git does not push to it over ssh with our connection sharing.
+   */
+  private learnSshCall(): { command: string; args: string[] } | null {
+    if (this.sshCall !== undefined) return this.sshCall;
+    this.sshCall = null;
+    const env = this.env();
+    const command = env.GIT_SSH_COMMAND;
+    if (!isSshUrl(this.url) || !command || !command.includes('ControlPath=')) return null;
+    const fs = require('node:fs') as typeof import('node:fs');
+    const path = require('node:path') as typeof import('node:path');
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    let dir: string | null = null;
+    try {
+      dir = fs.mkdtempSync(path.join((require('node:os') as typeof import('node:os')).tmpdir(), 'orchestrator-push-'));
+      const file = path.join(dir, 'args');
+      const stand = `f() { printf '%s\\0' "$@" > '${file.replace(/'/g, `'\\''`)}'; }; f`;
+      spawnSync('git', [...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', this.name, `${'0'.repeat(39)}1:refs/heads/${this.branch}`], {
+        cwd: this.repo.workdir ?? this.repo.gitdir,
+        env: { ...env, GIT_SSH_COMMAND: stand, GIT_SSH_VARIANT: 'ssh' },
+        stdio: 'ignore',
+      });
+      const args = fs.readFileSync(file, 'utf8').split('\0');
+      args.pop();
+      if (args.length && /^git-receive-pack /.test(args[args.length - 1])) this.sshCall = { command, args };
+    } catch {
+      /* git did not get as far as ssh: it pushes itself */
+    } finally {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    }
+    return this.sshCall;
   }
 
   /**
