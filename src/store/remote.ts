@@ -294,7 +294,8 @@ export class GitTransport implements Transport {
     if (!session) return null;
     this.session = null;
     try {
-      const objects = await objectsSince(this.objects!, commit, base);
+      // An object that cannot be read here (a repository git reads better than this): git pushes.
+      const objects = await objectsSince(this.objects!, commit, base).catch(() => null);
       if (!objects) {
         session.close();
         return null;
