@@ -103,6 +103,7 @@ export class PushSession {
   private readonly advertised: Promise<Advertisement | null>;
   private readonly opened = Date.now();
   private readonly idle: NodeJS.Timeout;
+  private readonly closed: Promise<void>;
 
   /** Starts `sh -c '<command> "$@"' <command> <args>`, as git runs an ssh command. */
   constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
@@ -121,6 +122,7 @@ export class PushSession {
     this.child.on('error', done);
     this.child.stdout!.on('end', done);
     this.child.on('close', done);
+    this.closed = new Promise<void>((resolve) => this.child.on('close', () => resolve()));
     // A write to a connection that closed: the read that follows reports it.
     this.child.stdin!.on('error', () => undefined);
     this.advertised = this.readAdvertisement().catch(() => null);
@@ -268,6 +270,8 @@ export class PushSession {
     if ((sendsPack && unpack !== 'ok') || [...verdicts.values()].some((v) => /missing necessary objects|unpacker error/.test(v))) return null;
     const refused = updates.filter((u) => verdicts.get(u.ref) !== 'ok');
     if (!refused.length) return { ok: true };
+    // The server's own words (a hook's) come on stderr, which may still be on its way: read to its end (1 s at most).
+    await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1000).unref())]);
     const whys = refused.map((u) => verdicts.get(u.ref)!);
     const own = verdicts.get(updates[0].ref)!;
     const why = own === 'ok' || /atomic/.test(own) ? (whys.find((w) => !/atomic/.test(w)) ?? whys[0]) : own;
