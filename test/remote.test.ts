@@ -125,14 +125,14 @@ describe.skipIf(ssh.skip)('over ssh to gitolite', () => {
     // git's own trace counts the git pushes this process starts (the one that shows git's ssh command to use included).
     const pushesOf = async (env: Record<string, string>, writes: number) => {
       const trace = path.join(tempDir(), 'trace.json');
-      const saved = { ...process.env };
-      Object.assign(process.env, env, { GIT_TRACE2_EVENT: trace });
+      const set = { ...env, GIT_TRACE2_EVENT: trace };
+      Object.assign(process.env, set);
       const orc = openOrchestrator({ repo: a, agent: 'a' });
       try {
         for (let i = 0; i < writes; i++) await orc.addTask('w', { title: `task ${Object.keys(env).length}-${i}` });
       } finally {
         orc.close();
-        process.env = saved;
+        for (const k of Object.keys(set)) delete process.env[k];
       }
       return fs.readFileSync(trace, 'utf8').split('\n').filter((l) => /"event":"cmd_name","[^}]*"name":"push"/.test(l)).length;
     };

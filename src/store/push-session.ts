@@ -18,15 +18,15 @@
  * git once per process), so url rewrites, ports, users and the user's own
  * ssh command all hold.
  *
- * A session serves one push. One that was closed before its push was sent,
- * that waited too long, or that the server answered in a way this does not
- * take (no report-status, objects it says are missing, an unpack error)
- * answers null: nothing changed on the server, and the caller pushes with
+ * A session serves one push, and answers as git push --porcelain reports,
+ * so that the caller judges both the same way. One that was closed before
+ * its push was sent, that waited too long, or that the server answered in a
+ * way this does not take (no report-status, objects it says are missing, an
+ * unpack error) changed nothing on the server, and the caller pushes with
  * git. A connection that breaks after the push was sent is an error, as a
  * git push broken mid-transfer is: the server may have taken it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { OrchestratorError } from '../errors.js';
 import type { ObjectStore, ObjectType } from './objects.js';
 import { TREE_MODE } from './objects.js';
 import { zlib } from './zlib.js';
@@ -43,7 +43,23 @@ export interface RefUpdate {
   new: string | null;
 }
 
-export type SessionOutcome = { ok: true } | { ok: false; reason: string; stderr: string; race: boolean };
+/**
+ * What became of a session's push:
+ * - `report`: the server's verdict on every ref, as git push --porcelain
+ *   prints it (flag, tab, `<new>:<ref>`, tab, summary), and its stderr;
+ * - `closed`: nothing was sent (the session had closed, or waited too long);
+ * - `unsupported`: the server changed nothing for a reason git push would
+ *   not have (no report-status or a capability the push needs, an unpack
+ *   error, objects it says are missing): push with git, and not this way again;
+ * - `broken`: the connection closed after the push was sent, before the
+ *   server's verdict (it may have taken it).
+ */
+export type SessionOutcome = { kind: 'report'; ok: boolean; porcelain: string; stderr: string } | { kind: 'closed' } | { kind: 'unsupported' } | { kind: 'broken'; stderr: string };
+
+/** A line of git push --porcelain for `u`. */
+function porcelain(u: RefUpdate, summary: string): string {
+  return `${summary === '[ok]' ? ' ' : '!'}\t${u.new ?? '(delete)'}:${u.ref}\t${summary}`;
+}
 
 interface Advertisement {
   caps: Set<string>;
@@ -197,12 +213,10 @@ export class PushSession {
    * Sends the ref updates (each with the value the ref must still have:
    * null, that it must not exist; a new value of null deletes it), in one
    * atomic transaction when there are several, and the pack of their new
-   * objects. The server's verdict, or null when nothing was sent or the
-   * server changed nothing for a reason git push would not have (the caller
-   * then pushes with git).
+   * objects (see SessionOutcome).
    */
-  async push(updates: RefUpdate[], pack: Buffer): Promise<SessionOutcome | null> {
-    if (!this.usable()) return null;
+  async push(updates: RefUpdate[], pack: Buffer): Promise<SessionOutcome> {
+    if (!this.usable()) return { kind: 'closed' };
     this.used = true;
     clearTimeout(this.idle);
     this.hold(true);
@@ -213,22 +227,28 @@ export class PushSession {
     }
   }
 
-  private async send(updates: RefUpdate[], pack: Buffer): Promise<SessionOutcome | null> {
+  private async send(updates: RefUpdate[], pack: Buffer): Promise<SessionOutcome> {
     const adv = await this.advertised;
     if (adv && Date.now() - adv.at < LEASE_LIST_MS) {
       // Leases on refs this push leaves alone, judged on the list (see LEASE_LIST_MS).
       const leases = updates.filter((u, i) => i > 0 && u.old === u.new);
       const stale = leases.find((u) => (adv.refs.get(u.ref) ?? null) !== u.old);
       if (stale) {
+        // As git push reports a lease that failed: that ref stale, the others not sent (atomic).
         this.close();
-        return { ok: false, reason: `[rejected] (stale info)`, stderr: '', race: true };
+        const lines = updates.map((u) => porcelain(u, u === stale ? '[rejected] (stale info)' : '[rejected] (atomic push failed)'));
+        return { kind: 'report', ok: false, porcelain: lines.join('\n'), stderr: '' };
       }
       updates = updates.filter((u) => !leases.includes(u));
     }
     const needs = [...(updates.length > 1 ? ['atomic'] : []), ...(updates.some((u) => u.new === null) ? ['delete-refs'] : [])];
-    if (!adv || this.ended || !needs.every((c) => adv.caps.has(c))) {
+    if (!adv || this.ended) {
       this.close();
-      return null;
+      return { kind: 'closed' };
+    }
+    if (!needs.every((c) => adv.caps.has(c))) {
+      this.close();
+      return { kind: 'unsupported' };
     }
     const caps = ['report-status', ...needs];
     if (adv.caps.has('quiet')) caps.push('quiet');
@@ -262,25 +282,17 @@ export class PushSession {
     } catch {
       verdicts.clear();
     }
-    if ((sendsPack && unpack === null) || updates.some((u) => !verdicts.has(u.ref))) {
-      if (unpack !== null && unpack !== 'ok') return null;
-      throw new OrchestratorError('REMOTE', `push failed: the connection closed before the server reported${this.stderrText.trim() ? `: ${this.stderrText.trim()}` : ''}`, { stderr: this.stderrText });
-    }
     // An unpack error or missing objects: no ref was changed, and git push can do what this could not.
-    if ((sendsPack && unpack !== 'ok') || [...verdicts.values()].some((v) => /missing necessary objects|unpacker error/.test(v))) return null;
-    const refused = updates.filter((u) => verdicts.get(u.ref) !== 'ok');
-    if (!refused.length) return { ok: true };
+    if ((unpack !== null && unpack !== 'ok') || [...verdicts.values()].some((v) => /missing necessary objects|unpacker error/.test(v))) return { kind: 'unsupported' };
+    if ((sendsPack && unpack === null) || updates.some((u) => !verdicts.has(u.ref))) return { kind: 'broken', stderr: this.stderrText };
+    const ok = updates.every((u) => verdicts.get(u.ref) === 'ok');
     // The server's own words (a hook's) come on stderr, which may still be on its way: read to its end (1 s at most).
-    await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1000).unref())]);
-    const whys = refused.map((u) => verdicts.get(u.ref)!);
-    const own = verdicts.get(updates[0].ref)!;
-    const why = own === 'ok' || /atomic/.test(own) ? (whys.find((w) => !/atomic/.test(w)) ?? whys[0]) : own;
-    return {
-      ok: false,
-      reason: `[remote rejected] (${why})`,
-      stderr: this.stderrText,
-      race: whys.every((w) => /failed to update ref|failed to lock|cannot lock ref|stale info|non-fast-forward|fetch first|atomic/.test(w)),
-    };
+    if (!ok) await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1000).unref())]);
+    const report = updates.map((u) => {
+      const v = verdicts.get(u.ref)!;
+      return porcelain(u, v === 'ok' ? '[ok]' : `[remote rejected] (${v})`);
+    });
+    return { kind: 'report', ok, porcelain: report.join('\n'), stderr: this.stderrText };
   }
 
   /** Ends an unused session: receive-pack, given no command, exits having done nothing. */

@@ -120,6 +120,7 @@ export class GitTransport implements Transport {
   /** The session the next push uses (see PushSession); the ssh command and arguments git runs to push to this remote. */
   private session: PushSession | null = null;
   private sshCall: { command: string; args: string[] } | null | undefined;
+  private sessionsOff = false;
 
   constructor(
     readonly repo: RepoPaths,
@@ -276,7 +277,7 @@ export class GitTransport implements Transport {
     if (this.session?.usable()) return;
     this.session?.close();
     this.session = null;
-    if (!this.objects || process.env.ORCHESTRATOR_PUSH_SESSION === '0') return;
+    if (!this.objects || this.sessionsOff || process.env.ORCHESTRATOR_PUSH_SESSION === '0') return;
     const call = this.learnSshCall();
     if (!call) return;
     this.session = new PushSession(call.command, call.args, this.env());
@@ -300,7 +301,12 @@ export class GitTransport implements Transport {
         session.close();
         return null;
       }
-      return await session.push(updates, buildPack(objects));
+      const r = await session.push(updates, buildPack(objects));
+      if (r.kind === 'report') return this.pushOutcome({ exitCode: r.ok ? 0 : 1, stdout: r.porcelain, stderr: r.stderr }, updates[0].ref);
+      if (r.kind === 'broken') throw remoteError(`push to "${this.name}" failed: the connection closed before the server reported`, r.stderr);
+      // A server that does not take this kind of push: git pushes from now on.
+      if (r.kind === 'unsupported') this.sessionsOff = true;
+      return null;
     } finally {
       // A process that keeps writing finds the next push's connection open; a command's process ends.
       if (!readsLazily()) this.prepare();
