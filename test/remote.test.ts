@@ -56,6 +56,22 @@ async function expectExactlyOnce(server: SshServer | HttpServer, name: string, r
   expect(left.filter((r) => !r.endsWith('/announce'))).toEqual([]);
 }
 
+/** How many git pushes `writes` task additions in `repo` start with `env` set (git's own trace counts them). */
+async function gitPushes(repo: string, env: Record<string, string>, writes: number): Promise<number> {
+  const trace = path.join(tempDir(), 'trace.json');
+  const set = { ...env, GIT_TRACE2_EVENT: trace };
+  Object.assign(process.env, set);
+  const orc = openOrchestrator({ repo, agent: 'a' });
+  try {
+    for (let i = 0; i < writes; i++) await orc.addTask('w', { title: `task ${Object.keys(env).join('+')}-${i}` });
+  } finally {
+    orc.close();
+    for (const k of Object.keys(set)) delete process.env[k];
+  }
+  if (!fs.existsSync(trace)) return 0;
+  return fs.readFileSync(trace, 'utf8').split('\n').filter((l) => /"event":"cmd_name","[^}]*"name":"push"/.test(l)).length;
+}
+
 describe.skipIf(ssh.skip)('over ssh to gitolite', () => {
   let server: SshServer;
   beforeAll(async () => {
@@ -122,22 +138,9 @@ describe.skipIf(ssh.skip)('over ssh to gitolite', () => {
     const a = await server.clone('session', path.join(tempDir(), 'a'));
     const b = await server.clone('session', path.join(tempDir(), 'b'));
     await seedBoard(a, 0);
-    // git's own trace counts the git pushes this process starts (the one that shows git's ssh command to use included).
-    const pushesOf = async (env: Record<string, string>, writes: number) => {
-      const trace = path.join(tempDir(), 'trace.json');
-      const set = { ...env, GIT_TRACE2_EVENT: trace };
-      Object.assign(process.env, set);
-      const orc = openOrchestrator({ repo: a, agent: 'a' });
-      try {
-        for (let i = 0; i < writes; i++) await orc.addTask('w', { title: `task ${Object.keys(env).length}-${i}` });
-      } finally {
-        orc.close();
-        for (const k of Object.keys(set)) delete process.env[k];
-      }
-      return fs.readFileSync(trace, 'utf8').split('\n').filter((l) => /"event":"cmd_name","[^}]*"name":"push"/.test(l)).length;
-    };
-    expect(await pushesOf({ ORCHESTRATOR_PUSH_SESSION: '0' }, 4)).toBeGreaterThanOrEqual(4);
-    expect(await pushesOf({}, 4)).toBeLessThanOrEqual(1);
+    // (The one git push with sessions on shows git's ssh command to use.)
+    expect(await gitPushes(a, { ORCHESTRATOR_PUSH_SESSION: '0' }, 4)).toBeGreaterThanOrEqual(4);
+    expect(await gitPushes(a, {}, 4)).toBeLessThanOrEqual(1);
     const bare = server.repoPath('session');
     expect((await git(bare, 'show', 'orchestrator:events.jsonl')).trim().split('\n')).toHaveLength(1 + 8);
     expect(await git(bare, 'fsck', '--strict')).toBe('');
@@ -312,6 +315,58 @@ describe.skipIf(http.skip)('over smart HTTP', () => {
     const reports = await runClaimers(clones.map((repo, i) => ({ repo, agent: `agent-${i}` })), 'w');
     await expectExactlyOnce(server, 'race', reports, 9);
     expect(fs.existsSync(server.repoPath('race'))).toBe(true);
+  });
+
+  it('pushes in process, judged by the server as git push is: races retried, refusals explained, credentials from a helper', async () => {
+    await server.createRepo('session');
+    const a = await server.clone('session', path.join(tempDir(), 'a'));
+    const b = await server.clone('session', path.join(tempDir(), 'b'));
+    await seedBoard(a, 0);
+    expect(await gitPushes(a, { ORCHESTRATOR_PUSH_SESSION: '0' }, 3)).toBeGreaterThanOrEqual(3);
+    expect(await gitPushes(a, {}, 3)).toBe(0);
+    // Settings that change how git speaks HTTP leave the push to git.
+    await git(a, 'config', 'http.postBuffer', '1048576');
+    expect(await gitPushes(a, {}, 2)).toBeGreaterThanOrEqual(2);
+    await git(a, 'config', '--unset', 'http.postBuffer');
+    // So does a proxy in the environment (one that lets this host through: the push still lands).
+    expect(await gitPushes(a, { http_proxy: 'http://127.0.0.1:9', no_proxy: '127.0.0.1' }, 1)).toBeGreaterThanOrEqual(1);
+    // No credentials in the url: git's credential helper gives them, once the server asks.
+    await git(a, 'remote', 'set-url', 'origin', server.url('session', { auth: false }));
+    await git(a, 'config', 'credential.helper', `!f() { echo username=${server.username}; echo password=${server.password}; }; f`);
+    expect(await gitPushes(a, {}, 2)).toBe(0);
+    // A helper that gives wrong ones: git pushes, and says what the server said.
+    await git(a, 'config', 'credential.helper', '!f() { echo username=nobody; echo password=wrong; }; f');
+    const denied = await openOrchestrator({ repo: a, agent: 'a' }).addTask('w', { title: 'denied' }).then(() => null, (err: unknown) => err as { code: string; message: string });
+    expect(denied?.code).toBe('REMOTE');
+    expect(denied?.message).toMatch(/Authentication failed|401/);
+    await git(a, 'remote', 'set-url', 'origin', server.url('session'));
+    await git(a, 'config', '--unset', 'credential.helper');
+    const bare = server.repoPath('session');
+    expect((await git(bare, 'show', 'orchestrator:events.jsonl')).trim().split('\n')).toHaveLength(1 + 3 + 3 + 2 + 1 + 2);
+    expect(await git(bare, 'fsck', '--strict')).toBe('');
+
+    // The remote moves under a writer whose ref list is fresh: the server refuses the stale update, and
+    // the writer fetches and lands its operation on the new tip.
+    const orc = openOrchestrator({ repo: a, agent: 'a' });
+    await orc.addTask('w', { title: 'before' });
+    expect((await cliAsync(['t', 'add', 'w', 'from b'], { cwd: b })).code).toBe(0);
+    const after = await orc.addTask('w', { title: 'after' });
+    expect(orc.lastAttempts).toBe(2);
+    const titles = JSON.parse(await git(bare, 'show', 'orchestrator:state.json')).workstreams.w.tasks.map((t: { title: string }) => t.title);
+    expect(titles.slice(-3)).toEqual(['before', 'from b', 'after']);
+    expect(after.title).toBe('after');
+
+    // A hook that refuses: its words come back (over HTTP only on the side band), and the branch stays.
+    const hook = path.join(bare, 'hooks', 'pre-receive');
+    fs.writeFileSync(hook, '#!/bin/sh\necho "the board is frozen for the release" >&2\nexit 1\n', { mode: 0o755 });
+    const tip = await git(bare, 'rev-parse', 'orchestrator');
+    const refused = await orc.addTask('w', { title: 'frozen' }).then(() => null, (err: unknown) => err as { code: string; message: string });
+    expect(refused?.code).toBe('REMOTE');
+    expect(refused?.message).toContain('the board is frozen for the release');
+    expect(refused?.message).toContain('pre-receive hook declined');
+    expect(await git(bare, 'rev-parse', 'orchestrator')).toBe(tip);
+    fs.rmSync(hook);
+    orc.close();
   });
 
   it('a writer that keeps winning without fetching still carries a request it had not seen', async () => {

@@ -78,6 +78,18 @@ export function listRemotes(commondir: string, gitdir = commondir): ConfiguredRe
   return out;
 }
 
+/** Whether any variable of `section` (with or without a subsection: `http.proxy`, `http.<url>.extraHeader`) is set in the repository's config files. */
+export function sectionSet(commondir: string, section: string, gitdir = commondir): boolean {
+  let found = false;
+  for (const file of configFiles(commondir)) {
+    readEntries(file, gitdir, 0, (s) => {
+      if (s === section) found = true;
+    });
+    if (found) return true;
+  }
+  return false;
+}
+
 // git stops following includes this deep (a file that includes itself).
 const MAX_INCLUDE_DEPTH = 10;
 

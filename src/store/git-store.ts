@@ -59,7 +59,7 @@ export class GitStore {
     const objects = new ObjectStore(repo);
     let transport: Transport | null = null;
     // A remote git pushes elsewhere than its url (pushurl, insteadOf) goes through git itself.
-    if (remote) transport = (remote.direct !== false ? await openLocalTransport(repo, objects, remote.name, branch, remote.url) : null) ?? new GitTransport(repo, remote.name, branch, remote.url, objects);
+    if (remote) transport = (remote.direct !== false ? await openLocalTransport(repo, objects, remote.name, branch, remote.url) : null) ?? new GitTransport(repo, remote.name, branch, remote.url, objects, remote.direct !== false);
     return new GitStore(repo, branch, objects, transport);
   }
 

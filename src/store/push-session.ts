@@ -61,11 +61,22 @@ function porcelain(u: RefUpdate, summary: string): string {
   return `${summary === '[ok]' ? ' ' : '!'}\t${u.new ?? '(delete)'}:${u.ref}\t${summary}`;
 }
 
-interface Advertisement {
+/** What receive-pack said before the push: its capabilities and refs. */
+export interface Advertisement {
   caps: Set<string>;
   refs: Map<string, string>;
   /** When it arrived (Date.now()). */
   at: number;
+}
+
+/** A session to receive-pack, over whatever carries it (ssh here, HTTP in http-push.ts). */
+export interface ReceiveSession {
+  /** Whether a push may still be sent on it. */
+  usable(): boolean;
+  /** Sends the ref updates and the pack of their new objects (see SessionOutcome). */
+  push(updates: RefUpdate[], pack: Buffer): Promise<SessionOutcome>;
+  /** Ends it unused. */
+  close(): void;
 }
 
 /**
@@ -81,6 +92,179 @@ const LEASE_LIST_MS = 1000;
 function pkt(payload: string | Buffer): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
   return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0')), body]);
+}
+
+/** pkt-lines read as their bytes arrive. */
+export class PktReader {
+  private input: Buffer = Buffer.alloc(0);
+  private ended = false;
+  private wake: (() => void) | null = null;
+
+  add(chunk: Buffer): void {
+    this.input = this.input.length ? Buffer.concat([this.input, chunk]) : chunk;
+    this.poke();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.poke();
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /** The next pkt-line's payload, 'flush', or null at the end of the stream. */
+  async next(): Promise<Buffer | 'flush' | null> {
+    for (;;) {
+      if (this.input.length >= 4) {
+        const len = parseInt(this.input.toString('latin1', 0, 4), 16);
+        if (Number.isNaN(len) || (len > 0 && len < 4)) throw new Error(`bad pkt-line length ${JSON.stringify(this.input.toString('latin1', 0, 4))}`);
+        if (len === 0) {
+          this.input = this.input.subarray(4);
+          return 'flush';
+        }
+        if (this.input.length >= len) {
+          const line = this.input.subarray(4, len);
+          this.input = this.input.subarray(len);
+          return line;
+        }
+      }
+      if (this.ended) return null;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+/**
+ * Reads receive-pack's ref list (over HTTP after its `# service=` line);
+ * null when the stream ended first or the server cannot report a push's
+ * outcome (no report-status).
+ */
+export async function readAdvertisement(r: PktReader, http = false): Promise<Advertisement | null> {
+  if (http) {
+    const head = await r.next();
+    if (head === null || head === 'flush' || !head.toString('latin1').startsWith('# service=git-receive-pack')) return null;
+    if ((await r.next()) !== 'flush') return null;
+  }
+  const caps = new Set<string>();
+  const refs = new Map<string, string>();
+  let first = true;
+  for (;;) {
+    const line = await r.next();
+    if (line === null) return null;
+    if (line === 'flush') break;
+    let text = line.toString('utf8').replace(/\n$/, '');
+    if (first) {
+      first = false;
+      const nul = text.indexOf('\0');
+      if (nul < 0) return null;
+      for (const c of text.slice(nul + 1).trim().split(' ')) if (c) caps.add(c);
+      text = text.slice(0, nul);
+    }
+    const m = /^([0-9a-f]{40}) (\S+)$/.exec(text);
+    if (m && m[2] !== 'capabilities^{}') refs.set(m[2], m[1]);
+  }
+  return caps.has('report-status') ? { caps, refs, at: Date.now() } : null;
+}
+
+/**
+ * What to send for a push, given the server's ref list: the request (the
+ * updates, each with the value the ref must still have, in one atomic
+ * transaction when there are several, then the pack unless every update
+ * deletes), or at once the outcome (a lease the list shows stale; a
+ * capability the push needs that the server lacks).
+ */
+export function pushRequest(adv: Advertisement, updates: RefUpdate[], pack: Buffer, opts: { sideband?: boolean } = {}): { body: Buffer; updates: RefUpdate[]; sendsPack: boolean; sideband: boolean } | SessionOutcome {
+  if (Date.now() - adv.at < LEASE_LIST_MS) {
+    // Leases on refs this push leaves alone, judged on the list (see LEASE_LIST_MS).
+    const leases = updates.filter((u, i) => i > 0 && u.old === u.new);
+    const stale = leases.find((u) => (adv.refs.get(u.ref) ?? null) !== u.old);
+    if (stale) {
+      // As git push reports a lease that failed: that ref stale, the others not sent (atomic).
+      const lines = updates.map((u) => porcelain(u, u === stale ? '[rejected] (stale info)' : '[rejected] (atomic push failed)'));
+      return { kind: 'report', ok: false, porcelain: lines.join('\n'), stderr: '' };
+    }
+    updates = updates.filter((u) => !leases.includes(u));
+  }
+  const needs = [...(updates.length > 1 ? ['atomic'] : []), ...(updates.some((u) => u.new === null) ? ['delete-refs'] : [])];
+  if (!needs.every((c) => adv.caps.has(c))) return { kind: 'unsupported' };
+  const caps = ['report-status', ...needs];
+  // Over HTTP the server's stderr (a hook's words) reaches the client only on side-band 2.
+  const sideband = !!opts.sideband && adv.caps.has('side-band-64k');
+  if (sideband) caps.push('side-band-64k');
+  if (adv.caps.has('quiet')) caps.push('quiet');
+  if ([...adv.caps].some((c) => c.startsWith('object-format='))) caps.push('object-format=sha1');
+  caps.push('agent=git-orchestrator');
+  const lines = updates.map((u, i) => {
+    const text = `${u.old ?? ZERO} ${u.new ?? ZERO} ${u.ref}`;
+    return pkt(i === 0 ? Buffer.concat([Buffer.from(text), Buffer.from([0]), Buffer.from(' ' + caps.join(' '))]) : text);
+  });
+  const sendsPack = updates.some((u) => u.new !== null);
+  return { body: Buffer.concat([...lines, Buffer.from('0000'), ...(sendsPack ? [pack] : [])]), updates, sendsPack, sideband };
+}
+
+/**
+ * Splits a side-band stream: band 1 (the report) into `into`, bands 2 and 3
+ * (progress, a hook's words, a fatal error) to `say`.
+ */
+export async function demux(from: PktReader, into: PktReader, say: (text: string) => void): Promise<void> {
+  try {
+    for (;;) {
+      const p = await from.next();
+      if (p === null || p === 'flush') break;
+      if (p.length && p[0] === 1) into.add(p.subarray(1));
+      else if (p.length && (p[0] === 2 || p[0] === 3)) say(p.toString('utf8', 1));
+    }
+  } catch {
+    /* a broken stream: the report reader sees it end */
+  }
+  into.end();
+}
+
+/** Reads receive-pack's report: the unpack status and a verdict per ref. */
+export async function readReport(r: PktReader, sendsPack: boolean): Promise<{ unpack: string | null; verdicts: Map<string, string> }> {
+  let unpack: string | null = null;
+  const verdicts = new Map<string, string>();
+  try {
+    for (;;) {
+      const line = await r.next();
+      if (line === null) break;
+      if (line === 'flush') {
+        if (unpack !== null || !sendsPack) break;
+        continue;
+      }
+      const text = line.toString('utf8').replace(/\n$/, '');
+      if (text.startsWith('unpack ')) unpack = text.slice(7);
+      else {
+        const m = /^(ok|ng) (\S+)(?: (.*))?$/.exec(text);
+        if (m) verdicts.set(m[2], m[1] === 'ok' ? 'ok' : (m[3] ?? 'rejected'));
+      }
+    }
+  } catch {
+    verdicts.clear();
+  }
+  return { unpack, verdicts };
+}
+
+/** The outcome a report gives (`stderr`: the server's words, read to their end for a refusal). */
+export async function judgeReport(report: { unpack: string | null; verdicts: Map<string, string> }, updates: RefUpdate[], sendsPack: boolean, stderr: () => Promise<string>): Promise<SessionOutcome> {
+  const { unpack, verdicts } = report;
+  // An unpack error or missing objects: no ref was changed, and git push can do what this could not.
+  if ((unpack !== null && unpack !== 'ok') || [...verdicts.values()].some((v) => /missing necessary objects|unpacker error/.test(v))) return { kind: 'unsupported' };
+  if ((sendsPack && unpack === null) || updates.some((u) => !verdicts.has(u.ref))) return { kind: 'broken', stderr: await stderr() };
+  const ok = updates.every((u) => verdicts.get(u.ref) === 'ok');
+  const lines = updates.map((u) => {
+    const v = verdicts.get(u.ref)!;
+    return porcelain(u, v === 'ok' ? '[ok]' : `[remote rejected] (${v})`);
+  });
+  return { kind: 'report', ok, porcelain: lines.join('\n'), stderr: ok ? '' : await stderr() };
 }
 
 /** A version 2 pack of `objects`, each compressed on its own (git's own layout, without deltas). */
@@ -107,12 +291,11 @@ export function buildPack(objects: Array<{ type: ObjectType; content: Buffer }>)
   return Buffer.concat([body, crypto.createHash('sha1').update(body).digest()]);
 }
 
-export class PushSession {
+/** A session to receive-pack over ssh: the ssh command git itself runs for the remote. */
+export class PushSession implements ReceiveSession {
   private readonly child: ChildProcess;
-  private input: Buffer = Buffer.alloc(0);
+  private readonly reader = new PktReader();
   private stderrText = '';
-  private ended = false;
-  private wake: (() => void) | null = null;
   private used = false;
   /** Whether anything was written to the server (then closing is the server's to do). */
   private sent = false;
@@ -126,22 +309,16 @@ export class PushSession {
     // Loaded here: every command's start-up would pay for child_process.
     const { spawn } = require('node:child_process') as typeof import('node:child_process');
     this.child = spawn('sh', ['-c', `${command} "$@"`, command, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (c: Buffer) => {
-      this.input = this.input.length ? Buffer.concat([this.input, c]) : c;
-      this.poke();
-    });
+    this.child.stdout!.on('data', (c: Buffer) => this.reader.add(c));
     this.child.stderr!.on('data', (c: Buffer) => (this.stderrText += c.toString('utf8')));
-    const done = () => {
-      this.ended = true;
-      this.poke();
-    };
+    const done = () => this.reader.end();
     this.child.on('error', done);
     this.child.stdout!.on('end', done);
     this.child.on('close', done);
     this.closed = new Promise<void>((resolve) => this.child.on('close', () => resolve()));
     // A write to a connection that closed: the read that follows reports it.
     this.child.stdin!.on('error', () => undefined);
-    this.advertised = this.readAdvertisement().catch(() => null);
+    this.advertised = readAdvertisement(this.reader).catch(() => null);
     this.idle = setTimeout(() => this.close(), SESSION_IDLE_MS);
     this.idle.unref();
     // A session waiting for its push is no reason to keep a process alive (one pushing is).
@@ -155,66 +332,10 @@ export class PushSession {
     }
   }
 
-  private poke(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  /** The next pkt-line's payload, 'flush', or null at the end of the stream. */
-  private async readPkt(): Promise<Buffer | 'flush' | null> {
-    for (;;) {
-      if (this.input.length >= 4) {
-        const len = parseInt(this.input.toString('latin1', 0, 4), 16);
-        if (Number.isNaN(len) || (len > 0 && len < 4)) throw new Error(`bad pkt-line length ${JSON.stringify(this.input.toString('latin1', 0, 4))}`);
-        if (len === 0) {
-          this.input = this.input.subarray(4);
-          return 'flush';
-        }
-        if (this.input.length >= len) {
-          const line = this.input.subarray(4, len);
-          this.input = this.input.subarray(len);
-          return line;
-        }
-      }
-      if (this.ended) return null;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-
-  private async readAdvertisement(): Promise<Advertisement | null> {
-    const caps = new Set<string>();
-    const refs = new Map<string, string>();
-    let first = true;
-    for (;;) {
-      const line = await this.readPkt();
-      if (line === null) return null;
-      if (line === 'flush') break;
-      let text = line.toString('utf8').replace(/\n$/, '');
-      if (first) {
-        first = false;
-        const nul = text.indexOf('\0');
-        if (nul < 0) return null;
-        for (const c of text.slice(nul + 1).trim().split(' ')) if (c) caps.add(c);
-        text = text.slice(0, nul);
-      }
-      const m = /^([0-9a-f]{40}) (\S+)$/.exec(text);
-      if (m && m[2] !== 'capabilities^{}') refs.set(m[2], m[1]);
-    }
-    return caps.has('report-status') ? { caps, refs, at: Date.now() } : null;
-  }
-
-  /** Whether a push may still be sent on it. */
   usable(): boolean {
-    return !this.used && !this.ended && Date.now() - this.opened < SESSION_IDLE_MS;
+    return !this.used && !this.reader.isEnded && Date.now() - this.opened < SESSION_IDLE_MS;
   }
 
-  /**
-   * Sends the ref updates (each with the value the ref must still have:
-   * null, that it must not exist; a new value of null deletes it), in one
-   * atomic transaction when there are several, and the pack of their new
-   * objects (see SessionOutcome).
-   */
   async push(updates: RefUpdate[], pack: Buffer): Promise<SessionOutcome> {
     if (!this.usable()) return { kind: 'closed' };
     this.used = true;
@@ -229,70 +350,23 @@ export class PushSession {
 
   private async send(updates: RefUpdate[], pack: Buffer): Promise<SessionOutcome> {
     const adv = await this.advertised;
-    if (adv && Date.now() - adv.at < LEASE_LIST_MS) {
-      // Leases on refs this push leaves alone, judged on the list (see LEASE_LIST_MS).
-      const leases = updates.filter((u, i) => i > 0 && u.old === u.new);
-      const stale = leases.find((u) => (adv.refs.get(u.ref) ?? null) !== u.old);
-      if (stale) {
-        // As git push reports a lease that failed: that ref stale, the others not sent (atomic).
-        this.close();
-        const lines = updates.map((u) => porcelain(u, u === stale ? '[rejected] (stale info)' : '[rejected] (atomic push failed)'));
-        return { kind: 'report', ok: false, porcelain: lines.join('\n'), stderr: '' };
-      }
-      updates = updates.filter((u) => !leases.includes(u));
-    }
-    const needs = [...(updates.length > 1 ? ['atomic'] : []), ...(updates.some((u) => u.new === null) ? ['delete-refs'] : [])];
-    if (!adv || this.ended) {
+    if (!adv || this.reader.isEnded) {
       this.close();
       return { kind: 'closed' };
     }
-    if (!needs.every((c) => adv.caps.has(c))) {
+    const request = pushRequest(adv, updates, pack);
+    if ('kind' in request) {
       this.close();
-      return { kind: 'unsupported' };
+      return request;
     }
-    const caps = ['report-status', ...needs];
-    if (adv.caps.has('quiet')) caps.push('quiet');
-    if ([...adv.caps].some((c) => c.startsWith('object-format='))) caps.push('object-format=sha1');
-    caps.push('agent=git-orchestrator');
-    const lines = updates.map((u, i) => {
-      const text = `${u.old ?? ZERO} ${u.new ?? ZERO} ${u.ref}`;
-      return pkt(i === 0 ? Buffer.concat([Buffer.from(text), Buffer.from([0]), Buffer.from(' ' + caps.join(' '))]) : text);
-    });
-    // A pack follows unless every update deletes.
-    const sendsPack = updates.some((u) => u.new !== null);
     this.sent = true;
-    this.child.stdin!.end(Buffer.concat([...lines, Buffer.from('0000'), ...(sendsPack ? [pack] : [])]));
-    let unpack: string | null = null;
-    const verdicts = new Map<string, string>();
-    try {
-      for (;;) {
-        const line = await this.readPkt();
-        if (line === null) break;
-        if (line === 'flush') {
-          if (unpack !== null || !sendsPack) break;
-          continue;
-        }
-        const text = line.toString('utf8').replace(/\n$/, '');
-        if (text.startsWith('unpack ')) unpack = text.slice(7);
-        else {
-          const m = /^(ok|ng) (\S+)(?: (.*))?$/.exec(text);
-          if (m) verdicts.set(m[2], m[1] === 'ok' ? 'ok' : (m[3] ?? 'rejected'));
-        }
-      }
-    } catch {
-      verdicts.clear();
-    }
-    // An unpack error or missing objects: no ref was changed, and git push can do what this could not.
-    if ((unpack !== null && unpack !== 'ok') || [...verdicts.values()].some((v) => /missing necessary objects|unpacker error/.test(v))) return { kind: 'unsupported' };
-    if ((sendsPack && unpack === null) || updates.some((u) => !verdicts.has(u.ref))) return { kind: 'broken', stderr: this.stderrText };
-    const ok = updates.every((u) => verdicts.get(u.ref) === 'ok');
+    this.child.stdin!.end(request.body);
+    const report = await readReport(this.reader, request.sendsPack);
     // The server's own words (a hook's) come on stderr, which may still be on its way: read to its end (1 s at most).
-    if (!ok) await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1000).unref())]);
-    const report = updates.map((u) => {
-      const v = verdicts.get(u.ref)!;
-      return porcelain(u, v === 'ok' ? '[ok]' : `[remote rejected] (${v})`);
+    return judgeReport(report, request.updates, request.sendsPack, async () => {
+      await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1000).unref())]);
+      return this.stderrText;
     });
-    return { kind: 'report', ok, porcelain: report.join('\n'), stderr: this.stderrText };
   }
 
   /** Ends an unused session: receive-pack, given no command, exits having done nothing. */

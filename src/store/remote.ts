@@ -12,7 +12,9 @@ import type { RepoPaths } from './repo.js';
 import { controlDir, isSshUrl, sharingSshCommand } from './ssh.js';
 import type { ObjectStore } from './objects.js';
 import { readsLazily } from './state-cache.js';
-import { buildPack, objectsSince, PushSession, type RefUpdate } from './push-session.js';
+import { buildPack, objectsSince, PushSession, type ReceiveSession, type RefUpdate } from './push-session.js';
+import { HttpEndpoint, HttpPushSession, httpEnvironmentSet } from './http-push.js';
+import { sectionSet } from './git-config.js';
 
 
 /**
@@ -117,9 +119,11 @@ export class GitTransport implements Transport {
   private lib: typeof import('simple-git') | null = null;
   private envCache: NodeJS.ProcessEnv | null = null;
 
-  /** The session the next push uses (see PushSession); the ssh command and arguments git runs to push to this remote. */
-  private session: PushSession | null = null;
+  /** The session the next push uses (see PushSession, HttpPushSession); the ssh command and arguments git runs to push to this remote. */
+  private session: ReceiveSession | null = null;
   private sshCall: { command: string; args: string[] } | null | undefined;
+  /** Where pushes over HTTP go in process, and the connection they keep (null: git pushes). */
+  private http: HttpEndpoint | null | undefined;
   private sessionsOff = false;
 
   constructor(
@@ -127,8 +131,10 @@ export class GitTransport implements Transport {
     readonly name: string,
     readonly branch: string,
     readonly url: string = '',
-    /** The clone's objects: with them, pushes over ssh go through a session opened ahead (see PushSession). */
+    /** The clone's objects: with them, pushes over ssh and HTTP go through a session opened ahead (see PushSession). */
     private readonly objects: ObjectStore | null = null,
+    /** False when git pushes elsewhere than `url` (a pushurl, an insteadOf rule): then only git's own push is used. */
+    private readonly direct = true,
   ) {}
 
   /**
@@ -278,6 +284,11 @@ export class GitTransport implements Transport {
     this.session?.close();
     this.session = null;
     if (!this.objects || this.sessionsOff || process.env.ORCHESTRATOR_PUSH_SESSION === '0') return;
+    const http = this.httpEndpoint();
+    if (http) {
+      this.session = new HttpPushSession(http);
+      return;
+    }
     const call = this.learnSshCall();
     if (!call) return;
     this.session = new PushSession(call.command, call.args, this.env());
@@ -286,6 +297,50 @@ export class GitTransport implements Transport {
   close(): void {
     this.session?.close();
     this.session = null;
+    this.http?.close();
+    this.http = undefined;
+  }
+
+  /**
+   * Where an HTTP push goes in process: this remote's url, when git would
+   * push to it as it is and the plain way (see http-push.ts); else null.
+   */
+  private httpEndpoint(): HttpEndpoint | null {
+    if (this.http !== undefined) return this.http;
+    this.http = null;
+    if (!this.direct || !/^https?:\/\//i.test(this.url)) return null;
+    if (httpEnvironmentSet(process.env, /^https:/i.test(this.url)) || sectionSet(this.repo.commondir, 'http', this.repo.gitdir)) return null;
+    try {
+      return (this.http = HttpEndpoint.of(this.url, (u) => this.fillCredentials(u)));
+    } catch {
+      // A CA file that cannot be read: git says so when it pushes.
+      return null;
+    }
+  }
+
+  /** What git's credential helpers give for `url` (`git credential fill`, never prompting); null when none. */
+  private fillCredentials(url: URL): Promise<{ username: string; password: string } | null> {
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
+    return new Promise((resolve) => {
+      const child = spawn('git', ['-c', 'core.askPass=', 'credential', 'fill'], {
+        cwd: this.repo.workdir ?? this.repo.gitdir,
+        env: { ...this.env(), GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' },
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+      child.on('error', () => resolve(null));
+      child.on('close', (code) => {
+        const field = (k: string) => out.split('\n').find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1);
+        const username = field('username');
+        const password = field('password');
+        resolve(code === 0 && username !== undefined && password !== undefined ? { username, password } : null);
+      });
+      child.stdin.on('error', () => undefined);
+      const lines = [`protocol=${url.protocol.slice(0, -1)}`, `host=${url.host}`, `path=${decodeURIComponent(url.pathname.replace(/^\//, ''))}`];
+      if (url.username) lines.push(`username=${decodeURIComponent(url.username)}`);
+      child.stdin.end(lines.join('\n') + '\n\n');
+    });
   }
 
   /** The push through a session; null when there is none or it could not be used (then git pushes). */
