@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openOrchestrator } from '../src/api.js';
 import { startSshServer, withControlMaster, type SshServer } from '../test/helpers/ssh-server.js';
+import { startHttpServer, type HttpServer } from '../test/helpers/http-server.js';
 import { ms, stats, table, tempDir } from './util.js';
 
 const CLAIMER = path.resolve(__dirname, '..', 'test', 'helpers', 'claimer.cjs');
@@ -126,7 +127,7 @@ async function claimers(repos: string[], env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** Does the remote agree with what the claimers were told (one claim event per acknowledged claim, owners), and does it verify? */
-async function agrees(server: SshServer, name: string, probe: string, claims: Claim[]): Promise<boolean> {
+async function agrees(server: SshServer | HttpServer, name: string, probe: string, claims: Claim[]): Promise<boolean> {
   const bare = server.repoPath(name);
   const state = JSON.parse(await git(bare, 'show', 'orchestrator:state.json'));
   const events = (await git(bare, 'show', 'orchestrator:events.jsonl')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -152,13 +153,13 @@ function summarize(label: string, claims: Claim[], seconds: number, errors: stri
   };
 }
 
-async function clonesRun(server: SshServer, clones: number, tasks: number): Promise<Run> {
+async function clonesRun(server: SshServer | HttpServer, clones: number, tasks: number, env: NodeJS.ProcessEnv = process.env, suffix = ''): Promise<Run> {
   const name = `clones-${clones}-${Date.now().toString(36)}`;
   await server.createRepo(name);
   const repos = await Promise.all(Array.from({ length: clones }, (_, i) => server.clone(name, path.join(tempDir('orc-bench-remote-'), `c${i}`))));
   await seed(repos[0], tasks);
-  const r = await claimers(repos);
-  return summarize(`${clones} clone${clones > 1 ? 's' : ''}`, r.claims, r.seconds, r.errors, await agrees(server, name, repos[0], r.claims));
+  const r = await claimers(repos, env);
+  return summarize(`${clones} clone${clones > 1 ? 's' : ''}${suffix}`, r.claims, r.seconds, r.errors, await agrees(server, name, repos[0], r.claims));
 }
 
 async function sharedRun(server: SshServer, processes: number, tasks: number): Promise<Run> {
@@ -332,6 +333,56 @@ export async function remoteSection(quick: boolean, results: Record<string, unkn
           `with ORCHESTRATOR_PUSH_SESSION=0, ${viaGit.pushesPerClaim.toFixed(1)} git push, which starts ${viaGit.perPush.toFixed(1)} processes, and a fetch ${viaGit.perFetch.toFixed(1)} (git's trace2, ssh included)\n` +
           table(rows),
       );
+    } finally {
+      await server.close();
+    }
+  }
+  return out.join('\n\n');
+}
+
+/** Plain git over HTTP: one push of one small commit, `rounds` times (the first not counted); every sample. */
+async function httpFloor(server: HttpServer, rounds: number): Promise<number[]> {
+  const name = `floor-${Date.now().toString(36)}`;
+  await server.createRepo(name);
+  const a = await server.clone(name, path.join(tempDir('orc-bench-floor-'), 'a'));
+  const push: number[] = [];
+  for (let i = 0; i <= rounds; i++) {
+    fs.writeFileSync(path.join(a, 'f'), `${i} ${Math.random()}\n`);
+    await git(a, 'add', 'f');
+    await git(a, 'commit', '-q', '-m', `round ${i}`);
+    const t = performance.now();
+    await run('git', ['push', '-q', 'origin', 'HEAD:refs/heads/floor'], { cwd: a, env: { ...process.env, ...server.env } });
+    if (i > 0) push.push(performance.now() - t);
+  }
+  return push;
+}
+
+/**
+ * Over smart HTTP (nginx, basic auth, git http-backend): pushes in process
+ * (see http-push.ts) against git push, with one clone, and 8 clones racing.
+ * Informational: the issue's targets are set over ssh.
+ */
+export async function httpSection(quick: boolean, results: Record<string, unknown>): Promise<string> {
+  const out: string[] = [];
+  for (const delay of [0, 25]) {
+    const server = await startHttpServer({ delayMs: delay, proxy: true });
+    try {
+      const rounds = quick ? 5 : 10;
+      const before = await httpFloor(server, rounds);
+      const env = { ...process.env, ...server.env };
+      const n = quick ? 1 : 2;
+      const runs: Run[] = [];
+      runs.push(await clonesRun(server, 1, 12 * n, env, ', in process'));
+      runs.push(await clonesRun(server, 1, 12 * n, { ...env, ORCHESTRATOR_PUSH_SESSION: '0' }, ', git push'));
+      runs.push(await clonesRun(server, 8, 24 * n, env, ', in process'));
+      const after = await httpFloor(server, rounds);
+      const push = stats([...before, ...after]).median;
+      results[`http_${delay}ms`] = { floor: { push }, runs: runs.map(({ claims: _c, ...r }) => r) };
+      const rows = [['run', 'claims', 'claims/s', 'x 1/push', 'claim median ms', 'worst attempts', 'double claims', 'errors', 'remote agrees, verify']];
+      for (const r of runs) {
+        rows.push([r.label, String(r.claims.length), r.rate.toFixed(2), ((r.rate * push) / 1000).toFixed(2), ms(stats(r.claims.map((c) => c.ms)).median), String(r.worst), String(r.doubles), String(r.errors.length), r.agrees ? 'yes' : 'NO']);
+      }
+      out.push(`Remote: smart HTTP (nginx, basic auth, git http-backend) on 127.0.0.1, ${delay} ms added each way; informational\nfloor: plain git push ${ms(push)} ms (before the runs ${ms(stats(before).median)}, after them ${ms(stats(after).median)})\n` + table(rows));
     } finally {
       await server.close();
     }

@@ -10,7 +10,7 @@ import { contention, type ContentionResult } from './contention.js';
 import { seedTasks } from './seed.js';
 import { serverSection } from './server.js';
 import { integritySection } from './integrity.js';
-import { remoteSection } from './remote.js';
+import { httpSection, remoteSection } from './remote.js';
 import { originalSection } from './original.js';
 import { BIN, cleanupAll, initRepo, ms, stats, table, tempDir, timeCommand, timeMutations } from './util.js';
 
@@ -119,6 +119,7 @@ const SECTIONS: Section[] = [
   { name: 'server', run: () => serverSection(quick, results) },
   { name: 'integrity', run: () => integritySection(quick, results) },
   { name: 'remote', run: () => remoteSection(quick, results) },
+  { name: 'http', run: () => httpSection(quick, results) },
   { name: 'original', run: () => originalSection({ quick, original }, results) },
 ];
 
