@@ -138,6 +138,11 @@ function feed(res: IncomingMessage, into: PktReader): Promise<void> {
   });
 }
 
+/** A response's media type, without parameters. */
+function mediaType(res: IncomingMessage): string {
+  return (res.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
 /**
  * A failure that may pass (the network, a server restarting): this session
  * is lost, the next may work. Others (a certificate, a protocol error) will
@@ -169,6 +174,8 @@ export class HttpPushSession implements ReceiveSession {
   private async advertise(): Promise<Advertisement | 'unsupported' | null> {
     for (let round = 0; ; round++) {
       const req = this.endpoint.request('GET', '/info/refs?service=git-receive-pack', { Accept: '*/*' });
+      // A list that does not come within a session's life: this session is lost (the next may do better).
+      req.setTimeout(SESSION_IDLE_MS, () => req.destroy(Object.assign(new Error('no ref list from the server'), { code: 'ETIMEDOUT' })));
       this.listing = req;
       req.on('socket', (s) => {
         this.socket = s;
@@ -181,7 +188,7 @@ export class HttpPushSession implements ReceiveSession {
         res.resume();
         continue;
       }
-      if (res.statusCode !== 200 || res.headers['content-type'] !== 'application/x-git-receive-pack-advertisement') {
+      if (res.statusCode !== 200 || mediaType(res) !== 'application/x-git-receive-pack-advertisement') {
         res.resume();
         // A server error may pass; anything else (a redirect, no access, a dumb server) is git's to handle.
         return (res.statusCode ?? 0) >= 500 ? null : 'unsupported';
@@ -215,7 +222,7 @@ export class HttpPushSession implements ReceiveSession {
     if ('err' in r && r.reused && r.err.code === 'ECONNRESET') r = await this.post(headers, request.body);
     if ('err' in r) return { kind: 'broken', stderr: r.err.message };
     const { res } = r;
-    if (res.statusCode !== 200 || res.headers['content-type'] !== 'application/x-git-receive-pack-result') {
+    if (res.statusCode !== 200 || mediaType(res) !== 'application/x-git-receive-pack-result') {
       res.resume();
       // Refused before receive-pack ran (credentials, access, size): git push says why; a server error may have run it.
       return (res.statusCode ?? 0) >= 500 ? { kind: 'broken', stderr: `HTTP ${res.statusCode}` } : { kind: 'unsupported' };
