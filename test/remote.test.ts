@@ -72,6 +72,35 @@ async function gitPushes(repo: string, env: Record<string, string>, writes: numb
   return fs.readFileSync(trace, 'utf8').split('\n').filter((l) => /"event":"cmd_name","[^}]*"name":"push"/.test(l)).length;
 }
 
+/**
+ * A writer in `a` whose push session is open loses a race to `b`: the server refuses the stale update,
+ * and the writer fetches and lands its operation on the new tip, once. Then a pre-receive hook (put in
+ * place by `installHook`) refuses: the writer hears the hook's own words, and the branch stays.
+ */
+async function raceAndRefusal(a: string, b: string, bare: string, installHook: (script: string) => Promise<void>): Promise<void> {
+  const orc = openOrchestrator({ repo: a, agent: 'a' });
+  try {
+    await orc.addTask('w', { title: 'before' });
+    expect((await cliAsync(['t', 'add', 'w', 'from b'], { cwd: b })).code).toBe(0);
+    const after = await orc.addTask('w', { title: 'after' });
+    expect(orc.lastAttempts).toBe(2);
+    const titles = JSON.parse(await git(bare, 'show', 'orchestrator:state.json')).workstreams.w.tasks.map((t: { title: string }) => t.title);
+    expect(titles.slice(-3)).toEqual(['before', 'from b', 'after']);
+    expect(titles.filter((t: string) => t === 'after')).toHaveLength(1);
+    expect(after.title).toBe('after');
+
+    await installHook('#!/bin/sh\necho "the board is frozen for the release" >&2\nexit 1\n');
+    const tip = await git(bare, 'rev-parse', 'orchestrator');
+    const refused = await orc.addTask('w', { title: 'frozen' }).then(() => null, (err: unknown) => err as { code: string; message: string });
+    expect(refused?.code).toBe('REMOTE');
+    expect(refused?.message).toContain('the board is frozen for the release');
+    expect(refused?.message).toContain('pre-receive hook declined');
+    expect(await git(bare, 'rev-parse', 'orchestrator')).toBe(tip);
+  } finally {
+    orc.close();
+  }
+}
+
 describe.skipIf(ssh.skip)('over ssh to gitolite', () => {
   let server: SshServer;
   beforeAll(async () => {
@@ -145,27 +174,7 @@ describe.skipIf(ssh.skip)('over ssh to gitolite', () => {
     expect((await git(bare, 'show', 'orchestrator:events.jsonl')).trim().split('\n')).toHaveLength(1 + 8);
     expect(await git(bare, 'fsck', '--strict')).toBe('');
 
-    // The remote moves under a writer whose connection is open: the server refuses the stale update, and
-    // the writer fetches and lands its operation on the new tip.
-    const orc = openOrchestrator({ repo: a, agent: 'a' });
-    await orc.addTask('w', { title: 'before' });
-    expect((await cliAsync(['t', 'add', 'w', 'from b'], { cwd: b })).code).toBe(0);
-    const after = await orc.addTask('w', { title: 'after' });
-    expect(orc.lastAttempts).toBe(2);
-    const titles = JSON.parse(await git(bare, 'show', 'orchestrator:state.json')).workstreams.w.tasks.map((t: { title: string }) => t.title);
-    expect(titles.slice(-3)).toEqual(['before', 'from b', 'after']);
-    expect(titles.filter((t: string) => t === 'after')).toHaveLength(1);
-    expect(after.title).toBe('after');
-
-    // A hook that refuses: the writer hears the hook's own words, and the branch stays.
-    await server.addRepoHook('session', 'pre-receive', 'freeze', '#!/bin/sh\necho "the board is frozen for the release" >&2\nexit 1\n');
-    const tip = await git(bare, 'rev-parse', 'orchestrator');
-    const refused = await orc.addTask('w', { title: 'frozen' }).then(() => null, (err: unknown) => err as { code: string; message: string });
-    expect(refused?.code).toBe('REMOTE');
-    expect(refused?.message).toContain('the board is frozen for the release');
-    expect(refused?.message).toContain('pre-receive hook declined');
-    expect(await git(bare, 'rev-parse', 'orchestrator')).toBe(tip);
-    orc.close();
+    await raceAndRefusal(a, b, bare, (script) => server.addRepoHook('session', 'pre-receive', 'freeze', script));
   });
 
   it('guards a gitolite repository with the installed hook: chains of many agents pass, a forged push is refused', async () => {
@@ -345,28 +354,8 @@ describe.skipIf(http.skip)('over smart HTTP', () => {
     expect((await git(bare, 'show', 'orchestrator:events.jsonl')).trim().split('\n')).toHaveLength(1 + 3 + 3 + 2 + 1 + 2);
     expect(await git(bare, 'fsck', '--strict')).toBe('');
 
-    // The remote moves under a writer whose ref list is fresh: the server refuses the stale update, and
-    // the writer fetches and lands its operation on the new tip.
-    const orc = openOrchestrator({ repo: a, agent: 'a' });
-    await orc.addTask('w', { title: 'before' });
-    expect((await cliAsync(['t', 'add', 'w', 'from b'], { cwd: b })).code).toBe(0);
-    const after = await orc.addTask('w', { title: 'after' });
-    expect(orc.lastAttempts).toBe(2);
-    const titles = JSON.parse(await git(bare, 'show', 'orchestrator:state.json')).workstreams.w.tasks.map((t: { title: string }) => t.title);
-    expect(titles.slice(-3)).toEqual(['before', 'from b', 'after']);
-    expect(after.title).toBe('after');
-
-    // A hook that refuses: its words come back (over HTTP only on the side band), and the branch stays.
-    const hook = path.join(bare, 'hooks', 'pre-receive');
-    fs.writeFileSync(hook, '#!/bin/sh\necho "the board is frozen for the release" >&2\nexit 1\n', { mode: 0o755 });
-    const tip = await git(bare, 'rev-parse', 'orchestrator');
-    const refused = await orc.addTask('w', { title: 'frozen' }).then(() => null, (err: unknown) => err as { code: string; message: string });
-    expect(refused?.code).toBe('REMOTE');
-    expect(refused?.message).toContain('the board is frozen for the release');
-    expect(refused?.message).toContain('pre-receive hook declined');
-    expect(await git(bare, 'rev-parse', 'orchestrator')).toBe(tip);
-    fs.rmSync(hook);
-    orc.close();
+    // (Over HTTP the hook's words reach the client only on the side band.)
+    await raceAndRefusal(a, b, bare, async (script) => fs.writeFileSync(path.join(bare, 'hooks', 'pre-receive'), script, { mode: 0o755 }));
   });
 
   it('a writer that keeps winning without fetching still carries a request it had not seen', async () => {
