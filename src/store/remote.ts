@@ -324,7 +324,7 @@ export class GitTransport implements Transport {
     return new Promise((resolve) => {
       const child = spawn('git', ['-c', 'core.askPass=', 'credential', 'fill'], {
         cwd: this.repo.workdir ?? this.repo.gitdir,
-        env: { ...this.env(), GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' },
+        env: { ...this.env(), GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', GIT_ASKPASS: '', SSH_ASKPASS: '' },
         stdio: ['pipe', 'pipe', 'ignore'],
       });
       let out = '';
