@@ -149,7 +149,8 @@ function mediaType(res: IncomingMessage): string {
  * not pass: git pushes from now on.
  */
 function passing(err: Error & { code?: string }): boolean {
-  return /^E[A-Z]+$/.test(err.code ?? '') && !/^(ERR_|CERT_)/.test(err.code ?? '');
+  // EPROTO: TLS could not be agreed on (a server that does not speak it on that port, no common version).
+  return /^E[A-Z]+$/.test(err.code ?? '') && err.code !== 'EPROTO';
 }
 
 /** A session to receive-pack over smart HTTP (see the header). */
@@ -197,7 +198,8 @@ export class HttpPushSession implements ReceiveSession {
       const body = feed(res, reader);
       const adv = await readAdvertisement(reader, true).catch(() => null);
       await body;
-      return adv ?? 'unsupported';
+      // A list cut short (the connection broke) may pass; one the server sent whole but we cannot use will not.
+      return adv ?? (res.complete ? 'unsupported' : null);
     }
   }
 
@@ -219,7 +221,9 @@ export class HttpPushSession implements ReceiveSession {
     const headers = { 'Content-Type': 'application/x-git-receive-pack-request', Accept: 'application/x-git-receive-pack-result', 'Content-Length': String(request.body.length) };
     let r = await this.post(headers, request.body);
     // A kept connection the server had closed as the request went out: it read nothing; once more on a new one.
-    if ('err' in r && r.reused && r.err.code === 'ECONNRESET') r = await this.post(headers, request.body);
+    // (A reset does not prove that it read nothing: a refusal of the second is judged below.)
+    const again = 'err' in r && r.reused && r.err.code === 'ECONNRESET';
+    if (again) r = await this.post(headers, request.body);
     if ('err' in r) return { kind: 'broken', stderr: r.err.message };
     const { res } = r;
     if (res.statusCode !== 200 || mediaType(res) !== 'application/x-git-receive-pack-result') {
@@ -236,10 +240,28 @@ export class HttpPushSession implements ReceiveSession {
       void demux(outer, reader, (text) => (said += text));
     }
     const report = await readReport(reader, request.sendsPack);
-    return judgeReport(report, request.updates, request.sendsPack, async () => {
+    const outcome = await judgeReport(report, request.updates, request.sendsPack, async () => {
       await body;
       return said;
     });
+    // The first request may have reached the server before its connection broke (a proxy or a server
+    // that died after receive-pack ran): a refusal of the second then only says that the refs moved,
+    // maybe by the first. Taken for a race, it would be planned and pushed again: the refs decide.
+    if (again && outcome.kind === 'report' && !outcome.ok) return this.landedBefore(request.updates, outcome.stderr);
+    return outcome;
+  }
+
+  /**
+   * After a retried push was refused: ok when the server's refs hold every
+   * update (the first request landed: the branch is at our own commit);
+   * else broken, as the first request's connection was (it may still land).
+   */
+  private async landedBefore(updates: RefUpdate[], stderr: string): Promise<SessionOutcome> {
+    const adv = await this.advertise().catch(() => null);
+    if (adv && adv !== 'unsupported' && updates.every((u) => (adv.refs.get(u.ref) ?? null) === u.new)) {
+      return judgeReport({ unpack: 'ok', verdicts: new Map(updates.map((u) => [u.ref, 'ok'])) }, updates, true, async () => '');
+    }
+    return { kind: 'broken', stderr: stderr || 'the connection closed before the server reported, and the push sent again was refused' };
   }
 
   private post(headers: Record<string, string>, body: Buffer) {

@@ -41,8 +41,11 @@ const NEEDS: Record<ServerKind, Array<{ bin: string; pkg: string }>> = {
   ],
 };
 
+/** Programs only some configurations need (the http server over TLS: openssl, for its certificates). */
+const ALSO: Array<{ bin: string; pkg: string }> = [{ bin: 'openssl', pkg: 'openssl' }];
+
 function unavailableMessage(server: ServerKind, missing: string[]): string {
-  const pkgs = [...new Set(NEEDS[server].filter((n) => missing.includes(n.bin)).map((n) => n.pkg))];
+  const pkgs = [...new Set([...NEEDS[server], ...ALSO].filter((n) => missing.includes(n.bin)).map((n) => n.pkg))];
   return `cannot start the ${server} git server: ${missing.join(', ')} not found (looked in PATH, /usr/sbin, /sbin and git --exec-path); install them with "apt-get install ${pkgs.join(' ')}" (as .ci/run does)`;
 }
 
@@ -104,9 +107,9 @@ export interface Availability {
   skip: boolean;
 }
 
-/** Whether the ssh or http server can start here (see `skip` for tests). */
-export function serversAvailable(server: ServerKind): Availability {
-  const missing = NEEDS[server].map((n) => n.bin).filter((bin) => !findBinary(bin));
+/** Whether the ssh or http server can start here, with the programs `also` (see ALSO) too (see `skip` for tests). */
+export function serversAvailable(server: ServerKind, also: string[] = []): Availability {
+  const missing = [...NEEDS[server].map((n) => n.bin), ...also].filter((bin) => !findBinary(bin));
   const reason = missing.length ? unavailableMessage(server, missing) : null;
   return { available: !reason, missing, reason, skip: !!reason && !process.env.CI };
 }

@@ -1,12 +1,17 @@
 /**
- * A real smart-HTTP git server for a test, as an https remote behaves (minus
- * TLS): nginx on a free 127.0.0.1 port with basic auth in front of
+ * A real smart-HTTP git server for a test, as an https remote behaves (with
+ * `tls`, over TLS too): nginx on a free 127.0.0.1 port with basic auth in front of
  * `git http-backend`, run through fcgiwrap on a unix socket of the run. Push
  * is enabled (http-backend allows receive-pack once nginx has authenticated
  * the user: REMOTE_USER). No system service files: nginx gets its own
  * prefix, pid file, error log and temp directories in a temp directory and
  * runs in the foreground; as root its workers run as root too, so they can
  * reach fcgiwrap's socket.
+ *
+ * With `tls`, openssl makes a throwaway CA and a certificate for 127.0.0.1
+ * (an IP address in its subjectAltName) in the temp directory, nginx speaks
+ * TLS on its port, `url()` is https and `env` has GIT_SSL_CAINFO, so that
+ * git (and an in-process push, which takes the same variable) trusts it.
  *
  * Hooks: a hook written into `repoPath(name)/hooks/` runs on push, with
  * cwd = the bare repository, HOME = the server's temp directory, the test
@@ -29,6 +34,15 @@ export interface HttpServerOptions {
   proxy?: boolean;
   /** fcgiwrap processes, i.e. git requests served at once (default 16). */
   workers?: number;
+  /** Serve https with a certificate of a CA made for the run (see the header); needs openssl. */
+  tls?: boolean;
+}
+
+/** The files of a TLS server: its CA's certificate (what clients trust), its own certificate and key. */
+export interface TlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 export interface HttpServer {
@@ -41,10 +55,12 @@ export interface HttpServer {
   readonly username: string;
   /** Made for the run. */
   readonly password: string;
-  /** Environment for git clients: never prompt for a password. */
+  /** Environment for git clients: never prompt for a password; with TLS, trust the run's CA. */
   readonly env: Record<string, string>;
+  /** With `tls`: the CA, certificate and key files (a proxy in front may serve the same certificate). */
+  readonly tls: TlsFiles | null;
   /**
-   * `http://test:<password>@127.0.0.1:<port>/<repo>.git`, through the proxy
+   * `http://test:<password>@127.0.0.1:<port>/<repo>.git` (https with `tls`), through the proxy
    * when there is one; `{ auth: false }` leaves the credentials out.
    */
   url(repo: string, opts?: { auth?: boolean }): string;
@@ -89,6 +105,7 @@ export async function startHttpServer(opts: HttpServerOptions = {}): Promise<Htt
   const fcgiwrap = requireBinary('http', 'fcgiwrap');
   const backend = requireBinary('http', 'git-http-backend');
   const git = requireBinary('http', 'git');
+  const openssl = opts.tls ? requireBinary('http', 'openssl') : null;
 
   const root = serverDir('orc-httpd-');
   const env = serverEnv(root);
@@ -111,6 +128,7 @@ export async function startHttpServer(opts: HttpServerOptions = {}): Promise<Htt
     const password = crypto.randomBytes(12).toString('hex');
     const htpasswd = path.join(root, 'htpasswd');
     fs.writeFileSync(htpasswd, htpasswdLine(HTTP_TEST_USER, password));
+    const tls = openssl ? await makeCertificates(openssl, root, env) : null;
 
     // fcgiwrap hands a CGI only the FastCGI parameters nginx sends (below), not its own environment.
     const socket = path.join(root, 'fcgiwrap.sock');
@@ -166,8 +184,8 @@ http {
     # A push is one request body of any size.
     client_max_body_size 0;
     server {
-        listen 127.0.0.1:${port};
-        server_name localhost;
+        listen 127.0.0.1:${port}${tls ? ' ssl' : ''};
+        server_name localhost;${tls ? `\n        ssl_certificate ${q(tls.cert)};\n        ssl_certificate_key ${q(tls.key)};` : ''}
         location / {
             auth_basic "git";
             auth_basic_user_file ${q(htpasswd)};
@@ -203,10 +221,11 @@ ${params.map(([k, v]) => `            fastcgi_param ${k} ${v.startsWith('$') ? v
       root,
       username: HTTP_TEST_USER,
       password,
-      env: { GIT_TERMINAL_PROMPT: '0' },
+      env: { GIT_TERMINAL_PROMPT: '0', ...(tls ? { GIT_SSL_CAINFO: tls.ca } : {}) },
+      tls,
       url(repo, o = {}) {
         const auth = o.auth === false ? '' : `${HTTP_TEST_USER}:${password}@`;
-        return `http://${auth}127.0.0.1:${proxy ? proxy.port : port}/${checkName(repo)}.git`;
+        return `${tls ? 'https' : 'http'}://${auth}127.0.0.1:${proxy ? proxy.port : port}/${checkName(repo)}.git`;
       },
       async createRepo(name) {
         const dir = repoPath(name);
@@ -227,7 +246,23 @@ ${params.map(([k, v]) => `            fastcgi_param ${k} ${v.startsWith('$') ? v
   }
 }
 
-/** Whether nginx + fcgiwrap + git http-backend can run here (see Availability.skip for tests). */
-export function httpServerAvailable(): Availability {
-  return serversAvailable('http');
+/**
+ * A CA made for the run and a certificate it signed for 127.0.0.1 (as an IP
+ * address: clients check the address against the subjectAltName), in `dir`.
+ * EC keys: made at once.
+ */
+async function makeCertificates(openssl: string, dir: string, env: NodeJS.ProcessEnv): Promise<TlsFiles> {
+  const file = (name: string) => path.join(dir, name);
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await run(openssl, ['req', '-x509', ...key, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '7', '-subj', '/CN=orchestrator test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { env, cwd: dir });
+  await run(openssl, ['req', ...key, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=127.0.0.1'], { env, cwd: dir });
+  fs.writeFileSync(file('server.ext'), 'subjectAltName = IP:127.0.0.1\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\n');
+  const serial = `0x${crypto.randomBytes(8).toString('hex')}`;
+  await run(openssl, ['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-set_serial', serial, '-days', '7', '-extfile', file('server.ext'), '-out', file('server.pem')], { env, cwd: dir });
+  return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
+}
+
+/** Whether nginx + fcgiwrap + git http-backend (and with `tls`, openssl) can run here (see Availability.skip for tests). */
+export function httpServerAvailable(opts: { tls?: boolean } = {}): Availability {
+  return serversAvailable('http', opts.tls ? ['openssl'] : []);
 }
