@@ -202,6 +202,29 @@ describe.skipIf(http.skip)('in-process pushes over smart HTTP, through faults', 
     await verified(dir, bare);
   });
 
+  it('commits made offline travel in the push of the next write, in process: the branch expected where it was last seen', async () => {
+    const { dir, bare } = await board();
+    const url = await git(dir, 'remote', 'get-url', 'origin');
+    // The server out of reach (nothing listens there): the operation is kept in the clone.
+    await git(dir, 'remote', 'set-url', 'origin', 'http://127.0.0.1:9/gone.git');
+    const offline = await cliAsync(['--allow-offline', 't', 'add', 'w', 'offline'], { cwd: dir });
+    expect(offline.code, offline.stderr).toBe(0);
+    await git(dir, 'remote', 'set-url', 'origin', url);
+    proxy.reset();
+    const orc = openOrchestrator({ repo: dir, agent: 'a' });
+    try {
+      expect((await orc.addTask('w', { title: 'online' })).title).toBe('online');
+      // One push, in process, carrying both commits; and the next still goes in process.
+      await orc.addTask('w', { title: 'later' });
+    } finally {
+      orc.close();
+    }
+    expect(proxy.count({ kind: 'receive-pack', ...byGit })).toBe(0);
+    expect(proxy.count({ kind: 'receive-pack', ...bySession })).toBe(2);
+    expect(await created(bare)).toEqual(['offline', 'online', 'later']);
+    await verified(dir, bare);
+  });
+
   it('a push the server applied whose answer was cut: REMOTE (or offline), and after the next write or sync it is there once', async () => {
     const { dir, bare } = await board();
     // The report cut mid-line: the server took the push, the writer cannot know.

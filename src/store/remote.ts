@@ -12,6 +12,7 @@ import type { RepoPaths } from './repo.js';
 import { controlDir, isSshUrl, sharingSshCommand } from './ssh.js';
 import type { ObjectStore } from './objects.js';
 import { readsLazily } from './state-cache.js';
+import { readRef } from './refs.js';
 import { buildPack, objectsSince, PushSession, type ReceiveSession, type RefUpdate } from './push-session.js';
 import { HttpEndpoint, HttpPushSession, httpEnvironmentSet } from './http-push.js';
 import { sectionSet } from './git-config.js';
@@ -265,13 +266,35 @@ export class GitTransport implements Transport {
    */
   async push(commit: string, base: string | null = null, extra: RefChange[] = []): Promise<PushOutcome> {
     // Leases go to the server as the values the refs must have (git push checks them against what the server listed).
-    const bySession = extra.every((c) => c.expect !== undefined) ? await this.pushBySession([{ ref: `refs/heads/${this.branch}`, old: base, new: commit }, ...extra.map((c) => ({ ref: c.ref, old: c.expect!, new: c.to }))], commit, base) : null;
+    const old = await this.serverBase(base);
+    const bySession = extra.every((c) => c.expect !== undefined) ? await this.pushBySession([{ ref: `refs/heads/${this.branch}`, old, new: commit }, ...extra.map((c) => ({ ref: c.ref, old: c.expect!, new: c.to }))], commit, old) : null;
     if (bySession) return bySession;
     const args = [...QUIET_CONFIG, 'push', '--porcelain', '--no-verify', '--no-follow-tags'];
     if (extra.length) args.push('--atomic');
     for (const c of extra) if (c.expect !== undefined) args.push(`--force-with-lease=${c.ref}:${c.expect ?? ''}`);
     args.push(this.name, `${commit}:refs/heads/${this.branch}`, ...extra.map((c) => `${c.to ?? ''}:${c.ref}`));
     return this.pushOutcome(await this.raw(args), `refs/heads/${this.branch}`);
+  }
+
+  /**
+   * The value a session's push expects the branch to have on the server:
+   * `base`, or where the branch was last seen there when that is an
+   * ancestor of `base`, or none when it was never seen there (commits made
+   * offline since then travel in the same pack, as git push, fast-forward
+   * only, would send them).
+   */
+  private async serverBase(base: string | null): Promise<string | null> {
+    if (base === null || !this.objects) return base;
+    const seen = readRef(this.repo, this.trackingRef);
+    // Never seen there (a branch made before the remote, or not fetched yet): it must not exist yet.
+    if (seen === null) return null;
+    if (seen === base) return base;
+    let c: string | undefined = base;
+    for (let i = 0; c && i < 256; i++) {
+      if (c === seen) return seen;
+      c = (await this.objects.readCommit(c).catch(() => null))?.parents[0];
+    }
+    return base;
   }
 
   /**
