@@ -222,7 +222,7 @@ export class HttpPushSession implements ReceiveSession {
     let r = await this.post(headers, request.body);
     // A kept connection the server had closed as the request went out: it read nothing; once more on a new one.
     // (A reset does not prove that it read nothing: a refusal of the second is judged below.)
-    const again = 'err' in r && r.reused && r.err.code === 'ECONNRESET';
+    const again = 'err' in r && r.reused && (r.err.code === 'ECONNRESET' || r.err.code === 'EPIPE');
     if (again) r = await this.post(headers, request.body);
     if ('err' in r) return { kind: 'broken', stderr: r.err.message };
     const { res } = r;
