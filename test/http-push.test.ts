@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openOrchestrator } from '../src/api.js';
 import { cliAsync } from './helpers/cli.js';
 import { cloneInto } from './helpers/daemon.js';
@@ -114,14 +114,25 @@ describe.skipIf(http.skip)('in-process pushes over smart HTTP, through faults', 
         expect(proxy.count({ kind: 'refs-receive', ...bySession, fault: 'status' })).toBe(1);
         expect(proxy.count({ kind: 'receive-pack', ...bySession })).toBe(0);
         expect(proxy.count({ kind: 'receive-pack', ...byGit })).toBe(1);
-        // The server does not take such pushes: this process does not ask it again.
+        // The server does not take such pushes: this process does not ask it again for a while.
         await orc.addTask('w', { title: 'two' });
         expect(proxy.count({ kind: 'refs-receive', ...bySession })).toBe(1);
+        expect(proxy.count({ kind: 'receive-pack', ...byGit })).toBe(2);
+        // Ten minutes on it asks again (a proxy's mistake, an expired token, do not cost it its sessions for good).
+        vi.useFakeTimers({ toFake: ['Date'] });
+        vi.setSystemTime(Date.now() + 11 * 60_000);
+        try {
+          await orc.addTask('w', { title: 'three' });
+        } finally {
+          vi.useRealTimers();
+        }
+        expect(proxy.count({ kind: 'refs-receive', ...bySession })).toBe(2);
+        expect(proxy.count({ kind: 'receive-pack', ...bySession })).toBe(1);
         expect(proxy.count({ kind: 'receive-pack', ...byGit })).toBe(2);
       } finally {
         orc.close();
       }
-      expect(await created(bare)).toEqual(['one', 'two']);
+      expect(await created(bare)).toEqual(['one', 'two', 'three']);
     });
   }
 

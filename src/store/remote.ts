@@ -42,6 +42,8 @@ const NOT_CONNECTED =
   /kex_exchange_identification|ssh_exchange_identification|banner exchange|Connection (?:reset|closed) by UNKNOWN port -1|connect to host \S+ port \d+: Connection (?:reset|refused)|Failed to connect to /i;
 const SSHD_TURNED_AWAY = /exchange_identification|banner exchange/i;
 const CONNECT_TRIES = 6;
+/** How long git pushes alone after the server did not take a session's push. */
+const SESSIONS_OFF_MS = 10 * 60_000;
 
 /** One more ref to change in the same atomic push: `to` null deletes; `expect` leases its current value (null: must not exist). */
 export interface RefChange {
@@ -125,7 +127,8 @@ export class GitTransport implements Transport {
   private sshCall: { command: string; args: string[] } | null | undefined;
   /** Where pushes over HTTP go in process, and the connection they keep (null: git pushes). */
   private http: HttpEndpoint | null | undefined;
-  private sessionsOff = false;
+  /** Until when (Date.now()) git pushes instead: the server did not take a session's push. */
+  private sessionsOffUntil = 0;
 
   constructor(
     readonly repo: RepoPaths,
@@ -306,7 +309,7 @@ export class GitTransport implements Transport {
     if (this.session?.usable()) return;
     this.session?.close();
     this.session = null;
-    if (!this.objects || this.sessionsOff || process.env.ORCHESTRATOR_PUSH_SESSION === '0') return;
+    if (!this.objects || Date.now() < this.sessionsOffUntil || process.env.ORCHESTRATOR_PUSH_SESSION === '0') return;
     const http = this.httpEndpoint();
     if (http) {
       this.session = new HttpPushSession(http);
@@ -382,8 +385,14 @@ export class GitTransport implements Transport {
       const r = await session.push(updates, buildPack(objects));
       if (r.kind === 'report') return this.pushOutcome({ exitCode: r.ok ? 0 : 1, stdout: r.porcelain, stderr: r.stderr }, updates[0].ref);
       if (r.kind === 'broken') throw remoteError(`push to "${this.name}" failed: the connection closed before the server reported`, r.stderr);
-      // A server that does not take this kind of push: git pushes from now on.
-      if (r.kind === 'unsupported') this.sessionsOff = true;
+      // A server that does not take this kind of push: git pushes for a while (a process that keeps
+      // writing tries again later, with credentials asked for anew: a proxy's mistake or a token that
+      // expired does not cost it its sessions for good).
+      if (r.kind === 'unsupported') {
+        this.sessionsOffUntil = Date.now() + SESSIONS_OFF_MS;
+        this.http?.close();
+        this.http = undefined;
+      }
       return null;
     } finally {
       // A process that keeps writing finds the next push's connection open; a command's process ends.
