@@ -59,6 +59,13 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
+/** One small commit in `dir` (a file changed), as a floor's round pushes it. */
+async function commitRound(dir: string, i: number): Promise<void> {
+  fs.writeFileSync(path.join(dir, 'f'), `${i} ${Math.random()}\n`);
+  await git(dir, 'add', 'f');
+  await git(dir, 'commit', '-q', '-m', `round ${i}`);
+}
+
 /** Plain git: one push of one small commit and one fetch of it, `rounds` times; every sample. */
 async function floor(server: SshServer, reuse: boolean, rounds: number): Promise<{ push: number[]; fetch: number[] }> {
   const name = `floor-${reuse ? 'shared' : 'new'}-${Date.now().toString(36)}`;
@@ -70,9 +77,7 @@ async function floor(server: SshServer, reuse: boolean, rounds: number): Promise
   const push: number[] = [];
   const fetch: number[] = [];
   for (let i = 0; i <= rounds; i++) {
-    fs.writeFileSync(path.join(a, 'f'), `${i} ${Math.random()}\n`);
-    await git(a, 'add', 'f');
-    await git(a, 'commit', '-q', '-m', `round ${i}`);
+    await commitRound(a, i);
     let t = performance.now();
     await run('git', ['push', '-q', 'origin', 'HEAD:refs/heads/floor'], { cwd: a, env });
     const p = performance.now() - t;
@@ -347,9 +352,7 @@ async function httpFloor(server: HttpServer, rounds: number): Promise<number[]> 
   const a = await server.clone(name, path.join(tempDir('orc-bench-floor-'), 'a'));
   const push: number[] = [];
   for (let i = 0; i <= rounds; i++) {
-    fs.writeFileSync(path.join(a, 'f'), `${i} ${Math.random()}\n`);
-    await git(a, 'add', 'f');
-    await git(a, 'commit', '-q', '-m', `round ${i}`);
+    await commitRound(a, i);
     const t = performance.now();
     await run('git', ['push', '-q', 'origin', 'HEAD:refs/heads/floor'], { cwd: a, env: { ...process.env, ...server.env } });
     if (i > 0) push.push(performance.now() - t);
